@@ -1,0 +1,494 @@
+/* dothi-project.c: creates, opens and migrates .dothi project files
+ * (SpatiaLite databases with Dothi's registry, audit and meta tables). */
+#define G_LOG_DOMAIN "dothi-project"
+
+#include "config.h"
+#include "dothi-project.h"
+#include "dothi-autocleanups.h"
+#include "dothi-crs.h"
+#include "dothi-error.h"
+#include "dothi-spatialite-store.h"
+
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <sys/vfs.h>
+
+struct _DothiProject
+{
+  GObject               parent_instance;
+
+  char                 *path;
+  char                 *uuid;
+  char                 *crs;
+  int                   srid;
+  int                   schema_version;
+  gboolean              read_only;
+  DothiSpatialiteStore *store;
+};
+
+enum {
+  PROP_0,
+  PROP_PATH,
+  PROP_CRS,
+  PROP_READ_ONLY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (DothiProject, dothi_project, G_TYPE_OBJECT)
+
+/* Version 1: the foundation. Each later version appends one migration
+ * script run in the open transaction that upgrades a file. */
+static const char schema_v1[] =
+  "CREATE TABLE dothi_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+  "CREATE TABLE dothi_layers (\n"
+  "  name TEXT PRIMARY KEY,\n"
+  "  title TEXT NOT NULL,\n"
+  "  kind TEXT NOT NULL,\n"
+  "  srid INTEGER NOT NULL DEFAULT 0,\n"
+  "  has_z INTEGER NOT NULL DEFAULT 0,\n"
+  "  has_m INTEGER NOT NULL DEFAULT 0,\n"
+  "  source TEXT, driver TEXT, encoding TEXT, operation TEXT, imported_at TEXT,\n"
+  "  z_order INTEGER NOT NULL DEFAULT 0,\n"
+  "  visible INTEGER NOT NULL DEFAULT 1,\n"
+  "  opacity REAL NOT NULL DEFAULT 1.0,\n"
+  "  style TEXT,\n"
+  "  feature_count INTEGER NOT NULL DEFAULT 0,\n"
+  "  min_x REAL, min_y REAL, max_x REAL, max_y REAL);\n"
+  "CREATE TABLE dothi_fields (\n"
+  "  layer TEXT NOT NULL REFERENCES dothi_layers (name) ON DELETE CASCADE,\n"
+  "  position INTEGER NOT NULL,\n"
+  "  name TEXT NOT NULL,\n"
+  "  type TEXT NOT NULL,\n"
+  "  PRIMARY KEY (layer, name));\n"
+  "CREATE TABLE dothi_actions (\n"
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+  "  time TEXT NOT NULL,\n"
+  "  user TEXT NOT NULL,\n"
+  "  label TEXT NOT NULL,\n"
+  "  undo_of INTEGER REFERENCES dothi_actions (id),\n"
+  "  inverse TEXT);\n"
+  "CREATE TABLE dothi_audit (\n"
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+  "  action_id INTEGER,\n"
+  "  time TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"
+  "  user TEXT NOT NULL,\n"
+  "  layer TEXT NOT NULL,\n"
+  "  fid INTEGER,\n"
+  "  op TEXT NOT NULL,\n"
+  "  before_attrs TEXT, after_attrs TEXT,\n"
+  "  before_geom BLOB, after_geom BLOB);\n"
+  "CREATE INDEX dothi_audit_layer_fid ON dothi_audit (layer, fid);\n"
+  "CREATE TABLE dothi_context (\n"
+  "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+  "  action_id INTEGER,\n"
+  "  user TEXT);\n";
+
+static const char *migrations[] = {
+  /* [n] upgrades version n to n + 1; none yet after version 1. */
+  NULL,
+};
+
+static void
+dothi_project_finalize (GObject *object)
+{
+  DothiProject *self = DOTHI_PROJECT (object);
+
+  dothi_project_close (self);
+  g_clear_object (&self->store);
+  g_free (self->path);
+  g_free (self->uuid);
+  g_free (self->crs);
+  G_OBJECT_CLASS (dothi_project_parent_class)->finalize (object);
+}
+
+static void
+dothi_project_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  DothiProject *self = DOTHI_PROJECT (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    case PROP_CRS:
+      g_value_set_string (value, self->crs);
+      break;
+    case PROP_READ_ONLY:
+      g_value_set_boolean (value, self->read_only);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+dothi_project_class_init (DothiProjectClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = dothi_project_finalize;
+  object_class->get_property = dothi_project_get_property;
+
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_CRS] =
+    g_param_spec_string ("crs", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_READ_ONLY] =
+    g_param_spec_boolean ("read-only", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+dothi_project_init (DothiProject *self)
+{
+}
+
+static gboolean
+set_meta (DothiProject *self, const char *key, const char *value, GError **error)
+{
+  sqlite3 *db = dothi_spatialite_store_get_db (self->store);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (db, "INSERT OR REPLACE INTO dothi_meta (key, value) VALUES (?1, ?2)",
+                          -1, &stmt, NULL) != SQLITE_OK
+      || sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC) != SQLITE_OK
+      || sqlite3_bind_text (stmt, 2, value, -1, SQLITE_TRANSIENT) != SQLITE_OK
+      || sqlite3_step (stmt) != SQLITE_DONE)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                   _("Database error in “%s”: %s"), self->path, sqlite3_errmsg (db));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static char *
+get_meta (DothiProject *self, const char *key)
+{
+  sqlite3 *db = dothi_spatialite_store_get_db (self->store);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (db, "SELECT value FROM dothi_meta WHERE key = ?1", -1, &stmt, NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    return NULL;
+  return g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+}
+
+static int
+sqlite_schema_version (DothiProject *self)
+{
+  sqlite3 *db = dothi_spatialite_store_get_db (self->store);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (db, "PRAGMA schema_version", -1, &stmt, NULL) != SQLITE_OK
+      || sqlite3_step (stmt) != SQLITE_ROW)
+    return -1;
+  return sqlite3_column_int (stmt, 0);
+}
+
+/* Records the SQLite schema cookie after Dothi wrote its triggers: a later
+ * difference means another program changed a table. */
+static gboolean
+record_trigger_schema (DothiProject *self, GError **error)
+{
+  g_autofree char *v = NULL;
+
+  /* Writing dothi_meta does not change the schema cookie. */
+  v = g_strdup_printf ("%d", sqlite_schema_version (self));
+  return set_meta (self, "triggers_schema_version", v, error);
+}
+
+/* SQLite locking is unsafe on network and FUSE file systems. */
+static gboolean
+is_network_fs (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  struct statfs st;
+
+  if (statfs (dir, &st) != 0)
+    return FALSE;
+  switch ((unsigned long) st.f_type)
+    {
+    case 0x6969UL:      /* NFS */
+    case 0x517BUL:      /* SMB */
+    case 0xFF534D42UL:  /* CIFS */
+    case 0xFE534D42UL:  /* SMB2 */
+    case 0x5346414FUL:  /* AFS */
+    case 0x01021997UL:  /* 9P */
+    case 0x65735546UL:  /* FUSE (gvfs, sshfs) */
+    case 0x73757245UL:  /* Coda */
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+DothiProject *
+dothi_project_create (const char *path, const char *crs, GError **error)
+{
+  g_autoptr(DothiProject) self = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *uuid = NULL;
+  int srid;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  srid = dothi_crs_parse (crs ? crs : DOTHI_PROJECT_DEFAULT_CRS, error);
+  if (srid == 0)
+    return NULL;
+  if (g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_EXISTS,
+                   /* Translators: file name */
+                   _("“%s” already exists; choose another name"), path);
+      return NULL;
+    }
+
+  self = g_object_new (DOTHI_TYPE_PROJECT, NULL);
+  self->path = g_strdup (path);
+  self->srid = srid;
+  self->crs = g_strdup_printf ("EPSG:%d", srid);
+  self->schema_version = DOTHI_PROJECT_SCHEMA_VERSION;
+  self->store = dothi_spatialite_store_open (path, DOTHI_STORE_OPEN_CREATE, error);
+  if (self->store == NULL)
+    return NULL;
+
+  uuid = g_uuid_string_random ();
+  self->uuid = g_strdup (uuid);
+
+  /* InitSpatialMetadata runs its own transaction; the CRS rows and Dothi's
+   * tables follow in ours. 'NONE' keeps the file small: CRSs are added as
+   * layers need them. */
+  if (!dothi_spatialite_store_exec (self->store, "SELECT InitSpatialMetadata(1, 'NONE')", &local_error)
+      || !dothi_spatialite_store_exec (self->store, "BEGIN IMMEDIATE", &local_error)
+      || !dothi_spatialite_store_ensure_srid (self->store, 4326, &local_error)
+      || !dothi_spatialite_store_ensure_srid (self->store, srid, &local_error)
+      || !dothi_spatialite_store_exec (self->store, schema_v1, &local_error)
+      || !set_meta (self, "schema_version", G_STRINGIFY (DOTHI_PROJECT_SCHEMA_VERSION), &local_error)
+      || !set_meta (self, "uuid", uuid, &local_error)
+      || !set_meta (self, "crs", self->crs, &local_error)
+      || !set_meta (self, "created_by", "Dothi " PACKAGE_VERSION, &local_error)
+      || !record_trigger_schema (self, &local_error)
+      || !dothi_spatialite_store_exec (self->store, "COMMIT", &local_error))
+    {
+      g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+      g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+
+      dothi_spatialite_store_close (self->store);
+      g_remove (path);
+      g_remove (wal);
+      g_remove (shm);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+static gboolean
+migrate (DothiProject *self, int from, GError **error)
+{
+  g_autofree char *v = NULL;
+
+  if (!dothi_spatialite_store_exec (self->store, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  for (int i = from; i < DOTHI_PROJECT_SCHEMA_VERSION; i++)
+    if (migrations[i] != NULL && !dothi_spatialite_store_exec (self->store, migrations[i], error))
+      goto fail;
+  v = g_strdup_printf ("%d", DOTHI_PROJECT_SCHEMA_VERSION);
+  if (!set_meta (self, "schema_version", v, error)
+      || !dothi_spatialite_store_exec (self->store, "COMMIT", error))
+    goto fail;
+  self->schema_version = DOTHI_PROJECT_SCHEMA_VERSION;
+  return TRUE;
+
+fail:
+  dothi_spatialite_store_exec (self->store, "ROLLBACK", NULL);
+  return FALSE;
+}
+
+DothiProject *
+dothi_project_open (const char *path, DothiProjectOpenFlags flags, GError **error)
+{
+  g_autoptr(DothiProject) self = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *version = NULL;
+  g_autofree char *recorded = NULL;
+  gboolean read_only;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: file name */
+                   _("Project file “%s” does not exist"), path);
+      return NULL;
+    }
+  read_only = (flags & DOTHI_PROJECT_OPEN_READ_ONLY) != 0 || is_network_fs (path)
+              || g_access (path, W_OK) != 0;
+
+  self = g_object_new (DOTHI_TYPE_PROJECT, NULL);
+  self->path = g_strdup (path);
+  self->read_only = read_only;
+  self->store = dothi_spatialite_store_open (path, read_only ? DOTHI_STORE_OPEN_READ_ONLY
+                                                             : DOTHI_STORE_OPEN_READ_WRITE,
+                                             &local_error);
+  if (self->store == NULL)
+    {
+      /* SQLite says "file is not a database" only at the first statement. */
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   _("“%s” is not a Dothi project: %s"), path, local_error->message);
+      return NULL;
+    }
+
+  version = get_meta (self, "schema_version");
+  if (version == NULL)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   _("“%s” is not a Dothi project"), path);
+      return NULL;
+    }
+  self->schema_version = atoi (version);
+  if (self->schema_version > DOTHI_PROJECT_SCHEMA_VERSION)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_VERSION,
+                   /* Translators: file name, then two version numbers */
+                   _("“%s” was saved by a newer Dothi (project version %d; this one reads up to %d)"),
+                   path, self->schema_version, DOTHI_PROJECT_SCHEMA_VERSION);
+      return NULL;
+    }
+  if (self->schema_version < 1)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   _("“%s” is not a Dothi project"), path);
+      return NULL;
+    }
+  if (self->schema_version < DOTHI_PROJECT_SCHEMA_VERSION)
+    {
+      if (read_only)
+        {
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_READ_ONLY,
+                       _("“%s” needs an upgrade but is open read-only"), path);
+          return NULL;
+        }
+      if (!migrate (self, self->schema_version, error))
+        return NULL;
+    }
+
+  self->uuid = get_meta (self, "uuid");
+  self->crs = get_meta (self, "crs");
+  self->srid = dothi_crs_parse (self->crs, NULL);
+
+  /* A table changed by another program (a column added in QGIS) gets its
+   * audit triggers written anew so nothing escapes the trail. */
+  recorded = get_meta (self, "triggers_schema_version");
+  if (!read_only && (recorded == NULL || atoi (recorded) != sqlite_schema_version (self)))
+    {
+      if (!dothi_spatialite_store_exec (self->store, "BEGIN IMMEDIATE", error))
+        return NULL;
+      if (!dothi_spatialite_store_regenerate_triggers (self->store, error)
+          || !record_trigger_schema (self, error)
+          || !dothi_spatialite_store_exec (self->store, "COMMIT", error))
+        {
+          dothi_spatialite_store_exec (self->store, "ROLLBACK", NULL);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&self);
+}
+
+const char *
+dothi_project_get_path (DothiProject *self)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
+  return self->path;
+}
+
+const char *
+dothi_project_get_uuid (DothiProject *self)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
+  return self->uuid;
+}
+
+int
+dothi_project_get_srid (DothiProject *self)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), 0);
+  return self->srid;
+}
+
+const char *
+dothi_project_get_crs (DothiProject *self)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
+  return self->crs;
+}
+
+int
+dothi_project_get_schema_version (DothiProject *self)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), 0);
+  return self->schema_version;
+}
+
+gboolean
+dothi_project_get_read_only (DothiProject *self)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), TRUE);
+  return self->read_only;
+}
+
+DothiStore *
+dothi_project_get_store (DothiProject *self)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
+  return DOTHI_STORE (self->store);
+}
+
+GPtrArray *
+dothi_project_list_layers (DothiProject *self, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
+  return dothi_store_list_layers (DOTHI_STORE (self->store), error);
+}
+
+DothiLayerInfo *
+dothi_project_get_layer (DothiProject *self, const char *name, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
+  return dothi_store_get_layer (DOTHI_STORE (self->store), name, error);
+}
+
+char *
+dothi_project_layer_checksum (DothiProject *self, const char *name, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
+  return dothi_store_layer_checksum (DOTHI_STORE (self->store), name, error);
+}
+
+gboolean
+dothi_project_checkpoint (DothiProject *self, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), FALSE);
+  if (self->read_only)
+    return TRUE;
+  return dothi_spatialite_store_exec (self->store, "PRAGMA wal_checkpoint(TRUNCATE)", error);
+}
+
+void
+dothi_project_close (DothiProject *self)
+{
+  g_return_if_fail (DOTHI_IS_PROJECT (self));
+  if (self->store != NULL)
+    dothi_spatialite_store_close (self->store);
+}

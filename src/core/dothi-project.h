@@ -1,0 +1,62 @@
+/* dothi-project.h: a Dothi project, one SpatiaLite file (.dothi) that holds
+ * every layer, the layer registry and Dothi's own tables. */
+#pragma once
+
+#include <gio/gio.h>
+#include "dothi-layer-info.h"
+#include "dothi-store.h"
+
+G_BEGIN_DECLS
+
+/* Bumped whenever Dothi's own tables change; older files are migrated. */
+#define DOTHI_PROJECT_SCHEMA_VERSION 1
+#define DOTHI_PROJECT_DEFAULT_CRS "EPSG:9218"
+
+#define DOTHI_TYPE_PROJECT (dothi_project_get_type ())
+G_DECLARE_FINAL_TYPE (DothiProject, dothi_project, DOTHI, PROJECT, GObject)
+
+typedef enum {
+  DOTHI_PROJECT_OPEN_DEFAULT   = 0,
+  DOTHI_PROJECT_OPEN_READ_ONLY = 1 << 0,
+} DothiProjectOpenFlags;
+
+/* Creates a new project file at @path in @crs ("EPSG:9218"; NULL for the
+ * default). An existing file is DOTHI_ERROR_EXISTS. */
+DothiProject *dothi_project_create (const char  *path,
+                                    const char  *crs,
+                                    GError     **error);
+
+/* Opens @path, migrating an older schema in one transaction; a newer schema
+ * is DOTHI_ERROR_VERSION, a file that is not a project DOTHI_ERROR_INVALID_DATA. */
+DothiProject *dothi_project_open   (const char             *path,
+                                    DothiProjectOpenFlags   flags,
+                                    GError                **error);
+
+const char   *dothi_project_get_path   (DothiProject *self);
+const char   *dothi_project_get_uuid   (DothiProject *self);
+int           dothi_project_get_srid   (DothiProject *self);
+/* "EPSG:9218" */
+const char   *dothi_project_get_crs    (DothiProject *self);
+int           dothi_project_get_schema_version (DothiProject *self);
+gboolean      dothi_project_get_read_only (DothiProject *self);
+/* The storage behind the project; borrowed, used from the owning thread. */
+DothiStore   *dothi_project_get_store  (DothiProject *self);
+
+/* The layers in z-order (bottom first): DothiLayerInfo* elements. */
+GPtrArray    *dothi_project_list_layers (DothiProject  *self,
+                                         GError       **error);
+DothiLayerInfo *dothi_project_get_layer (DothiProject  *self,
+                                         const char    *name,
+                                         GError       **error);
+
+/* A SHA-256 over the layer's rows in fid order (attributes and geometry),
+ * so tests and tools can prove a layer unchanged. */
+char         *dothi_project_layer_checksum (DothiProject  *self,
+                                            const char    *name,
+                                            GError       **error);
+
+/* Flushes the WAL into the main file (wal_checkpoint(TRUNCATE)). */
+gboolean      dothi_project_checkpoint (DothiProject *self, GError **error);
+void          dothi_project_close      (DothiProject *self);
+
+G_END_DECLS

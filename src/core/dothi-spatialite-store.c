@@ -1,0 +1,1028 @@
+/* dothi-spatialite-store.c: DothiStore on a SpatiaLite 5 database: layer
+ * tables, the registry, audit triggers, and the bulk path of import
+ * (plain blobs first, then RecoverGeometryColumn and the spatial index). */
+#define G_LOG_DOMAIN "dothi-spatialite-store"
+
+#include "config.h"
+#include "dothi-spatialite-store.h"
+#include "dothi-autocleanups.h"
+#include "dothi-crs.h"
+#include "dothi-error.h"
+#include "dothi-spatialite-blob.h"
+
+#include <glib/gi18n-lib.h>
+#include <spatialite.h>
+#include <cpl_conv.h>
+#include <string.h>
+
+typedef struct {
+  DothiLayerInfo *info;
+  sqlite3_stmt   *insert;
+  GByteArray     *blob;
+  gint64          count;
+  double          extent[4];
+} PendingLayer;
+
+struct _DothiSpatialiteStore
+{
+  GObject     parent_instance;
+
+  char       *path;
+  sqlite3    *db;
+  void       *spatialite_cache;
+  gboolean    read_only;
+  gboolean    in_action;
+  GHashTable *pending;   /* name -> PendingLayer*, layers created in the open action */
+};
+
+static void dothi_spatialite_store_iface_init (DothiStoreInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (DothiSpatialiteStore, dothi_spatialite_store, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (DOTHI_TYPE_STORE,
+                                                      dothi_spatialite_store_iface_init))
+
+/* Tables SpatiaLite, GDAL and Dothi keep for themselves. */
+static const char *reserved_tables[] = {
+  "geometry_columns", "spatial_ref_sys", "spatial_ref_sys_aux", "views_geometry_columns",
+  "virts_geometry_columns", "geometry_columns_auth", "geometry_columns_statistics",
+  "views_geometry_columns_auth", "views_geometry_columns_statistics",
+  "virts_geometry_columns_auth", "virts_geometry_columns_statistics",
+  "geometry_columns_field_infos", "views_geometry_columns_field_infos",
+  "virts_geometry_columns_field_infos", "geometry_columns_time", "sql_statements_log",
+  "spatialite_history", "spatialindex", "elementarygeometries", "knn", "knn2",
+  "data_licenses", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4",
+  "spatial_ref_sys_all", "spatial_ref_sys_init2", NULL,
+};
+
+static void
+pending_layer_free (PendingLayer *pl)
+{
+  dothi_layer_info_free (pl->info);
+  sqlite3_finalize (pl->insert);
+  g_byte_array_unref (pl->blob);
+  g_free (pl);
+}
+
+static gboolean
+set_db_error (sqlite3 *db, const char *context, GError **error)
+{
+  int code = sqlite3_extended_errcode (db);
+
+  g_set_error (error, DOTHI_ERROR,
+               code == SQLITE_READONLY || code == SQLITE_READONLY_DBMOVED
+                 ? DOTHI_ERROR_READ_ONLY : DOTHI_ERROR_FAILED,
+               /* Translators: first a file or layer name, then the database's own message */
+               _("Database error in “%s”: %s"), context, sqlite3_errmsg (db));
+  return FALSE;
+}
+
+static gboolean
+prepare (DothiSpatialiteStore *self, const char *sql, sqlite3_stmt **stmt, GError **error)
+{
+  if (sqlite3_prepare_v2 (self->db, sql, -1, stmt, NULL) != SQLITE_OK)
+    return set_db_error (self->db, self->path, error);
+  return TRUE;
+}
+
+gboolean
+dothi_spatialite_store_exec (DothiSpatialiteStore *self, const char *sql, GError **error)
+{
+  char *msg = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+
+  if (sqlite3_exec (self->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                   _("Database error in “%s”: %s"), self->path, msg ? msg : "");
+      sqlite3_free (msg);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+is_slug (const char *name)
+{
+  if (name == NULL || !(g_ascii_islower (name[0]) || name[0] == '_'))
+    return FALSE;
+  for (const char *p = name; *p; p++)
+    if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '_'))
+      return FALSE;
+  return strlen (name) <= 60;
+}
+
+static gboolean
+is_reserved (const char *name)
+{
+  if (g_str_has_prefix (name, "dothi_") || g_str_has_prefix (name, "idx_")
+      || g_str_has_prefix (name, "sqlite_") || g_str_has_prefix (name, "rtree_"))
+    return TRUE;
+  return g_strv_contains (reserved_tables, name);
+}
+
+static gboolean
+store_has_table (DothiStore *store, const char *name)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (name == NULL || is_reserved (name))
+    return name != NULL;
+  if (sqlite3_prepare_v2 (self->db,
+                          "SELECT 1 FROM sqlite_master WHERE lower(name) = lower(?1)",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+  return sqlite3_step (stmt) == SQLITE_ROW;
+}
+
+gboolean
+dothi_spatialite_store_ensure_srid (DothiSpatialiteStore *self, int srid, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  OGRSpatialReferenceH srs;
+  char *wkt = NULL, *proj4 = NULL;
+  gboolean ok;
+
+  if (!prepare (self, "SELECT 1 FROM spatial_ref_sys WHERE srid = ?1", &stmt, error))
+    return FALSE;
+  sqlite3_bind_int (stmt, 1, srid);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    return TRUE;
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  /* SpatiaLite's inlined EPSG dataset first: it writes the same srtext and
+   * proj4text that QGIS and OGR expect. */
+  if (!prepare (self, "SELECT InsertEpsgSrid(?1)", &stmt, error))
+    return FALSE;
+  sqlite3_bind_int (stmt, 1, srid);
+  if (sqlite3_step (stmt) == SQLITE_ROW && sqlite3_column_int (stmt, 0) == 1)
+    return TRUE;
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  /* A CRS newer than SpatiaLite's table: take PROJ's definition. */
+  srs = dothi_crs_new_srs (srid, error);
+  if (srs == NULL)
+    return FALSE;
+  OSRExportToWkt (srs, &wkt);
+  OSRExportToProj4 (srs, &proj4);
+  ok = prepare (self,
+                "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, ref_sys_name, proj4text, srtext) "
+                "VALUES (?1, 'epsg', ?1, ?2, ?3, ?4)", &stmt, error);
+  if (ok)
+    {
+      sqlite3_bind_int (stmt, 1, srid);
+      sqlite3_bind_text (stmt, 2, OSRGetName (srs), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 3, proj4 ? proj4 : "", -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (stmt, 4, wkt ? wkt : "", -1, SQLITE_TRANSIENT);
+      if (sqlite3_step (stmt) != SQLITE_DONE)
+        ok = set_db_error (self->db, self->path, error);
+    }
+  CPLFree (wkt);
+  CPLFree (proj4);
+  OSRRelease (srs);
+  return ok;
+}
+
+/* ---- audit triggers ---------------------------------------------------- */
+
+/* json_object() takes at most 127 arguments (SQLITE_MAX_FUNCTION_ARG), so
+ * wide layers are imaged as json_patch() of chunks. Only built-in functions:
+ * QGIS must be able to run these triggers. */
+static void
+append_json_image (GString *sql, GPtrArray *columns, GPtrArray *is_blob, const char *row)
+{
+  const guint chunk = 50;
+
+  if (columns->len == 0)
+    {
+      g_string_append (sql, "json_object()");
+      return;
+    }
+  for (guint start = 0; start < columns->len; start += chunk)
+    {
+      if (start + chunk < columns->len)
+        g_string_append (sql, "json_patch(");
+      g_string_append (sql, "json_object(");
+      for (guint i = start; i < columns->len && i < start + chunk; i++)
+        {
+          const char *col = g_ptr_array_index (columns, i);
+          g_autoptr(DothiSqlStr) pair = NULL;
+
+          if (GPOINTER_TO_INT (g_ptr_array_index (is_blob, i)))
+            pair = sqlite3_mprintf ("%s%Q, hex(%s.\"%w\")", i > start ? ", " : "", col, row, col);
+          else
+            pair = sqlite3_mprintf ("%s%Q, %s.\"%w\"", i > start ? ", " : "", col, row, col);
+          g_string_append (sql, pair);
+        }
+      g_string_append (sql, ")");
+      if (start + chunk < columns->len)
+        g_string_append (sql, ", ");
+    }
+  for (guint start = chunk; start < columns->len; start += chunk)
+    g_string_append (sql, ")");
+}
+
+static gboolean
+create_audit_triggers (DothiSpatialiteStore *self, const char *table, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) columns = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) is_blob = g_ptr_array_new ();
+  g_autoptr(GString) sql = g_string_new (NULL);
+  g_autoptr(DothiSqlStr) pragma = NULL;
+  g_autofree char *geom = NULL;
+  const char *ops[] = { "insert", "update", "delete" };
+
+  g_assert (is_slug (table));
+
+  pragma = sqlite3_mprintf ("PRAGMA table_info(\"%w\")", table);
+  if (!prepare (self, pragma, &stmt, error))
+    return FALSE;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      const char *name = (const char *) sqlite3_column_text (stmt, 1);
+      const char *type = (const char *) sqlite3_column_text (stmt, 2);
+
+      if (g_strcmp0 (name, "fid") == 0)
+        continue;
+      if (g_strcmp0 (name, "geom") == 0)
+        {
+          geom = g_strdup (name);
+          continue;
+        }
+      g_ptr_array_add (columns, g_strdup (name));
+      g_ptr_array_add (is_blob, GINT_TO_POINTER (type != NULL && g_ascii_strcasecmp (type, "BLOB") == 0));
+    }
+
+  for (guint k = 0; k < G_N_ELEMENTS (ops); k++)
+    {
+      g_autoptr(DothiSqlStr) head = NULL;
+      gboolean before = k > 0, after = k < 2;
+
+      head = sqlite3_mprintf ("DROP TRIGGER IF EXISTS \"dothi_audit_%w_%s\";\n"
+                              "CREATE TRIGGER \"dothi_audit_%w_%s\" AFTER %s ON \"%w\" BEGIN\n"
+                              "INSERT INTO dothi_audit (action_id, user, layer, fid, op, "
+                              "before_attrs, after_attrs, before_geom, after_geom) VALUES ("
+                              "(SELECT action_id FROM dothi_context WHERE id = 1), "
+                              "COALESCE((SELECT user FROM dothi_context WHERE id = 1), 'external'), "
+                              "%Q, %s.fid, '%s', ",
+                              table, ops[k], table, ops[k], k == 0 ? "INSERT" : k == 1 ? "UPDATE" : "DELETE",
+                              table, table, after ? "NEW" : "OLD", ops[k]);
+      g_string_append (sql, head);
+      if (before)
+        append_json_image (sql, columns, is_blob, "OLD");
+      else
+        g_string_append (sql, "NULL");
+      g_string_append (sql, ", ");
+      if (after)
+        append_json_image (sql, columns, is_blob, "NEW");
+      else
+        g_string_append (sql, "NULL");
+      g_string_append_printf (sql, ", %s, %s);\nEND;\n",
+                              before && geom ? "OLD.geom" : "NULL",
+                              after && geom ? "NEW.geom" : "NULL");
+    }
+  return dothi_spatialite_store_exec (self, sql->str, error);
+}
+
+gboolean
+dothi_spatialite_store_regenerate_triggers (DothiSpatialiteStore *self, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+
+  if (!prepare (self, "SELECT name FROM dothi_layers", &stmt, error))
+    return FALSE;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    g_ptr_array_add (names, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      if (is_slug (name) && store_has_table (DOTHI_STORE (self), name)
+          && !create_audit_triggers (self, name, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- actions ----------------------------------------------------------- */
+
+static gboolean
+store_begin (DothiStore *store, const char *action, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint64 action_id;
+
+  if (self->read_only)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_READ_ONLY,
+                   _("Project “%s” is open read-only"), self->path);
+      return FALSE;
+    }
+  g_return_val_if_fail (!self->in_action, FALSE);
+
+  if (!dothi_spatialite_store_exec (self, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  self->in_action = TRUE;
+
+  if (!prepare (self,
+                "INSERT INTO dothi_actions (time, user, label) "
+                "VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?1, ?2)", &stmt, error))
+    goto fail;
+  sqlite3_bind_text (stmt, 1, g_get_user_name (), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, action ? action : "", -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    {
+      set_db_error (self->db, self->path, error);
+      goto fail;
+    }
+  action_id = sqlite3_last_insert_rowid (self->db);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  if (!prepare (self, "INSERT INTO dothi_context (id, action_id, user) VALUES (1, ?1, ?2)",
+                &stmt, error))
+    goto fail;
+  sqlite3_bind_int64 (stmt, 1, action_id);
+  sqlite3_bind_text (stmt, 2, g_get_user_name (), -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    {
+      set_db_error (self->db, self->path, error);
+      goto fail;
+    }
+  return TRUE;
+
+fail:
+  dothi_store_rollback (store);
+  return FALSE;
+}
+
+static gboolean
+store_commit (DothiStore *store, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+
+  g_return_val_if_fail (self->in_action, FALSE);
+
+  /* A SpatiaLite trigger's RAISE(ROLLBACK) ends the transaction silently. */
+  if (sqlite3_get_autocommit (self->db))
+    {
+      self->in_action = FALSE;
+      g_hash_table_remove_all (self->pending);
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                   _("The change to “%s” was cancelled by the database; nothing was saved"),
+                   self->path);
+      return FALSE;
+    }
+  if (!dothi_spatialite_store_exec (self, "DELETE FROM dothi_context", error)
+      || !dothi_spatialite_store_exec (self, "COMMIT", error))
+    {
+      dothi_store_rollback (store);
+      return FALSE;
+    }
+  self->in_action = FALSE;
+  g_hash_table_remove_all (self->pending);
+  return TRUE;
+}
+
+static void
+store_rollback (DothiStore *store)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+
+  g_hash_table_remove_all (self->pending);
+  if (!sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+  self->in_action = FALSE;
+}
+
+/* ---- registry ---------------------------------------------------------- */
+
+static DothiLayerInfo *
+layer_from_row (DothiSpatialiteStore *self, sqlite3_stmt *stmt)
+{
+  DothiLayerInfo *info = dothi_layer_info_new ();
+  g_autoptr(sqlite3_stmt) fields = NULL;
+
+#define COL_TEXT(i) g_strdup ((const char *) sqlite3_column_text (stmt, i))
+  info->name = COL_TEXT (0);
+  info->title = COL_TEXT (1);
+  info->kind = dothi_geometry_kind_from_string ((const char *) sqlite3_column_text (stmt, 2));
+  info->srid = sqlite3_column_int (stmt, 3);
+  info->has_z = sqlite3_column_int (stmt, 4);
+  info->has_m = sqlite3_column_int (stmt, 5);
+  info->source = COL_TEXT (6);
+  info->driver = COL_TEXT (7);
+  info->encoding = COL_TEXT (8);
+  info->operation = COL_TEXT (9);
+  info->imported_at = COL_TEXT (10);
+  info->z_order = sqlite3_column_int (stmt, 11);
+  info->visible = sqlite3_column_int (stmt, 12);
+  info->feature_count = sqlite3_column_int64 (stmt, 13);
+  for (int i = 0; i < 4; i++)
+    info->extent[i] = sqlite3_column_double (stmt, 14 + i);
+#undef COL_TEXT
+
+  if (sqlite3_prepare_v2 (self->db,
+                          "SELECT name, type FROM dothi_fields WHERE layer = ?1 ORDER BY position",
+                          -1, &fields, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (fields, 1, info->name, -1, SQLITE_TRANSIENT);
+      while (sqlite3_step (fields) == SQLITE_ROW)
+        dothi_layer_info_add_field (info, (const char *) sqlite3_column_text (fields, 0),
+                                    dothi_field_type_from_string ((const char *) sqlite3_column_text (fields, 1)));
+    }
+  return info;
+}
+
+#define LAYER_COLUMNS \
+  "name, title, kind, srid, has_z, has_m, source, driver, encoding, operation, " \
+  "imported_at, z_order, visible, feature_count, min_x, min_y, max_x, max_y"
+
+static GPtrArray *
+store_list_layers (DothiStore *store, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) layers = g_ptr_array_new_with_free_func ((GDestroyNotify) dothi_layer_info_free);
+  int rc;
+
+  if (!prepare (self, "SELECT " LAYER_COLUMNS " FROM dothi_layers ORDER BY z_order, name",
+                &stmt, error))
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (layers, layer_from_row (self, stmt));
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self->db, self->path, error);
+      return NULL;
+    }
+  return g_steal_pointer (&layers);
+}
+
+static DothiLayerInfo *
+store_get_layer (DothiStore *store, const char *name, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (!prepare (self, "SELECT " LAYER_COLUMNS " FROM dothi_layers WHERE name = ?1", &stmt, error))
+    return NULL;
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    return layer_from_row (self, stmt);
+  g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+               /* Translators: layer name, project file */
+               _("There is no layer “%s” in “%s”"), name, self->path);
+  return NULL;
+}
+
+/* ---- bulk writing ------------------------------------------------------ */
+
+static gboolean
+store_create_layer (DothiStore *store, const DothiLayerInfo *info, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  g_autoptr(GString) create = g_string_new (NULL);
+  g_autoptr(GString) insert = g_string_new (NULL);
+  g_autoptr(GString) params = g_string_new (NULL);
+  g_autoptr(sqlite3_stmt) reg = NULL;
+  g_autoptr(DothiSqlStr) head = NULL;
+  PendingLayer *pl;
+  guint n = 0;
+
+  g_return_val_if_fail (self->in_action, FALSE);
+
+  if (!is_slug (info->name) || is_reserved (info->name))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: a table name */
+                   _("“%s” cannot be used as a layer table name"), info->name);
+      return FALSE;
+    }
+  if (store_has_table (store, info->name))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_EXISTS,
+                   _("Layer “%s” already exists in “%s”"), info->name, self->path);
+      return FALSE;
+    }
+  if (info->kind != DOTHI_GEOMETRY_KIND_NONE
+      && !dothi_spatialite_store_ensure_srid (self, info->srid, error))
+    return FALSE;
+
+  head = sqlite3_mprintf ("CREATE TABLE \"%w\" (fid INTEGER PRIMARY KEY AUTOINCREMENT", info->name);
+  g_string_append (create, head);
+  g_clear_pointer (&head, sqlite3_free);
+  head = sqlite3_mprintf ("INSERT INTO \"%w\" (", info->name);
+  g_string_append (insert, head);
+
+  for (guint i = 0; i < info->fields->len; i++)
+    {
+      const DothiField *f = g_ptr_array_index (info->fields, i);
+      g_autoptr(DothiSqlStr) col = sqlite3_mprintf (", \"%w\" %s", f->name, dothi_field_type_to_sql (f->type));
+      g_autoptr(DothiSqlStr) ins = sqlite3_mprintf ("%s\"%w\"", n > 0 ? ", " : "", f->name);
+
+      g_string_append (create, col);
+      g_string_append (insert, ins);
+      g_string_append_printf (params, "%s?%u", n > 0 ? ", " : "", n + 1);
+      n++;
+    }
+  if (info->kind != DOTHI_GEOMETRY_KIND_NONE)
+    {
+      /* A plain BLOB until finish_layer(): no per-row SpatiaLite triggers
+       * during the bulk load (DESIGN.md §4). */
+      g_string_append (create, ", geom BLOB");
+      g_string_append_printf (insert, "%sgeom", n > 0 ? ", " : "");
+      g_string_append_printf (params, "%s?%u", n > 0 ? ", " : "", n + 1);
+      n++;
+    }
+  g_string_append (create, ")");
+  if (n == 0)
+    g_string_append (insert, ") DEFAULT VALUES");
+  else
+    g_string_append_printf (insert, ") VALUES (%s)", params->str);
+
+  if (!dothi_spatialite_store_exec (self, create->str, error))
+    return FALSE;
+
+  if (!prepare (self,
+                "INSERT INTO dothi_layers (name, title, kind, srid, has_z, has_m, source, driver, "
+                "encoding, operation, imported_at, z_order, visible) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                "?7, ?8, ?9, ?10, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), "
+                "(SELECT COALESCE(MAX(z_order), 0) + 1 FROM dothi_layers), 1)",
+                &reg, error))
+    return FALSE;
+  sqlite3_bind_text (reg, 1, info->name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (reg, 2, info->title ? info->title : info->name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (reg, 3, dothi_geometry_kind_to_string (info->kind), -1, SQLITE_STATIC);
+  sqlite3_bind_int (reg, 4, info->kind == DOTHI_GEOMETRY_KIND_NONE ? 0 : info->srid);
+  sqlite3_bind_int (reg, 5, info->has_z);
+  sqlite3_bind_int (reg, 6, info->has_m);
+  sqlite3_bind_text (reg, 7, info->source, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (reg, 8, info->driver, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (reg, 9, info->encoding, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (reg, 10, info->operation, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (reg) != SQLITE_DONE)
+    return set_db_error (self->db, self->path, error);
+  g_clear_pointer (&reg, sqlite3_finalize);
+
+  if (!prepare (self, "INSERT INTO dothi_fields (layer, position, name, type) VALUES (?1, ?2, ?3, ?4)",
+                &reg, error))
+    return FALSE;
+  for (guint i = 0; i < info->fields->len; i++)
+    {
+      const DothiField *f = g_ptr_array_index (info->fields, i);
+
+      sqlite3_reset (reg);
+      sqlite3_bind_text (reg, 1, info->name, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int (reg, 2, (int) i);
+      sqlite3_bind_text (reg, 3, f->name, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text (reg, 4, dothi_field_type_to_string (f->type), -1, SQLITE_STATIC);
+      if (sqlite3_step (reg) != SQLITE_DONE)
+        return set_db_error (self->db, self->path, error);
+    }
+
+  pl = g_new0 (PendingLayer, 1);
+  pl->info = dothi_layer_info_copy (info);
+  pl->blob = g_byte_array_sized_new (1024);
+  pl->extent[0] = pl->extent[1] = G_MAXDOUBLE;
+  pl->extent[2] = pl->extent[3] = -G_MAXDOUBLE;
+  if (!prepare (self, insert->str, &pl->insert, error))
+    {
+      pending_layer_free (pl);
+      return FALSE;
+    }
+  g_hash_table_replace (self->pending, pl->info->name, pl);
+  return TRUE;
+}
+
+static gboolean
+store_insert_feature (DothiStore *store, const char *layer, const DothiValue *values,
+                      const guint8 *wkb, gsize wkb_len, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  PendingLayer *pl = g_hash_table_lookup (self->pending, layer);
+  sqlite3_stmt *stmt;
+  guint nf;
+
+  g_return_val_if_fail (pl != NULL, FALSE);
+  stmt = pl->insert;
+  nf = pl->info->fields->len;
+
+  for (guint i = 0; i < nf; i++)
+    {
+      const DothiField *f = g_ptr_array_index (pl->info->fields, i);
+      const DothiValue *v = &values[i];
+      int p = (int) i + 1;
+
+      if (v->is_null)
+        sqlite3_bind_null (stmt, p);
+      else
+        switch (f->type)
+          {
+          case DOTHI_FIELD_INTEGER:
+          case DOTHI_FIELD_BOOLEAN:
+            sqlite3_bind_int64 (stmt, p, v->v.i);
+            break;
+          case DOTHI_FIELD_REAL:
+            sqlite3_bind_double (stmt, p, v->v.d);
+            break;
+          case DOTHI_FIELD_BLOB:
+            sqlite3_bind_blob64 (stmt, p, v->v.b.data, v->v.b.len, SQLITE_STATIC);
+            break;
+          case DOTHI_FIELD_TEXT:
+          case DOTHI_FIELD_DATE:
+          case DOTHI_FIELD_DATETIME:
+          default:
+            sqlite3_bind_text (stmt, p, v->v.s, -1, SQLITE_STATIC);
+            break;
+          }
+    }
+
+  if (pl->info->kind != DOTHI_GEOMETRY_KIND_NONE)
+    {
+      double mbr[4];
+
+      if (wkb == NULL)
+        sqlite3_bind_null (stmt, (int) nf + 1);
+      else if (!dothi_blob_from_wkb (wkb, wkb_len, pl->info->srid, pl->blob, mbr))
+        {
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                       /* Translators: layer name */
+                       _("A geometry of layer “%s” could not be encoded"), layer);
+          sqlite3_reset (stmt);
+          return FALSE;
+        }
+      else
+        {
+          sqlite3_bind_blob (stmt, (int) nf + 1, pl->blob->data, (int) pl->blob->len, SQLITE_STATIC);
+          if (mbr[0] < pl->extent[0]) pl->extent[0] = mbr[0];
+          if (mbr[1] < pl->extent[1]) pl->extent[1] = mbr[1];
+          if (mbr[2] > pl->extent[2]) pl->extent[2] = mbr[2];
+          if (mbr[3] > pl->extent[3]) pl->extent[3] = mbr[3];
+        }
+    }
+
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    {
+      set_db_error (self->db, layer, error);
+      sqlite3_reset (stmt);
+      return FALSE;
+    }
+  sqlite3_reset (stmt);
+  pl->count++;
+  return TRUE;
+}
+
+static gboolean
+store_finish_layer (DothiStore *store, const char *layer, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  PendingLayer *pl = g_hash_table_lookup (self->pending, layer);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  const DothiLayerInfo *info;
+
+  g_return_val_if_fail (pl != NULL, FALSE);
+  info = pl->info;
+  g_clear_pointer (&pl->insert, sqlite3_finalize);
+
+  if (info->kind != DOTHI_GEOMETRY_KIND_NONE)
+    {
+      const char *dims = info->has_z && info->has_m ? "XYZM" : info->has_z ? "XYZ"
+                         : info->has_m ? "XYM" : "XY";
+
+      if (!prepare (self, "SELECT RecoverGeometryColumn(?1, 'geom', ?2, ?3, ?4)", &stmt, error))
+        return FALSE;
+      sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int (stmt, 2, info->srid);
+      sqlite3_bind_text (stmt, 3, dothi_geometry_kind_to_string (info->kind), -1, SQLITE_STATIC);
+      sqlite3_bind_text (stmt, 4, dims, -1, SQLITE_STATIC);
+      if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int (stmt, 0) != 1)
+        {
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                       /* Translators: layer name */
+                       _("The geometries of layer “%s” could not be registered"), info->name);
+          return FALSE;
+        }
+      g_clear_pointer (&stmt, sqlite3_finalize);
+
+      if (!prepare (self, "SELECT CreateSpatialIndex(?1, 'geom')", &stmt, error))
+        return FALSE;
+      sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
+      if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int (stmt, 0) != 1)
+        {
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                       _("The spatial index of layer “%s” could not be built"), info->name);
+          return FALSE;
+        }
+      g_clear_pointer (&stmt, sqlite3_finalize);
+    }
+
+  if (!create_audit_triggers (self, info->name, error))
+    return FALSE;
+
+  if (!prepare (self,
+                "UPDATE dothi_layers SET feature_count = ?2, min_x = ?3, min_y = ?4, max_x = ?5, "
+                "max_y = ?6 WHERE name = ?1", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, pl->count);
+  for (int i = 0; i < 4; i++)
+    {
+      if (pl->extent[0] <= pl->extent[2])
+        sqlite3_bind_double (stmt, 3 + i, pl->extent[i]);
+      else
+        sqlite3_bind_null (stmt, 3 + i);
+    }
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, self->path, error);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  /* One audit row for the whole import, not one per feature. */
+  if (!prepare (self,
+                "INSERT INTO dothi_audit (action_id, user, layer, fid, op, after_attrs) VALUES ("
+                "(SELECT action_id FROM dothi_context WHERE id = 1), "
+                "COALESCE((SELECT user FROM dothi_context WHERE id = 1), 'external'), "
+                "?1, NULL, 'import', json_object('features', ?2, 'source', ?3))", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, pl->count);
+  sqlite3_bind_text (stmt, 3, info->source, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, self->path, error);
+
+  g_hash_table_remove (self->pending, layer);
+  return TRUE;
+}
+
+/* ---- reading ----------------------------------------------------------- */
+
+static gboolean
+store_read_features (DothiStore *store, const char *layer, const double *bbox,
+                     DothiFeatureFunc func, gpointer user_data,
+                     GCancellable *cancellable, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(GString) sql = g_string_new ("SELECT fid");
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GByteArray) wkb = g_byte_array_new ();
+  g_autofree DothiValue *values = NULL;
+  g_autoptr(DothiSqlStr) from = NULL;
+  gboolean has_geom;
+  guint nf;
+  gint64 row = 0;
+  int rc;
+
+  info = store_get_layer (store, layer, error);
+  if (info == NULL)
+    return FALSE;
+  has_geom = info->kind != DOTHI_GEOMETRY_KIND_NONE;
+  nf = info->fields->len;
+  values = g_new0 (DothiValue, MAX (nf, 1));
+
+  for (guint i = 0; i < nf; i++)
+    {
+      const DothiField *f = g_ptr_array_index (info->fields, i);
+      g_autoptr(DothiSqlStr) col = sqlite3_mprintf (", \"%w\"", f->name);
+      g_string_append (sql, col);
+    }
+  g_string_append (sql, has_geom ? ", geom" : ", NULL");
+  from = sqlite3_mprintf (" FROM \"%w\"", info->name);
+  g_string_append (sql, from);
+  if (bbox != NULL && has_geom)
+    {
+      g_autoptr(DothiSqlStr) where =
+        sqlite3_mprintf (" WHERE fid IN (SELECT pkid FROM \"idx_%w_geom\" WHERE xmin <= ?3 "
+                         "AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2)", info->name);
+      g_string_append (sql, where);
+    }
+  g_string_append (sql, " ORDER BY fid");
+
+  if (!prepare (self, sql->str, &stmt, error))
+    return FALSE;
+  if (bbox != NULL && has_geom)
+    for (int i = 0; i < 4; i++)
+      sqlite3_bind_double (stmt, i + 1, bbox[i]);
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const guint8 *geom = NULL;
+      gsize geom_len = 0;
+
+      if ((++row & 0x3ff) == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      for (guint i = 0; i < nf; i++)
+        {
+          const DothiField *f = g_ptr_array_index (info->fields, i);
+          int c = (int) i + 1;
+          DothiValue *v = &values[i];
+
+          v->is_null = sqlite3_column_type (stmt, c) == SQLITE_NULL;
+          switch (f->type)
+            {
+            case DOTHI_FIELD_INTEGER:
+            case DOTHI_FIELD_BOOLEAN:
+              v->v.i = sqlite3_column_int64 (stmt, c);
+              break;
+            case DOTHI_FIELD_REAL:
+              v->v.d = sqlite3_column_double (stmt, c);
+              break;
+            case DOTHI_FIELD_BLOB:
+              v->v.b.data = sqlite3_column_blob (stmt, c);
+              v->v.b.len = (gsize) sqlite3_column_bytes (stmt, c);
+              break;
+            default:
+              v->v.s = (const char *) sqlite3_column_text (stmt, c);
+              break;
+            }
+        }
+      if (has_geom && sqlite3_column_type (stmt, (int) nf + 1) == SQLITE_BLOB)
+        {
+          const guint8 *blob = sqlite3_column_blob (stmt, (int) nf + 1);
+          gsize len = (gsize) sqlite3_column_bytes (stmt, (int) nf + 1);
+
+          if (!dothi_blob_to_wkb (blob, len, wkb, NULL))
+            {
+              g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                           /* Translators: feature id, layer name */
+                           _("Feature %lld of layer “%s” has an unreadable geometry"),
+                           (long long) sqlite3_column_int64 (stmt, 0), info->name);
+              return FALSE;
+            }
+          geom = wkb->data;
+          geom_len = wkb->len;
+        }
+      if (!func (sqlite3_column_int64 (stmt, 0), values, geom, geom_len, user_data, error))
+        return FALSE;
+    }
+  if (rc != SQLITE_DONE)
+    return set_db_error (self->db, info->name, error);
+  return TRUE;
+}
+
+static char *
+store_layer_checksum (DothiStore *store, const char *layer, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  int rc;
+
+  if (!is_slug (layer) || !store_has_table (store, layer))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   _("There is no layer “%s” in “%s”"), layer, self->path);
+      return NULL;
+    }
+  sql = sqlite3_mprintf ("SELECT * FROM \"%w\" ORDER BY fid", layer);
+  if (!prepare (self, sql, &stmt, error))
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      for (int c = 0; c < sqlite3_column_count (stmt); c++)
+        {
+          guint8 type = (guint8) sqlite3_column_type (stmt, c);
+          int len;
+
+          g_checksum_update (sum, &type, 1);
+          if (type == SQLITE_INTEGER || type == SQLITE_FLOAT)
+            {
+              const char *text = (const char *) sqlite3_column_text (stmt, c);
+              g_checksum_update (sum, (const guint8 *) text, -1);
+            }
+          else if (type == SQLITE_TEXT || type == SQLITE_BLOB)
+            {
+              const void *data = type == SQLITE_TEXT ? (const void *) sqlite3_column_text (stmt, c)
+                                                     : sqlite3_column_blob (stmt, c);
+              len = sqlite3_column_bytes (stmt, c);
+              g_checksum_update (sum, (const guint8 *) &len, sizeof len);
+              g_checksum_update (sum, data, len);
+            }
+        }
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self->db, layer, error);
+      return NULL;
+    }
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+void
+dothi_spatialite_store_close (DothiSpatialiteStore *self)
+{
+  g_return_if_fail (DOTHI_IS_SPATIALITE_STORE (self));
+
+  if (self->db == NULL)
+    return;
+  if (self->in_action)
+    dothi_store_rollback (DOTHI_STORE (self));
+  g_hash_table_remove_all (self->pending);
+  if (!self->read_only)
+    sqlite3_exec (self->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+  sqlite3_close_v2 (self->db);
+  self->db = NULL;
+  if (self->spatialite_cache != NULL)
+    spatialite_cleanup_ex (self->spatialite_cache);
+  self->spatialite_cache = NULL;
+}
+
+static void
+dothi_spatialite_store_finalize (GObject *object)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (object);
+
+  dothi_spatialite_store_close (self);
+  g_hash_table_unref (self->pending);
+  g_free (self->path);
+  G_OBJECT_CLASS (dothi_spatialite_store_parent_class)->finalize (object);
+}
+
+static void
+dothi_spatialite_store_iface_init (DothiStoreInterface *iface)
+{
+  iface->begin = store_begin;
+  iface->commit = store_commit;
+  iface->rollback = store_rollback;
+  iface->list_layers = store_list_layers;
+  iface->get_layer = store_get_layer;
+  iface->has_table = store_has_table;
+  iface->create_layer = store_create_layer;
+  iface->insert_feature = store_insert_feature;
+  iface->finish_layer = store_finish_layer;
+  iface->read_features = store_read_features;
+  iface->layer_checksum = store_layer_checksum;
+}
+
+static void
+dothi_spatialite_store_class_init (DothiSpatialiteStoreClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = dothi_spatialite_store_finalize;
+}
+
+static void
+dothi_spatialite_store_init (DothiSpatialiteStore *self)
+{
+  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                         (GDestroyNotify) pending_layer_free);
+}
+
+DothiSpatialiteStore *
+dothi_spatialite_store_open (const char *path, DothiStoreOpenMode mode, GError **error)
+{
+  g_autoptr(DothiSpatialiteStore) self = NULL;
+  int flags;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  self = g_object_new (DOTHI_TYPE_SPATIALITE_STORE, NULL);
+  self->path = g_strdup (path);
+  self->read_only = mode == DOTHI_STORE_OPEN_READ_ONLY;
+
+  flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  if (mode == DOTHI_STORE_OPEN_READ_ONLY)
+    flags |= SQLITE_OPEN_READONLY;
+  else if (mode == DOTHI_STORE_OPEN_CREATE)
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  else
+    flags |= SQLITE_OPEN_READWRITE;
+
+  if (sqlite3_open_v2 (path, &self->db, flags, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: file name, then the database's message */
+                   _("Cannot open “%s”: %s"), path,
+                   self->db ? sqlite3_errmsg (self->db) : "out of memory");
+      return NULL;
+    }
+  sqlite3_extended_result_codes (self->db, 1);
+  sqlite3_busy_timeout (self->db, 5000);
+  /* No loadable extensions on this connection: SpatiaLite is linked in. */
+  sqlite3_db_config (self->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+  self->spatialite_cache = spatialite_alloc_connection ();
+  spatialite_init_ex (self->db, self->spatialite_cache, 0);
+
+  if (mode == DOTHI_STORE_OPEN_CREATE
+      && !dothi_spatialite_store_exec (self, "PRAGMA auto_vacuum = INCREMENTAL", error))
+    return NULL;
+  if (!dothi_spatialite_store_exec (self, "PRAGMA foreign_keys = ON", error))
+    return NULL;
+  if (mode != DOTHI_STORE_OPEN_READ_ONLY
+      && (!dothi_spatialite_store_exec (self, "PRAGMA journal_mode = WAL", error)
+          || !dothi_spatialite_store_exec (self, "PRAGMA synchronous = FULL", error)))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+sqlite3 *
+dothi_spatialite_store_get_db (DothiSpatialiteStore *self)
+{
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), NULL);
+  return self->db;
+}

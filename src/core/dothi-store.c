@@ -1,0 +1,96 @@
+/* dothi-store.c: the DothiStore interface; each call forwards to the
+ * implementation (SpatiaLite, later PostGIS). */
+#define G_LOG_DOMAIN "dothi-store"
+
+#include "dothi-store.h"
+
+G_DEFINE_INTERFACE (DothiStore, dothi_store, G_TYPE_OBJECT)
+
+static void
+dothi_store_default_init (DothiStoreInterface *iface)
+{
+}
+
+#define STORE_IFACE(self) DOTHI_STORE_GET_IFACE (self)
+
+gboolean
+dothi_store_begin (DothiStore *self, const char *action, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), FALSE);
+  return STORE_IFACE (self)->begin (self, action, error);
+}
+
+gboolean
+dothi_store_commit (DothiStore *self, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), FALSE);
+  return STORE_IFACE (self)->commit (self, error);
+}
+
+void
+dothi_store_rollback (DothiStore *self)
+{
+  g_return_if_fail (DOTHI_IS_STORE (self));
+  STORE_IFACE (self)->rollback (self);
+}
+
+GPtrArray *
+dothi_store_list_layers (DothiStore *self, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), NULL);
+  return STORE_IFACE (self)->list_layers (self, error);
+}
+
+DothiLayerInfo *
+dothi_store_get_layer (DothiStore *self, const char *name, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  return STORE_IFACE (self)->get_layer (self, name, error);
+}
+
+gboolean
+dothi_store_has_table (DothiStore *self, const char *name)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), FALSE);
+  return STORE_IFACE (self)->has_table (self, name);
+}
+
+gboolean
+dothi_store_create_layer (DothiStore *self, const DothiLayerInfo *info, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), FALSE);
+  g_return_val_if_fail (info != NULL, FALSE);
+  return STORE_IFACE (self)->create_layer (self, info, error);
+}
+
+gboolean
+dothi_store_insert_feature (DothiStore *self, const char *layer, const DothiValue *values,
+                            const guint8 *wkb, gsize wkb_len, GError **error)
+{
+  return STORE_IFACE (self)->insert_feature (self, layer, values, wkb, wkb_len, error);
+}
+
+gboolean
+dothi_store_finish_layer (DothiStore *self, const char *layer, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), FALSE);
+  return STORE_IFACE (self)->finish_layer (self, layer, error);
+}
+
+gboolean
+dothi_store_read_features (DothiStore *self, const char *layer, const double *bbox,
+                           DothiFeatureFunc func, gpointer user_data,
+                           GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), FALSE);
+  g_return_val_if_fail (func != NULL, FALSE);
+  return STORE_IFACE (self)->read_features (self, layer, bbox, func, user_data, cancellable, error);
+}
+
+char *
+dothi_store_layer_checksum (DothiStore *self, const char *layer, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), NULL);
+  return STORE_IFACE (self)->layer_checksum (self, layer, error);
+}
