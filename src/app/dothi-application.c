@@ -1,0 +1,172 @@
+/* dothi-application.c: the application object: app.about and app.quit,
+ * the accelerator table, and opening files from the command line. */
+#define G_LOG_DOMAIN "dothi-application"
+
+#include "config.h"
+#include "dothi-application.h"
+
+#include <glib/gi18n.h>
+#include <gdal.h>
+
+#include "dothi-resources.h"
+#include "dothi-window.h"
+
+struct _DothiApplication
+{
+  AdwApplication parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (DothiApplication, dothi_application, ADW_TYPE_APPLICATION)
+
+/* Every accelerator of the application, in one place; the shortcuts
+ * window (ui/help-overlay.ui) shows them by action name. */
+static const struct {
+  const char *action;
+  const char *accels[3];
+} accelerators[] = {
+  { "win.open",               { "<Control>o", NULL } },
+  { "win.show-help-overlay",  { "<Control>question", NULL } },
+  { "app.quit",               { "<Control>q", NULL } },
+};
+
+/* A window that shows nothing yet, to reuse before making a new one. */
+static DothiWindow *
+find_empty_window (DothiApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (DOTHI_IS_WINDOW (window)
+      && dothi_window_get_project (DOTHI_WINDOW (window)) == NULL
+      && !dothi_window_get_busy (DOTHI_WINDOW (window)))
+    return DOTHI_WINDOW (window);
+
+  return NULL;
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  DothiApplication *self = DOTHI_APPLICATION (user_data);
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (self));
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", parent,
+                        "modal", TRUE,
+                        "application-icon", APPLICATION_ID,
+                        "application-name", "Dothi",
+                        /* Translators: who made Dothi, in the About window */
+                        "developer-name", _("The Dothi developers"),
+                        "version", PACKAGE_VERSION,
+                        /* Translators: one-line description in the About window */
+                        "comments", _("Maps and land records for city staff"),
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        /* Translators: put your names here, one per line */
+                        "translator-credits", _("translator-credits"),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  GApplication *application = G_APPLICATION (user_data);
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (application));
+
+  /* Destroying the windows lets each close its project (in a thread that
+   * holds the application) before g_application_run() returns. */
+  while (windows != NULL)
+    {
+      gtk_window_destroy (windows->data);
+      windows = gtk_application_get_windows (GTK_APPLICATION (application));
+    }
+}
+
+static const GActionEntry app_actions[] = {
+  { .name = "about", .activate = about_action },
+  { .name = "quit",  .activate = quit_action },
+};
+
+static void
+dothi_application_startup (GApplication *application)
+{
+  DothiApplication *self = DOTHI_APPLICATION (application);
+
+  G_APPLICATION_CLASS (dothi_application_parent_class)->startup (application);
+
+  /* The core opens projects with GDAL's SQLite driver among others;
+   * registering twice is harmless. */
+  GDALAllRegister ();
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
+                                   G_N_ELEMENTS (app_actions), self);
+  for (guint i = 0; i < G_N_ELEMENTS (accelerators); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (self),
+                                           accelerators[i].action,
+                                           accelerators[i].accels);
+}
+
+static void
+dothi_application_activate (GApplication *application)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (application));
+
+  if (window == NULL)
+    window = GTK_WINDOW (dothi_window_new (ADW_APPLICATION (application)));
+
+  gtk_window_present (window);
+}
+
+static void
+dothi_application_open (GApplication  *application,
+                        GFile        **files,
+                        int            n_files,
+                        const char    *hint)
+{
+  DothiApplication *self = DOTHI_APPLICATION (application);
+
+  /* One window per project. */
+  for (int i = 0; i < n_files; i++)
+    {
+      DothiWindow *window = find_empty_window (self);
+
+      if (window == NULL)
+        window = dothi_window_new (ADW_APPLICATION (self));
+
+      dothi_window_open_file (window, files[i]);
+      gtk_window_present (GTK_WINDOW (window));
+    }
+}
+
+static void
+dothi_application_class_init (DothiApplicationClass *klass)
+{
+  GApplicationClass *application_class = G_APPLICATION_CLASS (klass);
+
+  application_class->startup = dothi_application_startup;
+  application_class->activate = dothi_application_activate;
+  application_class->open = dothi_application_open;
+
+  /* Registered by hand: the resources live in a static library, whose
+   * constructor would not be linked in when nothing refers to it. */
+  dothi_register_resource ();
+}
+
+static void
+dothi_application_init (DothiApplication *self)
+{
+}
+
+DothiApplication *
+dothi_application_new (void)
+{
+  return g_object_new (DOTHI_TYPE_APPLICATION,
+                       "application-id", APPLICATION_ID,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
+                       "resource-base-path", "/vn/dothi/Dothi",
+                       NULL);
+}

@@ -1,0 +1,864 @@
+/* dothi-cli.c: the headless twin of the app, one subcommand per job, each a
+ * thin layer over one core call (DESIGN.md §8). Exit status: 0 done, 1 bad
+ * input or refused (project unchanged), 2 usage error, 3 internal error. */
+#define G_LOG_DOMAIN "dothi-cli"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <json-glib/json-glib.h>
+#include <locale.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <gdal.h>
+
+#include "dothi-check.h"
+#include "dothi-crs.h"
+#include "dothi-demo-city.h"
+#include "dothi-encoding.h"
+#include "dothi-error.h"
+#include "dothi-export.h"
+#include "dothi-format.h"
+#include "dothi-import.h"
+#include "dothi-project.h"
+
+enum {
+  EXIT_DONE = 0,
+  EXIT_BAD_INPUT = 1,
+  EXIT_USAGE = 2,
+  EXIT_INTERNAL = 3,
+};
+
+static gboolean opt_json = FALSE;
+static GCancellable *cancellable = NULL;
+
+/* ---- output helpers ---------------------------------------------------- */
+
+static int
+fail (GError *error)
+{
+  int status = EXIT_BAD_INPUT;
+
+  if (error->domain == DOTHI_ERROR && error->code == DOTHI_ERROR_FAILED)
+    status = EXIT_INTERNAL;
+  /* Translators: prefix of every error message of the command-line tool */
+  g_printerr (_("dothi-cli: error: %s\n"), error->message);
+  return status;
+}
+
+static int
+usage_error (GOptionContext *ctx, const char *message)
+{
+  g_autofree char *help = g_option_context_get_help (ctx, TRUE, NULL);
+
+  g_printerr (_("dothi-cli: error: %s\n"), message);
+  g_printerr ("%s", help);
+  return EXIT_USAGE;
+}
+
+static void
+print_json (JsonBuilder *builder)
+{
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autofree char *text = NULL;
+
+  json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, TRUE);
+  text = json_generator_to_data (gen, NULL);
+  g_print ("%s\n", text);
+}
+
+/* A progress bar on a terminal, nothing when stderr is a file or pipe. */
+static void
+terminal_progress (double fraction, const char *stage, gpointer data)
+{
+  const int width = 30;
+
+  if (!isatty (STDERR_FILENO))
+    return;
+  if (fraction < 0)
+    g_printerr ("\r\033[K%s…", stage);
+  else
+    {
+      int filled = (int) (fraction * width + 0.5);
+      char bar[64];
+
+      for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+      bar[width] = '\0';
+      g_printerr ("\r\033[K[%s] %3d%% %s", bar, (int) (fraction * 100 + 0.5), stage);
+    }
+  if (fraction >= 1.0)
+    g_printerr ("\n");
+}
+
+static gboolean
+interrupted_cb (gpointer data)
+{
+  g_cancellable_cancel (cancellable);
+  return G_SOURCE_CONTINUE;
+}
+
+static GOptionContext *
+new_context (const char *parameter, const char *summary, const GOptionEntry *entries)
+{
+  GOptionContext *ctx = g_option_context_new (parameter);
+  static const GOptionEntry common[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, N_("Machine-readable output (JSON) on standard output"), NULL },
+    { NULL }
+  };
+
+  g_option_context_set_summary (ctx, summary);
+  g_option_context_set_translation_domain (ctx, GETTEXT_PACKAGE);
+  if (entries != NULL)
+    g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (ctx, common, GETTEXT_PACKAGE);
+  return ctx;
+}
+
+static gboolean
+parse (GOptionContext *ctx, int *argc, char ***argv, int *status)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      *status = usage_error (ctx, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static DothiProject *
+open_project (const char *path, gboolean read_only, int *status)
+{
+  g_autoptr(GError) error = NULL;
+  DothiProject *project = dothi_project_open (path, read_only ? DOTHI_PROJECT_OPEN_READ_ONLY
+                                                               : DOTHI_PROJECT_OPEN_DEFAULT, &error);
+  if (project == NULL)
+    *status = fail (error);
+  return project;
+}
+
+/* ---- new --------------------------------------------------------------- */
+
+static int
+cmd_new (int argc, char **argv)
+{
+  g_autofree char *crs = NULL;
+  gboolean list_zones = FALSE;
+  GOptionEntry entries[] = {
+    { "crs", 0, 0, G_OPTION_ARG_STRING, &crs,
+      N_("Project CRS: an EPSG code or a province name (default EPSG:9218, VN-2000 / TM-3 108°30′)"), N_("CRS") },
+    { "list-zones", 0, 0, G_OPTION_ARG_NONE, &list_zones,
+      N_("List the VN-2000 zone of each province and exit"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"), _("Creates an empty project file."), entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+
+  if (list_zones)
+    {
+      guint n;
+      const DothiVn2000Zone *zones = dothi_crs_vn2000_zones (&n);
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_array (b);
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree char *name = dothi_crs_dup_name (zones[i].srid);
+          if (opt_json)
+            {
+              json_builder_begin_object (b);
+              json_builder_set_member_name (b, "province");
+              json_builder_add_string_value (b, zones[i].province);
+              json_builder_set_member_name (b, "srid");
+              json_builder_add_int_value (b, zones[i].srid);
+              json_builder_set_member_name (b, "central_meridian");
+              json_builder_add_double_value (b, zones[i].meridian);
+              json_builder_end_object (b);
+            }
+          else
+            g_print ("%-24s EPSG:%d  %s\n", zones[i].province, zones[i].srid, name ? name : "");
+        }
+      json_builder_end_array (b);
+      if (opt_json)
+        print_json (b);
+      return EXIT_DONE;
+    }
+
+  if (argc != 2)
+    return usage_error (ctx, _("Give the name of the project file to create"));
+
+  project = dothi_project_create (argv[1], crs, &error);
+  if (project == NULL)
+    return fail (error);
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "path");
+      json_builder_add_string_value (b, dothi_project_get_path (project));
+      json_builder_set_member_name (b, "crs");
+      json_builder_add_string_value (b, dothi_project_get_crs (project));
+      json_builder_set_member_name (b, "uuid");
+      json_builder_add_string_value (b, dothi_project_get_uuid (project));
+      json_builder_end_object (b);
+      print_json (b);
+    }
+  else
+    {
+      g_autofree char *name = dothi_crs_dup_name (dothi_project_get_srid (project));
+      /* Translators: file name, CRS code, CRS name */
+      g_print (_("Created “%s” in %s (%s)\n"), argv[1], dothi_project_get_crs (project), name ? name : "");
+    }
+  return EXIT_DONE;
+}
+
+/* ---- import ------------------------------------------------------------ */
+
+static void
+print_previews (GPtrArray *previews)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_array (b);
+  for (guint i = 0; i < previews->len; i++)
+    {
+      DothiImportPreview *pv = g_ptr_array_index (previews, i);
+
+      if (opt_json)
+        {
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "layer");
+          json_builder_add_string_value (b, pv->source_layer);
+          json_builder_set_member_name (b, "table");
+          json_builder_add_string_value (b, pv->table);
+          json_builder_set_member_name (b, "geometry");
+          json_builder_add_string_value (b, dothi_geometry_kind_to_string (pv->kind));
+          json_builder_set_member_name (b, "features");
+          json_builder_add_int_value (b, pv->feature_count);
+          json_builder_set_member_name (b, "source_srid");
+          json_builder_add_int_value (b, pv->source_srid);
+          json_builder_set_member_name (b, "target_srid");
+          json_builder_add_int_value (b, pv->target_srid);
+          json_builder_set_member_name (b, "encoding");
+          if (pv->encoding)
+            json_builder_add_string_value (b, pv->encoding);
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "encoding_detected");
+          json_builder_add_boolean_value (b, pv->encoding_detected);
+          json_builder_set_member_name (b, "fields");
+          json_builder_begin_array (b);
+          for (guint k = 0; k < pv->fields->len; k++)
+            {
+              DothiImportFieldPreview *fp = g_ptr_array_index (pv->fields, k);
+              json_builder_begin_object (b);
+              json_builder_set_member_name (b, "name");
+              json_builder_add_string_value (b, fp->name);
+              json_builder_set_member_name (b, "type");
+              json_builder_add_string_value (b, dothi_field_type_to_string (fp->type));
+              json_builder_set_member_name (b, "samples");
+              json_builder_begin_array (b);
+              for (guint s = 0; s < fp->samples->len; s++)
+                {
+                  const char *v = g_ptr_array_index (fp->samples, s);
+                  if (v)
+                    json_builder_add_string_value (b, v);
+                  else
+                    json_builder_add_null_value (b);
+                }
+              json_builder_end_array (b);
+              json_builder_end_object (b);
+            }
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+          continue;
+        }
+
+      /* Translators: source layer name, table name, geometry kind */
+      g_print (_("Layer “%s” → table “%s” (%s)\n"), pv->source_layer, pv->table,
+               dothi_geometry_kind_to_label (pv->kind));
+      if (pv->feature_count >= 0)
+        {
+          g_autofree char *n = dothi_format_int64 (pv->feature_count);
+          /* Translators: a feature count */
+          g_print (_("  Features: %s\n"), n);
+        }
+      if (pv->kind != DOTHI_GEOMETRY_KIND_NONE)
+        {
+          if (pv->source_srid > 0)
+            /* Translators: EPSG code, CRS name, EPSG code */
+            g_print (_("  CRS: EPSG:%d %s → EPSG:%d\n"), pv->source_srid,
+                     pv->source_crs ? pv->source_crs : "", pv->target_srid);
+          else
+            g_print (_("  CRS: none; give it with --src-crs\n"));
+        }
+      if (pv->encoding != NULL)
+        {
+          if (pv->encoding_detected)
+            /* Translators: encoding name, a confidence percentage */
+            g_print (_("  Text encoding: %s (detected, %.0f%% sure)\n"), pv->encoding, pv->confidence * 100);
+          else
+            g_print (_("  Text encoding: %s\n"), pv->encoding);
+        }
+      for (guint k = 0; k < pv->fields->len; k++)
+        {
+          DothiImportFieldPreview *fp = g_ptr_array_index (pv->fields, k);
+          g_autoptr(GString) line = g_string_new (NULL);
+
+          for (guint s = 0; s < fp->samples->len; s++)
+            {
+              const char *v = g_ptr_array_index (fp->samples, s);
+              g_string_append_printf (line, "%s%s", s ? " | " : "", v ? v : "NULL");
+            }
+          g_print ("  %-20s %-8s %s\n", fp->name, dothi_field_type_to_string (fp->type), line->str);
+        }
+    }
+  json_builder_end_array (b);
+  if (opt_json)
+    print_json (b);
+}
+
+static int
+cmd_import (int argc, char **argv)
+{
+  g_auto(GStrv) layers = NULL;
+  g_auto(GStrv) caps = NULL;
+  g_autofree char *encoding = NULL;
+  g_autofree char *src_crs = NULL;
+  g_autofree char *name = NULL;
+  gboolean preview = FALSE, make_valid = FALSE;
+  GOptionEntry entries[] = {
+    { "layer", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &layers, N_("Import only this layer (repeatable)"), N_("LAYER") },
+    { "encoding", 'e', 0, G_OPTION_ARG_STRING, &encoding,
+      N_("Text encoding: auto (default), UTF-8, CP1258, TCVN3, VNI or another code page"), N_("ENCODING") },
+    { "tcvn3-caps", 0, 0, G_OPTION_ARG_STRING_ARRAY, &caps,
+      N_("A field typed with TCVN3 capital-letter fonts (.VnTimeH); repeatable"), N_("FIELD") },
+    { "src-crs", 's', 0, G_OPTION_ARG_STRING, &src_crs,
+      N_("CRS of a source that has none (EPSG code or province)"), N_("CRS") },
+    { "name", 'n', 0, G_OPTION_ARG_STRING, &name, N_("Title of the new layer (one layer only)"), N_("TITLE") },
+    { "make-valid", 0, 0, G_OPTION_ARG_NONE, &make_valid, N_("Repair invalid geometries"), NULL },
+    { "preview", 'p', 0, G_OPTION_ARG_NONE, &preview,
+      N_("Show the layers and decoded sample values; write nothing"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi FILE"),
+                                               _("Imports the layers of a GIS file into the project, in one step."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(DothiImport) import = NULL;
+  GPtrArray *reports;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 3)
+    return usage_error (ctx, _("Give the project file and the file to import"));
+
+  project = open_project (argv[1], preview, &status);
+  if (project == NULL)
+    return status;
+  import = dothi_import_new (project, argv[2]);
+  dothi_import_set_layers (import, (const char * const *) layers);
+  dothi_import_set_encoding (import, encoding);
+  dothi_import_set_caps_fields (import, (const char * const *) caps);
+  dothi_import_set_source_crs (import, src_crs);
+  dothi_import_set_make_valid (import, make_valid);
+  dothi_import_set_target_name (import, name);
+
+  if (preview)
+    {
+      g_autoptr(GPtrArray) previews = dothi_import_preview_sync (import, 5, &error);
+      if (previews == NULL)
+        return fail (error);
+      print_previews (previews);
+      return EXIT_DONE;
+    }
+
+  if (!dothi_import_run_sync (import, cancellable, terminal_progress, NULL, &error))
+    {
+      if (isatty (STDERR_FILENO))
+        g_printerr ("\n");
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_printerr (_("dothi-cli: import cancelled; the project is unchanged\n"));
+          return EXIT_BAD_INPUT;
+        }
+      return fail (error);
+    }
+
+  reports = dothi_import_get_reports (import);
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_array (b);
+      for (guint i = 0; i < reports->len; i++)
+        {
+          DothiImportReport *r = g_ptr_array_index (reports, i);
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "layer");
+          json_builder_add_string_value (b, r->source_layer);
+          json_builder_set_member_name (b, "table");
+          json_builder_add_string_value (b, r->table);
+          json_builder_set_member_name (b, "title");
+          json_builder_add_string_value (b, r->title);
+          json_builder_set_member_name (b, "features");
+          json_builder_add_int_value (b, r->n_features);
+          json_builder_set_member_name (b, "invalid");
+          json_builder_add_int_value (b, r->n_invalid);
+          json_builder_set_member_name (b, "invalid_fids");
+          json_builder_begin_array (b);
+          for (guint k = 0; k < r->invalid_fids->len; k++)
+            json_builder_add_int_value (b, g_array_index (r->invalid_fids, gint64, k));
+          json_builder_end_array (b);
+          json_builder_set_member_name (b, "srid");
+          json_builder_add_int_value (b, r->srid);
+          json_builder_set_member_name (b, "operation");
+          if (r->operation)
+            json_builder_add_string_value (b, r->operation);
+          else
+            json_builder_add_null_value (b);
+          json_builder_set_member_name (b, "encoding");
+          if (r->encoding)
+            json_builder_add_string_value (b, r->encoding);
+          else
+            json_builder_add_null_value (b);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+
+  for (guint i = 0; i < reports->len; i++)
+    {
+      DothiImportReport *r = g_ptr_array_index (reports, i);
+
+      g_autofree char *n = dothi_format_int64 (r->n_features);
+
+      /* Translators: a formatted count, a table name, an EPSG code */
+      g_print (ngettext ("Imported %s feature into “%s” (EPSG:%d)\n",
+                         "Imported %s features into “%s” (EPSG:%d)\n",
+                         (gulong) r->n_features),
+               n, r->table, r->srid);
+      if (r->operation != NULL)
+        /* Translators: a PROJ operation name */
+        g_print (_("  Transformed with: %s\n"), r->operation);
+      if (r->n_invalid > 0)
+        {
+          g_autoptr(GString) fids = g_string_new (NULL);
+          for (guint k = 0; k < r->invalid_fids->len; k++)
+            g_string_append_printf (fids, "%s%" G_GINT64_FORMAT, k ? ", " : "",
+                                    g_array_index (r->invalid_fids, gint64, k));
+          g_autofree char *bad = dothi_format_int64 (r->n_invalid);
+
+          /* Translators: a formatted count, a list of feature ids, then
+           * either ", repaired" or "; repair them with --make-valid" */
+          g_print (ngettext ("  %s invalid geometry (source features %s)%s\n",
+                             "  %s invalid geometries (source features %s)%s\n",
+                             (gulong) r->n_invalid),
+                   bad, fids->str,
+                   make_valid ? _(", repaired") : _("; repair them with --make-valid"));
+        }
+    }
+  return EXIT_DONE;
+}
+
+/* ---- layers / info ----------------------------------------------------- */
+
+static void
+add_layer_json (JsonBuilder *b, const DothiLayerInfo *info, gboolean with_fields)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, info->name);
+  json_builder_set_member_name (b, "title");
+  json_builder_add_string_value (b, info->title);
+  json_builder_set_member_name (b, "geometry");
+  json_builder_add_string_value (b, dothi_geometry_kind_to_string (info->kind));
+  json_builder_set_member_name (b, "srid");
+  json_builder_add_int_value (b, info->srid);
+  json_builder_set_member_name (b, "features");
+  json_builder_add_int_value (b, info->feature_count);
+  json_builder_set_member_name (b, "source");
+  json_builder_add_string_value (b, info->source);
+  json_builder_set_member_name (b, "encoding");
+  json_builder_add_string_value (b, info->encoding);
+  json_builder_set_member_name (b, "operation");
+  json_builder_add_string_value (b, info->operation);
+  json_builder_set_member_name (b, "extent");
+  json_builder_begin_array (b);
+  for (int i = 0; i < 4; i++)
+    json_builder_add_double_value (b, info->extent[i]);
+  json_builder_end_array (b);
+  if (with_fields)
+    {
+      json_builder_set_member_name (b, "fields");
+      json_builder_begin_array (b);
+      for (guint k = 0; k < info->fields->len; k++)
+        {
+          const DothiField *f = g_ptr_array_index (info->fields, k);
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "name");
+          json_builder_add_string_value (b, f->name);
+          json_builder_set_member_name (b, "type");
+          json_builder_add_string_value (b, dothi_field_type_to_string (f->type));
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+}
+
+static int
+cmd_layers (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"), _("Lists the layers of a project."), NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(GPtrArray) layers = NULL;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (ctx, _("Give the project file"));
+  project = open_project (argv[1], TRUE, &status);
+  if (project == NULL)
+    return status;
+  layers = dothi_project_list_layers (project, &error);
+  if (layers == NULL)
+    return fail (error);
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_array (b);
+      for (guint i = 0; i < layers->len; i++)
+        add_layer_json (b, g_ptr_array_index (layers, i), FALSE);
+      json_builder_end_array (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+  for (guint i = 0; i < layers->len; i++)
+    {
+      const DothiLayerInfo *info = g_ptr_array_index (layers, i);
+      g_autofree char *n = dothi_format_int64 (info->feature_count);
+      g_print ("%-24s %-28s %-16s %12s  EPSG:%d\n", info->name, info->title,
+               dothi_geometry_kind_to_label (info->kind), n, info->srid);
+    }
+  return EXIT_DONE;
+}
+
+static int
+cmd_info (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi [LAYER]"),
+                                               _("Describes a project, or one of its layers."), NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2 && argc != 3)
+    return usage_error (ctx, _("Give the project file and optionally a layer"));
+  project = open_project (argv[1], TRUE, &status);
+  if (project == NULL)
+    return status;
+
+  if (argc == 3)
+    {
+      g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (project, argv[2], &error);
+      if (info == NULL)
+        return fail (error);
+      if (opt_json)
+        {
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+          add_layer_json (b, info, TRUE);
+          print_json (b);
+          return EXIT_DONE;
+        }
+      g_print (_("Layer: %s (%s)\n"), info->title, info->name);
+      g_print (_("Geometry: %s, EPSG:%d\n"), dothi_geometry_kind_to_label (info->kind), info->srid);
+      {
+        g_autofree char *n = dothi_format_int64 (info->feature_count);
+        g_print (_("Features: %s\n"), n);
+      }
+      if (info->kind != DOTHI_GEOMETRY_KIND_NONE)
+        g_print (_("Extent: %.2f, %.2f – %.2f, %.2f\n"), info->extent[0], info->extent[1],
+                 info->extent[2], info->extent[3]);
+      if (info->source)
+        g_print (_("Source: %s (%s)\n"), info->source, info->driver ? info->driver : "");
+      if (info->encoding)
+        g_print (_("Text encoding: %s\n"), info->encoding);
+      if (info->operation)
+        g_print (_("Transformed with: %s\n"), info->operation);
+      g_print (_("Fields:\n"));
+      for (guint k = 0; k < info->fields->len; k++)
+        {
+          const DothiField *f = g_ptr_array_index (info->fields, k);
+          g_print ("  %-24s %s\n", f->name, dothi_field_type_to_string (f->type));
+        }
+      return EXIT_DONE;
+    }
+
+  {
+    g_autoptr(GPtrArray) layers = dothi_project_list_layers (project, &error);
+    g_autofree char *crs_name = dothi_crs_dup_name (dothi_project_get_srid (project));
+
+    if (layers == NULL)
+      return fail (error);
+    if (opt_json)
+      {
+        g_autoptr(JsonBuilder) b = json_builder_new ();
+        json_builder_begin_object (b);
+        json_builder_set_member_name (b, "path");
+        json_builder_add_string_value (b, dothi_project_get_path (project));
+        json_builder_set_member_name (b, "uuid");
+        json_builder_add_string_value (b, dothi_project_get_uuid (project));
+        json_builder_set_member_name (b, "crs");
+        json_builder_add_string_value (b, dothi_project_get_crs (project));
+        json_builder_set_member_name (b, "schema_version");
+        json_builder_add_int_value (b, dothi_project_get_schema_version (project));
+        json_builder_set_member_name (b, "layers");
+        json_builder_begin_array (b);
+        for (guint i = 0; i < layers->len; i++)
+          add_layer_json (b, g_ptr_array_index (layers, i), FALSE);
+        json_builder_end_array (b);
+        json_builder_end_object (b);
+        print_json (b);
+        return EXIT_DONE;
+      }
+    g_print (_("Project: %s\n"), dothi_project_get_path (project));
+    g_print (_("CRS: %s (%s)\n"), dothi_project_get_crs (project), crs_name ? crs_name : "");
+    g_print (_("Project version: %d\n"), dothi_project_get_schema_version (project));
+    g_print (ngettext ("%u layer\n", "%u layers\n", layers->len), layers->len);
+  }
+  return EXIT_DONE;
+}
+
+/* ---- export ------------------------------------------------------------ */
+
+static int
+cmd_export (int argc, char **argv)
+{
+  g_auto(GStrv) layers = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *format = NULL;
+  GOptionEntry entries[] = {
+    { "layer", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &layers, N_("Export this layer (repeatable; default all)"), N_("LAYER") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("File to write"), N_("FILE") },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format,
+      N_("gpkg, geojson, csv, shp, dxf or dgn (default: from the file name)"), N_("FORMAT") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"),
+                                               _("Writes layers to GeoPackage, GeoJSON, CSV, Shapefile, DXF or DGN v7."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2 || output == NULL)
+    return usage_error (ctx, _("Give the project file and --output"));
+  project = open_project (argv[1], TRUE, &status);
+  if (project == NULL)
+    return status;
+  if (!dothi_export_sync (project, (const char * const *) layers, output, format, cancellable,
+                          terminal_progress, NULL, &error))
+    return fail (error);
+  if (!opt_json)
+    g_print (_("Wrote “%s”\n"), output);
+  return EXIT_DONE;
+}
+
+/* ---- check ------------------------------------------------------------- */
+
+static int
+cmd_check (int argc, char **argv)
+{
+  g_auto(GStrv) layers = NULL;
+  GOptionEntry entries[] = {
+    { "layer", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &layers, N_("Check this layer (repeatable; default all)"), N_("LAYER") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"),
+                                               _("Reports invalid geometries. Exit status 1 when there are any."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  gint64 checked = 0;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (ctx, _("Give the project file"));
+  project = open_project (argv[1], TRUE, &status);
+  if (project == NULL)
+    return status;
+  problems = dothi_check_sync (project, (const char * const *) layers, &checked, cancellable, &error);
+  if (problems == NULL)
+    return fail (error);
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "checked");
+      json_builder_add_int_value (b, checked);
+      json_builder_set_member_name (b, "invalid");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < problems->len; i++)
+        {
+          DothiCheckProblem *p = g_ptr_array_index (problems, i);
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "layer");
+          json_builder_add_string_value (b, p->layer);
+          json_builder_set_member_name (b, "fid");
+          json_builder_add_int_value (b, p->fid);
+          json_builder_set_member_name (b, "reason");
+          json_builder_add_string_value (b, p->reason);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      print_json (b);
+    }
+  else
+    {
+      for (guint i = 0; i < problems->len; i++)
+        {
+          DothiCheckProblem *p = g_ptr_array_index (problems, i);
+          /* Translators: layer, feature id, reason */
+          g_print (_("%s, feature %lld: %s\n"), p->layer, (long long) p->fid, p->reason);
+        }
+      g_autofree char *n = dothi_format_int64 (checked);
+      /* Translators: a formatted count of geometries, then of invalid ones */
+      g_print (ngettext ("%s geometry checked, %u invalid\n", "%s geometries checked, %u invalid\n",
+                         (gulong) checked), n, problems->len);
+    }
+  return problems->len > 0 ? EXIT_BAD_INPUT : EXIT_DONE;
+}
+
+/* ---- demo -------------------------------------------------------------- */
+
+static int
+cmd_demo (int argc, char **argv)
+{
+  int parcels = 10000;
+  int seed = 1;
+  GOptionEntry entries[] = {
+    { "parcels", 0, 0, G_OPTION_ARG_INT, &parcels, N_("Number of parcels (default 10 000)"), N_("N") },
+    { "seed", 0, 0, G_OPTION_ARG_INT, &seed, N_("Seed of the generator (default 1)"), N_("SEED") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("OUTPUT.gpkg"),
+                                               _("Writes the demo city around Buôn Ma Thuột (EPSG:9218) as a GeoPackage."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (ctx, _("Give the GeoPackage file to write"));
+  if (parcels <= 0)
+    return usage_error (ctx, _("The number of parcels must be positive"));
+  if (!dothi_demo_city_write (argv[1], (guint) parcels, (guint32) seed, terminal_progress, NULL,
+                              cancellable, &error))
+    return fail (error);
+  if (!opt_json)
+    g_print (_("Wrote “%s”\n"), argv[1]);
+  return EXIT_DONE;
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static const struct {
+  const char *name;
+  int       (*run) (int argc, char **argv);
+  const char *summary;
+} commands[] = {
+  { "new", cmd_new, N_("Create a project (and list the VN-2000 zones)") },
+  { "import", cmd_import, N_("Import a GIS file into a project") },
+  { "layers", cmd_layers, N_("List a project's layers") },
+  { "info", cmd_info, N_("Describe a project or a layer") },
+  { "export", cmd_export, N_("Write layers to another format") },
+  { "check", cmd_check, N_("Report invalid geometries") },
+  { "demo", cmd_demo, N_("Write the demo city as a GeoPackage") },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "%s\n\n", _("Usage: dothi-cli COMMAND [OPTION…] [ARGUMENT…]"));
+  fprintf (out, "%s\n", _("Commands:"));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-8s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf (out, "\n%s\n", _("“dothi-cli COMMAND --help” describes a command."));
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *localedir = g_getenv ("DOTHI_LOCALEDIR");
+  int status;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return EXIT_USAGE;
+    }
+  if (g_strcmp0 (argv[1], "--help") == 0 || g_strcmp0 (argv[1], "-h") == 0
+      || g_strcmp0 (argv[1], "help") == 0)
+    {
+      print_usage (stdout);
+      return EXIT_DONE;
+    }
+  if (g_strcmp0 (argv[1], "--version") == 0)
+    {
+      g_print ("dothi-cli %s\n", PACKAGE_VERSION);
+      return EXIT_DONE;
+    }
+
+  GDALAllRegister ();
+  cancellable = g_cancellable_new ();
+  g_unix_signal_add (SIGINT, interrupted_cb, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_strcmp0 (argv[1], commands[i].name) == 0)
+      {
+        g_autofree char *prgname = g_strdup_printf ("dothi-cli %s", commands[i].name);
+        g_set_prgname (prgname);
+        status = commands[i].run (argc - 1, argv + 1);
+        g_clear_object (&cancellable);
+        return status;
+      }
+
+  /* Translators: a command name the user typed */
+  g_printerr (_("dothi-cli: error: unknown command “%s”\n"), argv[1]);
+  print_usage (stderr);
+  return EXIT_USAGE;
+}
