@@ -13,7 +13,15 @@
 #include <glib/gi18n-lib.h>
 #include <spatialite.h>
 #include <cpl_conv.h>
+#include <math.h>
 #include <string.h>
+
+/* One leaf entry of the spatial index: a row and its box, rounded outward
+ * to the R-tree's 32-bit floats. */
+typedef struct {
+  gint64 id;
+  float  box[4];   /* xmin, xmax, ymin, ymax: the R-tree's column order */
+} RtreeCell;
 
 typedef struct {
   DothiLayerInfo *info;
@@ -21,6 +29,8 @@ typedef struct {
   GByteArray     *blob;
   gint64          count;
   double          extent[4];
+  GArray         *cells;      /* RtreeCell, for the bulk-loaded spatial index */
+  GPtrArray      *triggers;   /* SpatiaLite's trigger SQL, held back during the load */
 } PendingLayer;
 
 struct _DothiSpatialiteStore
@@ -60,6 +70,8 @@ pending_layer_free (PendingLayer *pl)
   dothi_layer_info_free (pl->info);
   sqlite3_finalize (pl->insert);
   g_byte_array_unref (pl->blob);
+  g_clear_pointer (&pl->cells, g_array_unref);
+  g_clear_pointer (&pl->triggers, g_ptr_array_unref);
   g_free (pl);
 }
 
@@ -479,6 +491,247 @@ store_get_layer (DothiStore *store, const char *name, GError **error)
   return NULL;
 }
 
+/* ---- spatial index bulk load ------------------------------------------- */
+
+/* SQLite's R-tree stores 32-bit floats rounded outward (rtree.c,
+ * rtreeValueDown/Up); the same rounding keeps rtreecheck() happy. */
+#define RNDTOWARDS (1.0 - 1.0 / 8388608.0)
+#define RNDAWAY    (1.0 + 1.0 / 8388608.0)
+
+static float
+rtree_value_down (double d)
+{
+  float f = (float) d;
+  if (f > d)
+    f = (float) (d * (d < 0 ? RNDAWAY : RNDTOWARDS));
+  return f;
+}
+
+static float
+rtree_value_up (double d)
+{
+  float f = (float) d;
+  if (f < d)
+    f = (float) (d * (d < 0 ? RNDTOWARDS : RNDAWAY));
+  return f;
+}
+
+static int
+compare_cell_x (gconstpointer a, gconstpointer b)
+{
+  const RtreeCell *ca = a, *cb = b;
+  float xa = ca->box[0] + ca->box[1], xb = cb->box[0] + cb->box[1];
+  return (xa > xb) - (xa < xb);
+}
+
+static int
+compare_cell_y (gconstpointer a, gconstpointer b)
+{
+  const RtreeCell *ca = a, *cb = b;
+  float ya = ca->box[2] + ca->box[3], yb = cb->box[2] + cb->box[3];
+  return (ya > yb) - (ya < yb);
+}
+
+static void
+put_be16 (guint8 *p, guint16 v)
+{
+  p[0] = v >> 8;
+  p[1] = v & 0xff;
+}
+
+static void
+put_be32 (guint8 *p, guint32 v)
+{
+  v = GUINT32_TO_BE (v);
+  memcpy (p, &v, 4);
+}
+
+static void
+put_be64 (guint8 *p, guint64 v)
+{
+  v = GUINT64_TO_BE (v);
+  memcpy (p, &v, 8);
+}
+
+/* Fills the (empty) R-tree "idx_<table>_geom" that CreateSpatialIndex made,
+ * by writing its node, rowid and parent shadow tables directly, packed
+ * Sort-Tile-Recursive. Inserting a million boxes one by one costs ~7 s;
+ * packing them costs well under one, and gives fuller nodes. */
+static gboolean
+bulk_load_rtree (DothiSpatialiteStore *self, const char *table, GArray *cells, GError **error)
+{
+  g_autoptr(DothiSqlStr) idx = sqlite3_mprintf ("idx_%s_geom", table);
+  g_autoptr(DothiSqlStr) sql = NULL;
+  g_autoptr(sqlite3_stmt) node_stmt = NULL;
+  g_autoptr(sqlite3_stmt) rowid_stmt = NULL;
+  g_autoptr(sqlite3_stmt) parent_stmt = NULL;
+  g_autoptr(GArray) level = NULL;
+  g_autofree guint8 *blob = NULL;
+  gint64 next_node = 2;
+  int node_size, cap, depth = 0;
+
+  if (cells->len == 0)
+    return TRUE;
+
+  sql = sqlite3_mprintf ("SELECT length(data) FROM \"%w_node\" WHERE nodeno = 1", idx);
+  if (!prepare (self, sql, &node_stmt, error))
+    return FALSE;
+  if (sqlite3_step (node_stmt) != SQLITE_ROW)
+    return set_db_error (self->db, table, error);
+  node_size = sqlite3_column_int (node_stmt, 0);
+  g_clear_pointer (&node_stmt, sqlite3_finalize);
+  cap = (node_size - 4) / 24;
+  if (cap < 4)
+    return set_db_error (self->db, table, error);
+  blob = g_malloc (node_size);
+
+  g_clear_pointer (&sql, sqlite3_free);
+  sql = sqlite3_mprintf ("DELETE FROM \"%w_node\"; DELETE FROM \"%w_rowid\"; DELETE FROM \"%w_parent\";",
+                         idx, idx, idx);
+  if (!dothi_spatialite_store_exec (self, sql, error))
+    return FALSE;
+
+  g_clear_pointer (&sql, sqlite3_free);
+  sql = sqlite3_mprintf ("INSERT INTO \"%w_node\" (nodeno, data) VALUES (?1, ?2)", idx);
+  if (!prepare (self, sql, &node_stmt, error))
+    return FALSE;
+  g_clear_pointer (&sql, sqlite3_free);
+  sql = sqlite3_mprintf ("INSERT INTO \"%w_rowid\" (rowid, nodeno) VALUES (?1, ?2)", idx);
+  if (!prepare (self, sql, &rowid_stmt, error))
+    return FALSE;
+  g_clear_pointer (&sql, sqlite3_free);
+  sql = sqlite3_mprintf ("INSERT INTO \"%w_parent\" (nodeno, parentnode) VALUES (?1, ?2)", idx);
+  if (!prepare (self, sql, &parent_stmt, error))
+    return FALSE;
+
+  level = g_array_ref (cells);
+  for (;;)
+    {
+      gboolean root = level->len <= (guint) cap;
+      g_autoptr(GArray) parents = g_array_new (FALSE, FALSE, sizeof (RtreeCell));
+      RtreeCell *c = (RtreeCell *) level->data;
+      guint n = level->len;
+      guint n_nodes = root ? 1 : (n + cap - 1) / cap;
+      guint n_slices = (guint) ceil (sqrt ((double) n_nodes));
+      guint per_slice = n_slices * (guint) cap;
+
+      if (!root)
+        {
+          qsort (c, n, sizeof *c, compare_cell_x);
+          for (guint s = 0; s < n; s += per_slice)
+            qsort (c + s, MIN (per_slice, n - s), sizeof *c, compare_cell_y);
+        }
+
+      for (guint start = 0; start < n; start += cap)
+        {
+          guint count = MIN ((guint) cap, n - start);
+          gint64 nodeno = root ? 1 : next_node++;
+          RtreeCell parent = { nodeno, { G_MAXFLOAT, -G_MAXFLOAT, G_MAXFLOAT, -G_MAXFLOAT } };
+
+          memset (blob, 0, node_size);
+          put_be16 (blob, root ? (guint16) depth : 0);
+          put_be16 (blob + 2, (guint16) count);
+          for (guint k = 0; k < count; k++)
+            {
+              const RtreeCell *e = &c[start + k];
+              guint8 *p = blob + 4 + 24 * k;
+
+              put_be64 (p, (guint64) e->id);
+              for (int d = 0; d < 4; d++)
+                {
+                  guint32 bits;
+                  memcpy (&bits, &e->box[d], 4);
+                  put_be32 (p + 8 + 4 * d, bits);
+                }
+              parent.box[0] = MIN (parent.box[0], e->box[0]);
+              parent.box[1] = MAX (parent.box[1], e->box[1]);
+              parent.box[2] = MIN (parent.box[2], e->box[2]);
+              parent.box[3] = MAX (parent.box[3], e->box[3]);
+
+              /* Leaves map rows to nodes; inner nodes map children to parents. */
+              sqlite3_stmt *map = depth == 0 ? rowid_stmt : parent_stmt;
+              sqlite3_bind_int64 (map, 1, e->id);
+              sqlite3_bind_int64 (map, 2, nodeno);
+              if (sqlite3_step (map) != SQLITE_DONE)
+                return set_db_error (self->db, table, error);
+              sqlite3_reset (map);
+            }
+          sqlite3_bind_int64 (node_stmt, 1, nodeno);
+          sqlite3_bind_blob (node_stmt, 2, blob, node_size, SQLITE_STATIC);
+          if (sqlite3_step (node_stmt) != SQLITE_DONE)
+            return set_db_error (self->db, table, error);
+          sqlite3_reset (node_stmt);
+          g_array_append_val (parents, parent);
+        }
+      if (root)
+        break;
+      g_array_unref (level);
+      level = g_steal_pointer (&parents);
+      depth++;
+    }
+  return TRUE;
+}
+
+/* Registers the geometry column and creates SpatiaLite's (empty) spatial
+ * index while the table is empty, then holds SpatiaLite's triggers back
+ * until finish_layer(): the bulk load writes plain blobs without per-row
+ * type checks or R-tree inserts (DESIGN.md §4); types, SRID and dimensions
+ * are guaranteed by the blob encoder instead. */
+static gboolean
+add_geometry_column (DothiSpatialiteStore *self, PendingLayer *pl, GError **error)
+{
+  const DothiLayerInfo *info = pl->info;
+  const char *dims = info->has_z && info->has_m ? "XYZM" : info->has_z ? "XYZ"
+                     : info->has_m ? "XYM" : "XY";
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (!prepare (self, "SELECT AddGeometryColumn(?1, 'geom', ?2, ?3, ?4)", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (stmt, 2, info->srid);
+  sqlite3_bind_text (stmt, 3, dothi_geometry_kind_to_string (info->kind), -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 4, dims, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int (stmt, 0) != 1)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                   /* Translators: layer name */
+                   _("The geometries of layer “%s” could not be registered"), info->name);
+      return FALSE;
+    }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  if (!prepare (self, "SELECT CreateSpatialIndex(?1, 'geom')", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int (stmt, 0) != 1)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                   _("The spatial index of layer “%s” could not be built"), info->name);
+      return FALSE;
+    }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  if (!prepare (self, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1",
+                &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
+  {
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+      {
+        g_ptr_array_add (names, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+        g_ptr_array_add (pl->triggers, g_strdup ((const char *) sqlite3_column_text (stmt, 1)));
+      }
+    for (guint i = 0; i < names->len; i++)
+      {
+        g_autoptr(DothiSqlStr) drop = sqlite3_mprintf ("DROP TRIGGER \"%w\"", (char *) g_ptr_array_index (names, i));
+        if (!dothi_spatialite_store_exec (self, drop, error))
+          return FALSE;
+      }
+  }
+  return TRUE;
+}
+
 /* ---- bulk writing ------------------------------------------------------ */
 
 static gboolean
@@ -531,9 +784,7 @@ store_create_layer (DothiStore *store, const DothiLayerInfo *info, GError **erro
     }
   if (info->kind != DOTHI_GEOMETRY_KIND_NONE)
     {
-      /* A plain BLOB until finish_layer(): no per-row SpatiaLite triggers
-       * during the bulk load (DESIGN.md §4). */
-      g_string_append (create, ", geom BLOB");
+      /* Added by AddGeometryColumn below. */
       g_string_append_printf (insert, "%sgeom", n > 0 ? ", " : "");
       g_string_append_printf (params, "%s?%u", n > 0 ? ", " : "", n + 1);
       n++;
@@ -545,6 +796,19 @@ store_create_layer (DothiStore *store, const DothiLayerInfo *info, GError **erro
     g_string_append_printf (insert, ") VALUES (%s)", params->str);
 
   if (!dothi_spatialite_store_exec (self, create->str, error))
+    return FALSE;
+
+  pl = g_new0 (PendingLayer, 1);
+  pl->info = dothi_layer_info_copy (info);
+  pl->blob = g_byte_array_sized_new (1024);
+  pl->cells = g_array_sized_new (FALSE, FALSE, sizeof (RtreeCell), 1024);
+  pl->triggers = g_ptr_array_new_with_free_func (g_free);
+  pl->extent[0] = pl->extent[1] = G_MAXDOUBLE;
+  pl->extent[2] = pl->extent[3] = -G_MAXDOUBLE;
+  g_hash_table_replace (self->pending, pl->info->name, pl);
+
+  if (info->kind != DOTHI_GEOMETRY_KIND_NONE
+      && !add_geometry_column (self, pl, error))
     return FALSE;
 
   if (!prepare (self,
@@ -584,18 +848,7 @@ store_create_layer (DothiStore *store, const DothiLayerInfo *info, GError **erro
         return set_db_error (self->db, self->path, error);
     }
 
-  pl = g_new0 (PendingLayer, 1);
-  pl->info = dothi_layer_info_copy (info);
-  pl->blob = g_byte_array_sized_new (1024);
-  pl->extent[0] = pl->extent[1] = G_MAXDOUBLE;
-  pl->extent[2] = pl->extent[3] = -G_MAXDOUBLE;
-  if (!prepare (self, insert->str, &pl->insert, error))
-    {
-      pending_layer_free (pl);
-      return FALSE;
-    }
-  g_hash_table_replace (self->pending, pl->info->name, pl);
-  return TRUE;
+  return prepare (self, insert->str, &pl->insert, error);
 }
 
 static gboolean
@@ -606,6 +859,9 @@ store_insert_feature (DothiStore *store, const char *layer, const DothiValue *va
   PendingLayer *pl = g_hash_table_lookup (self->pending, layer);
   sqlite3_stmt *stmt;
   guint nf;
+
+  gboolean have_box = FALSE;
+  float box[4];
 
   g_return_val_if_fail (pl != NULL, FALSE);
   stmt = pl->insert;
@@ -658,6 +914,11 @@ store_insert_feature (DothiStore *store, const char *layer, const DothiValue *va
       else
         {
           sqlite3_bind_blob (stmt, (int) nf + 1, pl->blob->data, (int) pl->blob->len, SQLITE_STATIC);
+          have_box = TRUE;
+          box[0] = rtree_value_down (mbr[0]);
+          box[1] = rtree_value_up (mbr[2]);
+          box[2] = rtree_value_down (mbr[1]);
+          box[3] = rtree_value_up (mbr[3]);
           if (mbr[0] < pl->extent[0]) pl->extent[0] = mbr[0];
           if (mbr[1] < pl->extent[1]) pl->extent[1] = mbr[1];
           if (mbr[2] > pl->extent[2]) pl->extent[2] = mbr[2];
@@ -673,6 +934,11 @@ store_insert_feature (DothiStore *store, const char *layer, const DothiValue *va
     }
   sqlite3_reset (stmt);
   pl->count++;
+  if (have_box)
+    {
+      RtreeCell cell = { sqlite3_last_insert_rowid (self->db), { box[0], box[1], box[2], box[3] } };
+      g_array_append_val (pl->cells, cell);
+    }
   return TRUE;
 }
 
@@ -690,34 +956,12 @@ store_finish_layer (DothiStore *store, const char *layer, GError **error)
 
   if (info->kind != DOTHI_GEOMETRY_KIND_NONE)
     {
-      const char *dims = info->has_z && info->has_m ? "XYZM" : info->has_z ? "XYZ"
-                         : info->has_m ? "XYM" : "XY";
-
-      if (!prepare (self, "SELECT RecoverGeometryColumn(?1, 'geom', ?2, ?3, ?4)", &stmt, error))
+      if (!bulk_load_rtree (self, info->name, pl->cells, error))
         return FALSE;
-      sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
-      sqlite3_bind_int (stmt, 2, info->srid);
-      sqlite3_bind_text (stmt, 3, dothi_geometry_kind_to_string (info->kind), -1, SQLITE_STATIC);
-      sqlite3_bind_text (stmt, 4, dims, -1, SQLITE_STATIC);
-      if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int (stmt, 0) != 1)
-        {
-          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
-                       /* Translators: layer name */
-                       _("The geometries of layer “%s” could not be registered"), info->name);
+      for (guint i = 0; i < pl->triggers->len; i++)
+        if (!dothi_spatialite_store_exec (self, g_ptr_array_index (pl->triggers, i), error))
           return FALSE;
-        }
-      g_clear_pointer (&stmt, sqlite3_finalize);
-
-      if (!prepare (self, "SELECT CreateSpatialIndex(?1, 'geom')", &stmt, error))
-        return FALSE;
-      sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
-      if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int (stmt, 0) != 1)
-        {
-          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
-                       _("The spatial index of layer “%s” could not be built"), info->name);
-          return FALSE;
-        }
-      g_clear_pointer (&stmt, sqlite3_finalize);
+      g_clear_pointer (&pl->cells, g_array_unref);
     }
 
   if (!create_audit_triggers (self, info->name, error))
