@@ -103,6 +103,19 @@ interrupted_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Pads to @width characters (printf pads bytes, and Vietnamese letters
+ * take two or three). */
+static char *
+pad (const char *text, guint width)
+{
+  glong len = g_utf8_strlen (text ? text : "", -1);
+  GString *s = g_string_new (text);
+
+  for (glong i = len; i < (glong) width; i++)
+    g_string_append_c (s, ' ');
+  return g_string_free (s, FALSE);
+}
+
 static GOptionContext *
 new_context (const char *parameter, const char *summary, const GOptionEntry *entries)
 {
@@ -556,8 +569,10 @@ cmd_layers (int argc, char **argv)
     {
       const DothiLayerInfo *info = g_ptr_array_index (layers, i);
       g_autofree char *n = dothi_format_int64 (info->feature_count);
-      g_print ("%-24s %-28s %-16s %12s  EPSG:%d\n", info->name, info->title,
-               dothi_geometry_kind_to_label (info->kind), n, info->srid);
+      g_autofree char *title = pad (info->title, 28);
+      g_autofree char *kind = pad (dothi_geometry_kind_to_label (info->kind), 16);
+
+      g_print ("%-24s %s %s %12s  EPSG:%d\n", info->name, title, kind, n, info->srid);
     }
   return EXIT_DONE;
 }

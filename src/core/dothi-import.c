@@ -412,6 +412,13 @@ open_source (DothiImport *self, Source *src, GError **error)
     "ENCODING=",        /* Shapefile: hand us the DBF bytes, Dothi decodes them */
     "WRITE_GFS=NO",     /* GML: never write beside the user's file */
     "FLATTEN_NESTED_ATTRIBUTES=NO",
+    /* CSV: a point per row from X/Y or WKT columns, under their usual
+     * English and Vietnamese names (kinh độ, vĩ độ; tọa độ X is northing
+     * in the Vietnamese survey convention, so x/y are not guessed). */
+    "X_POSSIBLE_NAMES=lon,long,longitude,lng,easting,kinh_do,kinhdo,e",
+    "Y_POSSIBLE_NAMES=lat,latitude,northing,vi_do,vido,n",
+    "GEOM_POSSIBLE_NAMES=wkt,geom,geometry,the_geom,shape",
+    "KEEP_GEOM_COLUMNS=YES",
     NULL,
   };
   const char *path = self->source;
@@ -485,6 +492,14 @@ open_source (DothiImport *self, Source *src, GError **error)
   CPLSetThreadLocalConfigOption ("GML_FIELDTYPES", NULL);
   CPLSetThreadLocalConfigOption ("DXF_ENCODING", NULL);
 
+  if (src->ds == NULL && g_ascii_strcasecmp (ext, "dwg") == 0)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_UNSUPPORTED,
+                   /* Translators: file name */
+                   _("Cannot read the DWG drawing “%s”: GDAL’s CAD driver reads only AutoCAD R2000 files; save it as DXF"),
+                   path);
+      return FALSE;
+    }
   if (src->ds == NULL)
     {
       g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_UNSUPPORTED,
@@ -952,8 +967,24 @@ make_plans (DothiImport *self, Source *src, gboolean for_preview, GError **error
       n_wanted_found++;
 
       plan->info = dothi_layer_info_new ();
-      plan->info->title = g_strdup (self->target_name ? self->target_name : plan->source_name);
-      plan->info->name = unique_table_name (self, taken, plan->info->title);
+      if (self->target_name != NULL)
+        {
+          plan->info->title = g_strdup (self->target_name);
+          plan->info->name = unique_table_name (self, taken, plan->info->title);
+        }
+      else
+        {
+          /* A GeoPackage's human title ("Thửa đất") names the layer for
+           * people; its table name stays the table's. */
+          const char *ident = GDALGetMetadataItem ((GDALMajorObjectH) layer, "IDENTIFIER", NULL);
+
+          if (ident != NULL && *ident != '\0' && g_strcmp0 (ident, raw_name) != 0
+              && g_utf8_validate (ident, -1, NULL))
+            plan->info->title = dothi_encoding_nfc (ident, -1);
+          else
+            plan->info->title = g_strdup (plan->source_name);
+          plan->info->name = unique_table_name (self, taken, plan->source_name);
+        }
       plan->info->kind = kind_from_ogr (gtype);
       plan->info->has_z = OGR_GT_HasZ (gtype);
       plan->info->has_m = OGR_GT_HasM (gtype);
