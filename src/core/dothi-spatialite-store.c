@@ -42,6 +42,7 @@ struct _DothiSpatialiteStore
   void       *spatialite_cache;
   gboolean    read_only;
   gboolean    in_action;
+  gboolean    schema_changed;  /* the open action created tables or triggers */
   GHashTable *pending;   /* name -> PendingLayer*, layers created in the open action */
 };
 
@@ -388,6 +389,17 @@ store_commit (DothiStore *store, GError **error)
                    self->path);
       return FALSE;
     }
+  /* Dothi's own DDL is not another program's: record the schema cookie
+   * so the next open does not rewrite the audit triggers. */
+  if (self->schema_changed
+      && !dothi_spatialite_store_exec (self,
+                                       "INSERT OR REPLACE INTO dothi_meta (key, value) "
+                                       "SELECT 'triggers_schema_version', schema_version "
+                                       "FROM pragma_schema_version", error))
+    {
+      dothi_store_rollback (store);
+      return FALSE;
+    }
   if (!dothi_spatialite_store_exec (self, "DELETE FROM dothi_context", error)
       || !dothi_spatialite_store_exec (self, "COMMIT", error))
     {
@@ -395,6 +407,7 @@ store_commit (DothiStore *store, GError **error)
       return FALSE;
     }
   self->in_action = FALSE;
+  self->schema_changed = FALSE;
   g_hash_table_remove_all (self->pending);
   return TRUE;
 }
@@ -408,6 +421,7 @@ store_rollback (DothiStore *store)
   if (!sqlite3_get_autocommit (self->db))
     sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
   self->in_action = FALSE;
+  self->schema_changed = FALSE;
 }
 
 /* ---- registry ---------------------------------------------------------- */
@@ -966,6 +980,7 @@ store_finish_layer (DothiStore *store, const char *layer, GError **error)
 
   if (!create_audit_triggers (self, info->name, error))
     return FALSE;
+  self->schema_changed = TRUE;
 
   if (!prepare (self,
                 "UPDATE dothi_layers SET feature_count = ?2, min_x = ?3, min_y = ?4, max_x = ?5, "
