@@ -268,7 +268,8 @@ dothi_project_create (const char *path, const char *crs, GError **error)
   /* InitSpatialMetadata runs its own transaction; the CRS rows and Dothi's
    * tables follow in ours. 'NONE' keeps the file small: CRSs are added as
    * layers need them. */
-  if (!dothi_spatialite_store_exec (self->store, "SELECT InitSpatialMetadata(1, 'NONE')", &local_error)
+  if (!dothi_spatialite_store_make_durable (self->store, &local_error)
+      || !dothi_spatialite_store_exec (self->store, "SELECT InitSpatialMetadata(1, 'NONE')", &local_error)
       || !dothi_spatialite_store_exec (self->store, "BEGIN IMMEDIATE", &local_error)
       || !dothi_spatialite_store_ensure_srid (self->store, 4326, &local_error)
       || !dothi_spatialite_store_ensure_srid (self->store, srid, &local_error)
@@ -372,6 +373,8 @@ dothi_project_open (const char *path, DothiProjectOpenFlags flags, GError **erro
                    _("“%s” is not a Dothi project"), path);
       return NULL;
     }
+  if (!dothi_spatialite_store_make_durable (self->store, error))
+    return NULL;
   if (self->schema_version < DOTHI_PROJECT_SCHEMA_VERSION)
     {
       if (read_only)

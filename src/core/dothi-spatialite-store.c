@@ -1272,11 +1272,19 @@ dothi_spatialite_store_open (const char *path, DothiStoreOpenMode mode, GError *
     return NULL;
   if (!dothi_spatialite_store_exec (self, "PRAGMA foreign_keys = ON", error))
     return NULL;
-  if (mode != DOTHI_STORE_OPEN_READ_ONLY
-      && (!dothi_spatialite_store_exec (self, "PRAGMA journal_mode = WAL", error)
-          || !dothi_spatialite_store_exec (self, "PRAGMA synchronous = FULL", error)))
-    return NULL;
   return g_steal_pointer (&self);
+}
+
+gboolean
+dothi_spatialite_store_make_durable (DothiSpatialiteStore *self, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+
+  /* WAL with NORMAL may lose the last commit on power loss (DESIGN.md §2). */
+  if (self->read_only)
+    return TRUE;
+  return dothi_spatialite_store_exec (self, "PRAGMA journal_mode = WAL", error)
+         && dothi_spatialite_store_exec (self, "PRAGMA synchronous = FULL", error);
 }
 
 sqlite3 *

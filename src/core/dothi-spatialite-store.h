@@ -20,6 +20,12 @@ DothiSpatialiteStore *dothi_spatialite_store_open (const char          *path,
                                                    DothiStoreOpenMode   mode,
                                                    GError             **error);
 
+/* Switches a file known to be a project to WAL with synchronous=FULL;
+ * never done before that is known, so a user's other SQLite file is left
+ * untouched. */
+gboolean  dothi_spatialite_store_make_durable (DothiSpatialiteStore *self,
+                                              GError              **error);
+
 /* The connection, for the project's own tables; borrowed. */
 sqlite3  *dothi_spatialite_store_get_db (DothiSpatialiteStore *self);
 
