@@ -11,6 +11,7 @@
 #include <glib/gi18n-lib.h>
 #include <cpl_error.h>
 #include <cpl_string.h>
+#include <math.h>
 #include <string.h>
 
 static const struct {
@@ -111,6 +112,7 @@ ogr_field_type (DothiFieldType type, OGRFieldSubType *sub)
 
 typedef struct {
   const DothiLayerInfo *info;
+  gboolean              explode;     /* CAD formats take no MULTI geometries */
   OGRLayerH             layer;
   OGRFeatureDefnH       defn;
   GArray               *field_index;  /* int per layer field, -1 if dropped */
@@ -163,16 +165,36 @@ write_feature (gint64 fid, const DothiValue *values, const guint8 *wkb, gsize wk
     {
       OGRGeometryH geom = NULL;
       if (OGR_G_CreateFromWkbEx (wkb, NULL, &geom, wkb_len) == OGRERR_NONE)
-        OGR_F_SetGeometryDirectly (f, geom);
+        {
+          if (ws->explode && OGR_GT_IsSubClassOf (OGR_G_GetGeometryType (geom), wkbGeometryCollection))
+            {
+              /* One DXF/DGN element per part. */
+              gboolean ok = TRUE;
+              for (int i = 0; ok && i < OGR_G_GetGeometryCount (geom); i++)
+                {
+                  OGR_F_SetGeometry (f, OGR_G_GetGeometryRef (geom, i));
+                  ok = OGR_L_CreateFeature (ws->layer, f) == OGRERR_NONE;
+                  OGR_F_SetFID (f, OGRNullFID);
+                }
+              OGR_G_DestroyGeometry (geom);
+              if (!ok)
+                goto failed;
+              goto written;
+            }
+          OGR_F_SetGeometryDirectly (f, geom);
+        }
     }
   if (OGR_L_CreateFeature (ws->layer, f) != OGRERR_NONE)
     {
+    failed:
       g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
                    /* Translators: feature id, layer, output file, GDAL's message */
                    _("Cannot write feature %lld of layer “%s” to “%s”: %s"),
                    (long long) fid, ws->info->name, ws->path, CPLGetLastErrorMsg ());
+      CPLErrorReset ();
       return FALSE;
     }
+written:
   ws->done++;
   if ((ws->done & 0x3ff) == 0)
     {
@@ -246,6 +268,7 @@ export_layer (DothiProject *project, GDALDatasetH ds, int fmt, const DothiLayerI
     }
 
   ws.info = info;
+  ws.explode = !formats[fmt].attributes;
   ws.defn = OGR_L_GetLayerDefn (ws.layer);
   ws.path = path;
   ws.cancellable = cancellable;
@@ -339,8 +362,19 @@ dothi_export_sync (DothiProject *project, const char * const *layers, const char
     {
       /* DGN v7 files are 3D only when their seed is; the layer decides. */
       const DothiLayerInfo *info = g_ptr_array_index (chosen, 0);
+      g_autofree char *origin = NULL;
+      char x[G_ASCII_DTOSTR_BUF_SIZE], y[G_ASCII_DTOSTR_BUF_SIZE];
+
       dsco = CSLSetNameValue (dsco, "3D", info->has_z ? "YES" : "NO");
+      /* DGN stores integer units from the seed's origin (0, 0): without
+       * an origin at the layer's corner, negative coordinates collapse. */
+      g_ascii_dtostr (x, sizeof x, floor (info->extent[0]));
+      g_ascii_dtostr (y, sizeof y, floor (info->extent[1]));
+      origin = g_strdup_printf ("%s,%s,0", x, y);
+      dsco = CSLSetNameValue (dsco, "ORIGIN", origin);
     }
+  /* GDAL's messages become part of Dothi's, never printed on their own. */
+  CPLPushErrorHandler (CPLQuietErrorHandler);
   ds = GDALCreate (driver, path, 0, 0, 0, GDT_Unknown, dsco);
   CSLDestroy (dsco);
   if (ds == NULL)
@@ -348,6 +382,7 @@ dothi_export_sync (DothiProject *project, const char * const *layers, const char
       g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
                    /* Translators: output file, GDAL's message */
                    _("Cannot create “%s”: %s"), path, CPLGetLastErrorMsg ());
+      CPLPopErrorHandler ();
       return FALSE;
     }
 
@@ -363,10 +398,7 @@ dothi_export_sync (DothiProject *project, const char * const *layers, const char
       ok = FALSE;
     }
   if (!ok)
-    {
-      CPLPushErrorHandler (CPLQuietErrorHandler);
-      GDALDeleteDataset (driver, path);
-      CPLPopErrorHandler ();
-    }
+    GDALDeleteDataset (driver, path);
+  CPLPopErrorHandler ();
   return ok;
 }
