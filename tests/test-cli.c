@@ -1,2 +1,875 @@
+/* test-cli.c: the real dothi-cli binary (DOTHI_CLI) run as a user runs it:
+ * help, usage errors and exit statuses, JSON output, bad input leaving the
+ * project unchanged, translated errors, and the project read by ogrinfo and
+ * the spatialite and sqlite3 shells. */
+#include "config.h"
+
+#include "dothi-error.h"
+#include "dothi-project.h"
 #include "test-util.h"
-int main (int argc, char **argv) { dothi_test_init (&argc, &argv); return g_test_run (); }
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#define GML "vilis-cadastral-bmt/Thua_Dat.gml"
+#define THUYDIEN "legocity-vn/thuydien.geojson"
+#define HERITAGE "legocity-vn/heritage.geojson"
+
+/* ---- running programs -------------------------------------------------- */
+
+typedef struct {
+  int   status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_free (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+  g_free (r);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, run_free)
+
+/* Runs @argv with LC_ALL=C.UTF-8, LANGUAGE=@language (unset when NULL)
+ * and the test's DOTHI_LOCALEDIR, and waits for it. */
+static Run *
+run_argv (const char *language, const char * const *argv)
+{
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cmdline = g_strjoinv (" ", (char **) argv);
+  const char *localedir = g_getenv ("DOTHI_LOCALEDIR");
+  Run *r = g_new0 (Run, 1);
+
+  g_test_message ("$ %s%s%s%s", language ? "LANGUAGE=" : "", language ? language : "",
+                  language ? " " : "", cmdline);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  if (language != NULL)
+    g_subprocess_launcher_setenv (launcher, "LANGUAGE", language, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (launcher, "LANGUAGE");
+  if (localedir != NULL)
+    g_subprocess_launcher_setenv (launcher, "DOTHI_LOCALEDIR", localedir, TRUE);
+
+  proc = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (proc, NULL, NULL, &r->out, &r->err, &error);
+  g_assert_no_error (error);
+  /* Never a crash: every outcome is an exit status. */
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  r->status = g_subprocess_get_exit_status (proc);
+  if (r->err != NULL && r->err[0] != '\0')
+    g_test_message ("stderr: %s", r->err);
+  return r;
+}
+
+static const char *
+cli_path (void)
+{
+  const char *cli = g_getenv ("DOTHI_CLI");
+
+  g_assert_nonnull (cli);
+  g_assert_true (g_file_test (cli, G_FILE_TEST_IS_EXECUTABLE));
+  return cli;
+}
+
+static Run *
+run_va (const char *language, const char *program, va_list ap)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *arg;
+
+  g_ptr_array_add (argv, (gpointer) program);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (gpointer) arg);
+  g_ptr_array_add (argv, NULL);
+  return run_argv (language, (const char * const *) argv->pdata);
+}
+
+/* dothi-cli ARGS..., NULL-terminated. */
+static G_GNUC_NULL_TERMINATED Run *
+cli (const char *first, ...)
+{
+  va_list ap;
+  Run *r;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *arg;
+
+  g_ptr_array_add (argv, (gpointer) cli_path ());
+  va_start (ap, first);
+  for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  r = run_argv (NULL, (const char * const *) argv->pdata);
+  return r;
+}
+
+/* The same in Vietnamese. */
+static G_GNUC_NULL_TERMINATED Run *
+cli_vi (const char *first, ...)
+{
+  va_list ap;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *arg;
+
+  g_ptr_array_add (argv, (gpointer) cli_path ());
+  va_start (ap, first);
+  for (arg = first; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  return run_argv ("vi", (const char * const *) argv->pdata);
+}
+
+/* Another program from PATH (ogrinfo, spatialite, sqlite3). */
+static G_GNUC_NULL_TERMINATED Run *
+program (const char *name, ...)
+{
+  g_autofree char *path = g_find_program_in_path (name);
+  va_list ap;
+  Run *r;
+
+  if (path == NULL)
+    g_test_message ("%s is not installed (build-aux/dev test installs it)", name);
+  g_assert_nonnull (path);
+  va_start (ap, name);
+  r = run_va (NULL, path, ap);
+  va_end (ap);
+  return r;
+}
+
+static void
+assert_contains (const char *haystack, const char *needle)
+{
+  if (haystack == NULL || strstr (haystack, needle) == NULL)
+    g_test_message ("“%s” does not contain “%s”", haystack, needle);
+  g_assert_nonnull (haystack);
+  g_assert_nonnull (strstr (haystack, needle));
+}
+
+static void
+assert_not_contains (const char *haystack, const char *needle)
+{
+  g_assert_nonnull (haystack);
+  if (strstr (haystack, needle) != NULL)
+    g_test_message ("“%s” contains “%s”", haystack, needle);
+  g_assert_null (strstr (haystack, needle));
+}
+
+static JsonNode *
+parse_json (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  JsonNode *node;
+
+  g_assert_nonnull (text);
+  node = json_from_string (text, &error);
+  if (error != NULL)
+    g_test_message ("not JSON: %s", text);
+  g_assert_no_error (error);
+  g_assert_nonnull (node);
+  return node;
+}
+
+static JsonObject *
+find_object (JsonArray *array, const char *member, const char *value)
+{
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *o = json_array_get_object_element (array, i);
+      if (g_strcmp0 (json_object_get_string_member_with_default (o, member, NULL), value) == 0)
+        return o;
+    }
+  g_test_message ("no element with %s = “%s”", member, value);
+  g_assert_not_reached ();
+  return NULL;
+}
+
+/* ---- projects ---------------------------------------------------------- */
+
+typedef struct {
+  char *dir;
+  char *project;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->dir = dothi_test_mkdtemp ();
+  f->project = g_build_filename (f->dir, "tan-lap.dothi", NULL);
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  dothi_test_rmdir (f->dir);
+  g_free (f->dir);
+  g_free (f->project);
+}
+
+static char *
+path_in (Fixture *f, const char *name)
+{
+  return g_build_filename (f->dir, name, NULL);
+}
+
+static void
+new_project (Fixture *f)
+{
+  g_autoptr(Run) r = cli ("new", f->project, NULL);
+
+  g_assert_cmpint (r->status, ==, 0);
+  g_assert_true (g_file_test (f->project, G_FILE_TEST_IS_REGULAR));
+}
+
+static void
+import_ok (Fixture *f, const char *source)
+{
+  g_autoptr(Run) r = cli ("import", f->project, source, NULL);
+
+  g_assert_cmpint (r->status, ==, 0);
+}
+
+/* A project with the ViLIS parcels; FALSE after g_test_skip(). */
+static gboolean
+parcels_project (Fixture *f)
+{
+  g_autofree char *gml = dothi_test_shared_path (GML);
+
+  if (gml == NULL)
+    return FALSE;
+  new_project (f);
+  import_ok (f, gml);
+  return TRUE;
+}
+
+/* "name=sha256" of every layer, as the core computes them. */
+static char *
+project_state (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = dothi_project_open (path, DOTHI_PROJECT_OPEN_READ_ONLY, &error);
+  g_autoptr(GPtrArray) layers = NULL;
+  GString *state = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  layers = dothi_project_list_layers (project, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < layers->len; i++)
+    {
+      const DothiLayerInfo *info = g_ptr_array_index (layers, i);
+      g_autofree char *sum = dothi_project_layer_checksum (project, info->name, &error);
+
+      g_assert_no_error (error);
+      g_string_append_printf (state, "%s=%s;", info->name, sum);
+    }
+  return g_string_free (state, FALSE);
+}
+
+/* ---- help and usage ---------------------------------------------------- */
+
+static void
+test_help (void)
+{
+  static const struct {
+    const char *command;
+    const char *options[8];
+  } commands[] = {
+    { "new", { "--crs", "--list-zones", NULL } },
+    { "import", { "--layer", "--encoding", "--tcvn3-caps", "--src-crs", "--name", "--make-valid", "--preview", NULL } },
+    { "layers", { NULL } },
+    { "info", { NULL } },
+    { "export", { "--layer", "--output", "--format", NULL } },
+    { "check", { "--layer", NULL } },
+    { "demo", { "--parcels", "--seed", NULL } },
+  };
+  g_autoptr(Run) top = cli ("--help", NULL);
+
+  g_assert_cmpint (top->status, ==, 0);
+  assert_contains (top->out, "dothi-cli COMMAND");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autoptr(Run) r = cli (commands[i].command, "--help", NULL);
+      g_autofree char *usage = g_strdup_printf ("dothi-cli %s", commands[i].command);
+
+      assert_contains (top->out, commands[i].command);
+      g_assert_cmpint (r->status, ==, 0);
+      assert_contains (r->out, usage);
+      assert_contains (r->out, "--json");
+      assert_contains (r->out, "--help");
+      for (guint k = 0; commands[i].options[k] != NULL; k++)
+        assert_contains (r->out, commands[i].options[k]);
+    }
+  {
+    g_autoptr(Run) r = cli ("--version", NULL);
+    g_assert_cmpint (r->status, ==, 0);
+    assert_contains (r->out, PACKAGE_VERSION);
+  }
+}
+
+static void
+test_usage_errors (Fixture *f, gconstpointer data)
+{
+  g_autoptr(Run) none = cli (NULL, NULL);
+  g_autoptr(Run) unknown = cli ("frobnicate", NULL);
+  g_autoptr(Run) bad_option = cli ("layers", "--no-such-option", f->project, NULL);
+  g_autoptr(Run) new_no_file = cli ("new", NULL);
+  g_autoptr(Run) new_missing_arg = cli ("new", f->project, "--crs", NULL);
+  g_autoptr(Run) import_one_arg = cli ("import", f->project, NULL);
+  g_autoptr(Run) export_no_output = cli ("export", f->project, NULL);
+  g_autoptr(Run) demo_zero = NULL;
+  g_autofree char *demo_out = path_in (f, "demo.gpkg");
+
+  g_assert_cmpint (none->status, ==, 2);
+  assert_contains (none->err, "dothi-cli COMMAND");
+
+  g_assert_cmpint (unknown->status, ==, 2);
+  assert_contains (unknown->err, "frobnicate");
+
+  g_assert_cmpint (bad_option->status, ==, 2);
+  assert_contains (bad_option->err, "--no-such-option");
+
+  g_assert_cmpint (new_no_file->status, ==, 2);
+  g_assert_cmpint (new_missing_arg->status, ==, 2);
+  g_assert_cmpint (import_one_arg->status, ==, 2);
+  g_assert_cmpint (export_no_output->status, ==, 2);
+  assert_contains (export_no_output->err, "--output");
+
+  demo_zero = cli ("demo", "--parcels", "0", demo_out, NULL);
+  g_assert_cmpint (demo_zero->status, ==, 2);
+  g_assert_false (g_file_test (demo_out, G_FILE_TEST_EXISTS));
+
+  /* Usage errors write nothing. */
+  g_assert_false (g_file_test (f->project, G_FILE_TEST_EXISTS));
+}
+
+/* ---- new, import, layers, info ----------------------------------------- */
+
+static void
+test_import_layers_info (Fixture *f, gconstpointer data)
+{
+  g_autofree char *gml = dothi_test_shared_path (GML);
+  g_autoptr(Run) created = NULL;
+  g_autoptr(Run) imported = NULL;
+  g_autoptr(Run) layers = NULL;
+  g_autoptr(Run) info = NULL;
+  g_autoptr(Run) layer_info = NULL;
+  g_autoptr(JsonNode) created_json = NULL;
+  g_autoptr(JsonNode) layers_json = NULL;
+  g_autoptr(JsonNode) info_json = NULL;
+  g_autoptr(JsonNode) layer_json = NULL;
+  JsonArray *array;
+  JsonObject *o;
+  const char *uuid;
+
+  if (gml == NULL)
+    return;
+
+  created = cli ("new", "--json", f->project, NULL);
+  g_assert_cmpint (created->status, ==, 0);
+  created_json = parse_json (created->out);
+  o = json_node_get_object (created_json);
+  g_assert_cmpstr (json_object_get_string_member (o, "crs"), ==, "EPSG:9218");
+  uuid = json_object_get_string_member (o, "uuid");
+  g_assert_true (g_uuid_string_is_valid (uuid));
+
+  imported = cli ("import", f->project, gml, NULL);
+  g_assert_cmpint (imported->status, ==, 0);
+  assert_contains (imported->out, "thua_dat");
+  assert_contains (imported->out, "129");
+  /* GML is opened with WRITE_GFS=NO: nothing written beside the source. */
+  {
+    g_autofree char *dir = g_path_get_dirname (gml);
+    g_autofree char *gfs = g_build_filename (dir, "Thua_Dat.gfs", NULL);
+    g_assert_false (g_file_test (gfs, G_FILE_TEST_EXISTS));
+  }
+
+  layers = cli ("layers", "--json", f->project, NULL);
+  g_assert_cmpint (layers->status, ==, 0);
+  layers_json = parse_json (layers->out);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (layers_json));
+  array = json_node_get_array (layers_json);
+  g_assert_cmpuint (json_array_get_length (array), ==, 1);
+  o = json_array_get_object_element (array, 0);
+  g_assert_cmpstr (json_object_get_string_member (o, "name"), ==, "thua_dat");
+  g_assert_cmpint (json_object_get_int_member (o, "features"), ==, 129);
+  g_assert_cmpint (json_object_get_int_member (o, "srid"), ==, 9218);
+  g_assert_cmpstr (json_object_get_string_member (o, "geometry"), ==, "MULTIPOLYGON");
+  {
+    JsonArray *extent = json_object_get_array_member (o, "extent");
+    g_assert_cmpuint (json_array_get_length (extent), ==, 4);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (extent, 0), 457970.55, 0.01);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (extent, 1), 1403122.20, 0.01);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (extent, 2), 458371.61, 0.01);
+    g_assert_cmpfloat_with_epsilon (json_array_get_double_element (extent, 3), 1403475.65, 0.01);
+  }
+
+  info = cli ("info", "--json", f->project, NULL);
+  g_assert_cmpint (info->status, ==, 0);
+  info_json = parse_json (info->out);
+  o = json_node_get_object (info_json);
+  g_assert_cmpstr (json_object_get_string_member (o, "crs"), ==, "EPSG:9218");
+  g_assert_cmpstr (json_object_get_string_member (o, "uuid"), ==, uuid);
+  g_assert_cmpint (json_object_get_int_member (o, "schema_version"), ==, 1);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (o, "layers")), ==, 1);
+
+  layer_info = cli ("info", "--json", f->project, "thua_dat", NULL);
+  g_assert_cmpint (layer_info->status, ==, 0);
+  layer_json = parse_json (layer_info->out);
+  o = json_node_get_object (layer_json);
+  g_assert_cmpint (json_object_get_int_member (o, "features"), ==, 129);
+  /* Map sheet and commune codes stay text; the area is a number. */
+  array = json_object_get_array_member (o, "fields");
+  g_assert_cmpstr (json_object_get_string_member (find_object (array, "name", "soHieuToBanDo"), "type"), ==, "text");
+  g_assert_cmpstr (json_object_get_string_member (find_object (array, "name", "maXa"), "type"), ==, "text");
+  g_assert_cmpstr (json_object_get_string_member (find_object (array, "name", "dienTich"), "type"), ==, "real");
+
+  /* The plain-text forms work too. */
+  {
+    g_autoptr(Run) text = cli ("layers", f->project, NULL);
+    g_autoptr(Run) text_info = cli ("info", f->project, NULL);
+    g_autoptr(Run) missing_layer = cli ("info", f->project, "khong_co", NULL);
+
+    g_assert_cmpint (text->status, ==, 0);
+    assert_contains (text->out, "thua_dat");
+    assert_contains (text->out, "129");
+    g_assert_cmpint (text_info->status, ==, 0);
+    assert_contains (text_info->out, "VN-2000 / TM-3 108-30");
+    g_assert_cmpint (missing_layer->status, ==, 1);
+    assert_contains (missing_layer->err, "khong_co");
+  }
+}
+
+static void
+test_list_zones (void)
+{
+  g_autoptr(Run) r = cli ("new", "--list-zones", "--json", NULL);
+  g_autoptr(Run) text = cli ("new", "--list-zones", NULL);
+  g_autoptr(JsonNode) node = NULL;
+  JsonArray *zones;
+
+  g_assert_cmpint (r->status, ==, 0);
+  node = parse_json (r->out);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
+  zones = json_node_get_array (node);
+  g_assert_cmpuint (json_array_get_length (zones), ==, 63);
+  g_assert_cmpint (json_object_get_int_member (find_object (zones, "province", "Đắk Lắk"), "srid"), ==, 9218);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (find_object (zones, "province", "Đắk Lắk"),
+                                                                 "central_meridian"), 108.5, 1e-9);
+  g_assert_cmpint (json_object_get_int_member (find_object (zones, "province", "Lâm Đồng"), "srid"), ==, 5899);
+
+  g_assert_cmpint (text->status, ==, 0);
+  assert_contains (text->out, "Đắk Lắk");
+  assert_contains (text->out, "EPSG:9218");
+}
+
+static void
+test_new_crs (Fixture *f, gconstpointer data)
+{
+  g_autofree char *bad = path_in (f, "sai.dothi");
+  g_autoptr(Run) r = cli ("new", "--crs", "Lâm Đồng", f->project, NULL);
+  g_autoptr(Run) info = NULL;
+  g_autoptr(Run) bad_crs = NULL;
+  g_autoptr(Run) again = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+
+  g_assert_cmpint (r->status, ==, 0);
+  info = cli ("info", "--json", f->project, NULL);
+  node = parse_json (info->out);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "crs"), ==, "EPSG:5899");
+
+  bad_crs = cli ("new", "--crs", "Hà Lội", bad, NULL);
+  g_assert_cmpint (bad_crs->status, ==, 1);
+  assert_contains (bad_crs->err, "Hà Lội");
+  g_assert_false (g_file_test (bad, G_FILE_TEST_EXISTS));
+
+  before = project_state (f->project);
+  again = cli ("new", f->project, NULL);
+  g_assert_cmpint (again->status, ==, 1);
+  assert_contains (again->err, f->project);
+  after = project_state (f->project);
+  g_assert_cmpstr (before, ==, after);
+}
+
+/* ---- import preview and bad input -------------------------------------- */
+
+static char *
+file_checksum (const char *path)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guint8 *) contents, len);
+}
+
+static gboolean
+samples_contain (JsonObject *field, const char *value)
+{
+  JsonArray *samples = json_object_get_array_member (field, "samples");
+
+  for (guint i = 0; i < json_array_get_length (samples); i++)
+    if (g_strcmp0 (json_array_get_string_element (samples, i), value) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_import_preview (Fixture *f, gconstpointer data)
+{
+  g_autofree char *thuydien = dothi_test_shared_path (THUYDIEN);
+  g_autofree char *state = NULL;
+  g_autofree char *state_after = NULL;
+  g_autofree char *file_sum = NULL;
+  g_autofree char *file_sum_after = NULL;
+  g_autoptr(Run) preview = NULL;
+  g_autoptr(Run) text = NULL;
+  g_autoptr(Run) layers = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(JsonNode) layers_node = NULL;
+  JsonObject *layer;
+  JsonArray *fields;
+
+  if (thuydien == NULL || !parcels_project (f))
+    return;
+  state = project_state (f->project);
+  file_sum = file_checksum (f->project);
+
+  preview = cli ("import", "--preview", "--json", f->project, thuydien, NULL);
+  g_assert_cmpint (preview->status, ==, 0);
+  node = parse_json (preview->out);
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (node)), ==, 1);
+  layer = json_array_get_object_element (json_node_get_array (node), 0);
+  g_assert_cmpstr (json_object_get_string_member (layer, "layer"), ==, "thuydien");
+  g_assert_cmpint (json_object_get_int_member (layer, "features"), ==, 197);
+  g_assert_cmpstr (json_object_get_string_member (layer, "geometry"), ==, "MULTIPOINT");
+  g_assert_cmpint (json_object_get_int_member (layer, "source_srid"), ==, 4326);
+  g_assert_cmpint (json_object_get_int_member (layer, "target_srid"), ==, 9218);
+  fields = json_object_get_array_member (layer, "fields");
+  g_assert_true (samples_contain (find_object (fields, "name", "Status"), "Đang xây dựng"));
+  g_assert_true (samples_contain (find_object (fields, "name", "Tinh"), "Cao Bằng"));
+  g_assert_true (samples_contain (find_object (fields, "name", "Name"), "Hoa Thám"));
+
+  text = cli ("import", "--preview", f->project, thuydien, NULL);
+  g_assert_cmpint (text->status, ==, 0);
+  assert_contains (text->out, "Đang xây dựng");
+  assert_contains (text->out, "EPSG:4326");
+
+  /* Nothing was written. */
+  layers = cli ("layers", "--json", f->project, NULL);
+  layers_node = parse_json (layers->out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (layers_node)), ==, 1);
+  state_after = project_state (f->project);
+  g_assert_cmpstr (state, ==, state_after);
+  file_sum_after = file_checksum (f->project);
+  g_assert_cmpstr (file_sum, ==, file_sum_after);
+}
+
+static void
+assert_bad_input (Fixture *f, const char *relative)
+{
+  g_autofree char *source = dothi_test_shared_path (relative);
+  g_autofree char *base = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(Run) r = NULL;
+
+  if (source == NULL)
+    return;
+  before = project_state (f->project);
+  r = cli ("import", f->project, source, NULL);
+  g_assert_cmpint (r->status, ==, 1);
+  base = g_path_get_basename (source);
+  assert_contains (r->err, base);
+  assert_contains (r->err, "dothi-cli: error: ");
+  after = project_state (f->project);
+  g_assert_cmpstr (before, ==, after);
+}
+
+static void
+test_import_bad_input (Fixture *f, gconstpointer data)
+{
+  g_autofree char *missing = path_in (f, "khong-co.gpkg");
+
+  if (!parcels_project (f))
+    return;
+  assert_bad_input (f, "kuboto-microstation/test_v8.dgn");
+  assert_bad_input (f, "wntr/bad_syntax.inp");
+
+  {
+    g_autofree char *before = project_state (f->project);
+    g_autofree char *after = NULL;
+    g_autoptr(Run) r = cli ("import", f->project, missing, NULL);
+
+    g_assert_cmpint (r->status, ==, 1);
+    assert_contains (r->err, missing);
+    after = project_state (f->project);
+    g_assert_cmpstr (before, ==, after);
+  }
+  {
+    g_autofree char *not_project = path_in (f, "khong-phai.dothi");
+    g_autofree char *gml = dothi_test_shared_path (GML);
+    g_autoptr(Run) r = cli ("import", not_project, gml, NULL);
+
+    g_assert_cmpint (r->status, ==, 1);
+    assert_contains (r->err, not_project);
+    g_assert_false (g_file_test (not_project, G_FILE_TEST_EXISTS));
+  }
+}
+
+/* ---- check and export -------------------------------------------------- */
+
+static void
+test_check (Fixture *f, gconstpointer data)
+{
+  g_autofree char *heritage = dothi_test_shared_path (HERITAGE);
+  g_autoptr(Run) bad = NULL;
+  g_autoptr(Run) bad_json = NULL;
+  g_autoptr(Run) clean = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonArray *invalid;
+  JsonObject *p;
+
+  if (heritage == NULL || !parcels_project (f))
+    return;
+  import_ok (f, heritage);
+
+  bad = cli ("check", "--layer", "heritage", f->project, NULL);
+  g_assert_cmpint (bad->status, ==, 1);
+  assert_contains (bad->out, "heritage, feature 8: ");
+  assert_contains (bad->out, "Self-intersection");
+
+  bad_json = cli ("check", "--json", f->project, NULL);
+  g_assert_cmpint (bad_json->status, ==, 1);
+  node = parse_json (bad_json->out);
+  g_assert_cmpint (json_object_get_int_member (json_node_get_object (node), "checked"), ==, 129 + 14);
+  invalid = json_object_get_array_member (json_node_get_object (node), "invalid");
+  g_assert_cmpuint (json_array_get_length (invalid), ==, 1);
+  p = json_array_get_object_element (invalid, 0);
+  g_assert_cmpstr (json_object_get_string_member (p, "layer"), ==, "heritage");
+  g_assert_cmpint (json_object_get_int_member (p, "fid"), ==, 8);
+  g_assert_cmpuint (strlen (json_object_get_string_member (p, "reason")), >, 0);
+
+  clean = cli ("check", "-l", "thua_dat", f->project, NULL);
+  g_assert_cmpint (clean->status, ==, 0);
+  assert_contains (clean->out, "129");
+  assert_not_contains (clean->out, "feature");
+}
+
+static void
+test_export (Fixture *f, gconstpointer data)
+{
+  const char *names[] = { "thua_dat.gpkg", "thua_dat.geojson", "thua_dat.csv", "thua_dat.shp",
+                          "thua_dat.dxf", "thua_dat.dgn", NULL };
+  g_autofree char *thuydien = dothi_test_shared_path (THUYDIEN);
+  g_autofree char *state = NULL;
+  g_autofree char *state_after = NULL;
+
+  if (thuydien == NULL || !parcels_project (f))
+    return;
+  import_ok (f, thuydien);
+  state = project_state (f->project);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *out = path_in (f, names[i]);
+      g_autoptr(Run) r = cli ("export", "--layer", "thua_dat", "--output", out, f->project, NULL);
+
+      g_assert_cmpint (r->status, ==, 0);
+      g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
+    }
+  {
+    g_autofree char *cpg = path_in (f, "thua_dat.cpg");
+    g_assert_true (g_file_test (cpg, G_FILE_TEST_IS_REGULAR));
+  }
+  {
+    g_autofree char *all = path_in (f, "tat-ca.gpkg");
+    g_autoptr(Run) r = cli ("export", "-o", all, f->project, NULL);
+    g_autoptr(Run) again = cli ("export", "-o", all, f->project, NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    g_assert_true (g_file_test (all, G_FILE_TEST_IS_REGULAR));
+    /* An existing file is never overwritten. */
+    g_assert_cmpint (again->status, ==, 1);
+    assert_contains (again->err, all);
+  }
+  {
+    g_autofree char *two = path_in (f, "hai-lop.geojson");
+    g_autoptr(Run) r = cli ("export", "-o", two, f->project, NULL);
+    g_assert_cmpint (r->status, ==, 1);
+    g_assert_false (g_file_test (two, G_FILE_TEST_EXISTS));
+  }
+  {
+    g_autofree char *kml = path_in (f, "thua_dat.kml");
+    g_autoptr(Run) r = cli ("export", "-l", "thua_dat", "-o", kml, f->project, NULL);
+    g_assert_cmpint (r->status, ==, 1);
+    g_assert_false (g_file_test (kml, G_FILE_TEST_EXISTS));
+  }
+  state_after = project_state (f->project);
+  g_assert_cmpstr (state, ==, state_after);
+}
+
+/* ---- translations ------------------------------------------------------ */
+
+static void
+test_vietnamese_errors (Fixture *f, gconstpointer data)
+{
+  g_autofree char *missing_source = path_in (f, "khong-co.gpkg");
+  g_autofree char *want_project = g_strdup_printf ("Tệp dự án “%s” không tồn tại", f->project);
+  g_autofree char *want_file = g_strdup_printf ("Tệp “%s” không tồn tại", missing_source);
+  g_autoptr(Run) vi = cli_vi ("layers", f->project, NULL);
+  g_autoptr(Run) en = cli ("layers", f->project, NULL);
+  g_autoptr(Run) unknown = cli_vi ("frobnicate", NULL);
+  g_autoptr(Run) source = NULL;
+  g_autoptr(Run) help = cli_vi ("import", "--help", NULL);
+
+  g_assert_cmpint (vi->status, ==, 1);
+  assert_contains (vi->err, "dothi-cli: lỗi: ");
+  assert_contains (vi->err, want_project);
+  assert_not_contains (vi->err, "does not exist");
+
+  g_assert_cmpint (en->status, ==, 1);
+  assert_contains (en->err, "does not exist");
+  assert_contains (en->err, f->project);
+
+  g_assert_cmpint (unknown->status, ==, 2);
+  assert_contains (unknown->err, "không có lệnh “frobnicate”");
+
+  new_project (f);
+  source = cli_vi ("import", f->project, missing_source, NULL);
+  g_assert_cmpint (source->status, ==, 1);
+  assert_contains (source->err, want_file);
+
+  /* --help is translated too. */
+  g_assert_cmpint (help->status, ==, 0);
+  assert_not_contains (help->out, "Imports the layers of a GIS file");
+}
+
+/* ---- other programs read the project ----------------------------------- */
+
+static void
+test_ogrinfo (Fixture *f, gconstpointer data)
+{
+  g_autoptr(Run) all = NULL;
+  g_autoptr(Run) one = NULL;
+
+  if (!parcels_project (f))
+    return;
+  all = program ("ogrinfo", "-ro", "-so", "-al", f->project, NULL);
+  g_assert_cmpint (all->status, ==, 0);
+  assert_contains (all->out, "using driver `SQLite'");
+  assert_contains (all->out, "Layer name: thua_dat");
+  assert_contains (all->out, "Geometry: Multi Polygon");
+  assert_contains (all->out, "Feature Count: 129");
+  assert_contains (all->out, "VN-2000 / TM-3 108-30");
+  /* Dothi's own tables are not offered as map layers. */
+  assert_not_contains (all->out, "Layer name: dothi_");
+
+  one = program ("ogrinfo", "-ro", "-so", f->project, "thua_dat", NULL);
+  g_assert_cmpint (one->status, ==, 0);
+  assert_contains (one->out, "Feature Count: 129");
+  assert_contains (one->out, "ID[\"EPSG\",9218]");
+  assert_contains (one->out, "diaChi: String");
+}
+
+static void
+test_spatialite_shell (Fixture *f, gconstpointer data)
+{
+  g_autoptr(Run) count = NULL;
+  g_autoptr(Run) srid = NULL;
+  g_autoptr(Run) edit = NULL;
+  g_autoptr(Run) audit = NULL;
+  g_autoptr(Run) plain = NULL;
+
+  if (!parcels_project (f))
+    return;
+  count = program ("spatialite", f->project, "SELECT count(*) FROM thua_dat;", NULL);
+  g_assert_cmpint (count->status, ==, 0);
+  g_assert_cmpstr (g_strstrip (count->out), ==, "129");
+
+  srid = program ("spatialite", f->project,
+                  "SELECT DISTINCT ST_SRID(geom) || ' ' || GeometryType(geom) || ' ' || ST_IsValid(geom) "
+                  "FROM thua_dat;", NULL);
+  g_assert_cmpint (srid->status, ==, 0);
+  g_assert_cmpstr (g_strstrip (srid->out), ==, "9218 MULTIPOLYGON 1");
+
+  /* An edit in the spatialite shell lands in Dothi's audit trail. */
+  edit = program ("spatialite", f->project,
+                  "UPDATE thua_dat SET tenChu = 'Hợp tác xã Tân Lập' WHERE soThuTuThua = '10';", NULL);
+  g_assert_cmpint (edit->status, ==, 0);
+  audit = program ("sqlite3", f->project,
+                   "SELECT user || '|' || op || '|' || json_extract(after_attrs, '$.tenChu') "
+                   "FROM dothi_audit ORDER BY id DESC LIMIT 1;", NULL);
+  g_assert_cmpint (audit->status, ==, 0);
+  g_assert_cmpstr (g_strstrip (audit->out), ==, "external|update|Hợp tác xã Tân Lập");
+
+  /* And the project still opens in Dothi afterwards. */
+  plain = cli ("info", "--json", f->project, "thua_dat", NULL);
+  g_assert_cmpint (plain->status, ==, 0);
+}
+
+/* ---- the demo city ----------------------------------------------------- */
+
+static void
+test_demo (Fixture *f, gconstpointer data)
+{
+  g_autofree char *gpkg = path_in (f, "buon-ma-thuot.gpkg");
+  g_autoptr(Run) demo = cli ("demo", "--parcels", "200", gpkg, NULL);
+  g_autoptr(Run) layers = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonArray *array;
+
+  g_assert_cmpint (demo->status, ==, 0);
+  g_assert_true (g_file_test (gpkg, G_FILE_TEST_IS_REGULAR));
+  new_project (f);
+  import_ok (f, gpkg);
+
+  layers = cli ("layers", "--json", f->project, NULL);
+  g_assert_cmpint (layers->status, ==, 0);
+  node = parse_json (layers->out);
+  array = json_node_get_array (node);
+  g_assert_cmpuint (json_array_get_length (array), ==, 7);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonObject *o = json_array_get_object_element (array, i);
+      g_assert_cmpint (json_object_get_int_member (o, "srid"), ==, 9218);
+      g_assert_cmpint (json_object_get_int_member (o, "features"), >, 0);
+    }
+  g_assert_cmpint (json_object_get_int_member (find_object (array, "name", "parcels"), "features"), ==, 200);
+}
+
+int
+main (int argc, char **argv)
+{
+  dothi_test_init (&argc, &argv);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+
+  g_test_add_func ("/cli/help", test_help);
+  ADD ("/cli/usage-errors", test_usage_errors);
+  ADD ("/cli/import-layers-info", test_import_layers_info);
+  g_test_add_func ("/cli/new/list-zones", test_list_zones);
+  ADD ("/cli/new/crs", test_new_crs);
+  ADD ("/cli/import/preview", test_import_preview);
+  ADD ("/cli/import/bad-input", test_import_bad_input);
+  ADD ("/cli/check", test_check);
+  ADD ("/cli/export", test_export);
+  ADD ("/cli/i18n/vietnamese-errors", test_vietnamese_errors);
+  ADD ("/cli/ogrinfo", test_ogrinfo);
+  ADD ("/cli/spatialite", test_spatialite_shell);
+  ADD ("/cli/demo", test_demo);
+
+  return g_test_run ();
+}
