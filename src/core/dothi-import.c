@@ -880,6 +880,14 @@ plan_crs (DothiImport *self, Source *src, LayerPlan *plan, GError **error)
   return TRUE;
 }
 
+/* Code pages a Vietnamese legacy-font file is often mislabelled with. */
+static gboolean
+is_western_code_page (const char *encoding)
+{
+  static const char *western[] = { "CP1252", "ISO-8859-1", "LATIN1", "CP437", "CP850", NULL };
+  return g_strv_contains (western, encoding);
+}
+
 static GPtrArray *
 make_plans (DothiImport *self, Source *src, gboolean for_preview, GError **error)
 {
@@ -923,23 +931,37 @@ make_plans (DothiImport *self, Source *src, gboolean for_preview, GError **error
                 }
               plan->encoding = canon;
             }
-          else if (src->file_encoding != NULL
+          else if (src->file_encoding != NULL && !is_western_code_page (src->file_encoding)
                    && g_strcmp0 (src->file_encoding, DOTHI_ENCODING_UTF8) != 0)
             plan->encoding = src->file_encoding;
           else
             {
+              /* No declaration, UTF-8, or a Western code page: TCVN3 and
+               * VNI text was typed in fonts that show Latin-1 glyphs, so
+               * ArcGIS and MapInfo label such files ANSI 1252. The bytes
+               * decide when they are clearly Vietnamese. */
               g_autoptr(GPtrArray) samples = sample_strings (layer, 2000);
-              if (src->file_encoding != NULL && samples->len == 0)
-                plan->encoding = src->file_encoding;
-              else
+              double confidence = 0.0;
+              const char *guess = NULL;
+
+              if (samples->len > 0)
+                guess = dothi_encoding_detect ((const char * const *) samples->pdata,
+                                               samples->len, &confidence);
+              if (src->file_encoding == NULL)
                 {
-                  plan->encoding = dothi_encoding_detect ((const char * const *) samples->pdata,
-                                                          samples->len, &plan->confidence);
-                  plan->detected = samples->len > 0;
-                  /* A .cpg saying UTF-8 is believed when the bytes agree. */
-                  if (src->file_encoding != NULL && g_strcmp0 (plan->encoding, DOTHI_ENCODING_UTF8) == 0)
-                    plan->detected = FALSE;
+                  plan->encoding = guess ? guess : DOTHI_ENCODING_UTF8;
+                  plan->confidence = confidence;
+                  plan->detected = guess != NULL;
                 }
+              else if (guess != NULL && g_strcmp0 (guess, src->file_encoding) != 0
+                       && (g_strcmp0 (guess, DOTHI_ENCODING_UTF8) == 0 || confidence >= 0.5))
+                {
+                  plan->encoding = guess;
+                  plan->confidence = confidence;
+                  plan->detected = TRUE;
+                }
+              else
+                plan->encoding = src->file_encoding;
             }
         }
 
