@@ -502,10 +502,30 @@ open_source (DothiImport *self, Source *src, GError **error)
     }
   if (src->ds == NULL)
     {
-      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_UNSUPPORTED,
-                   /* Translators: file name, then GDAL's own message */
-                   _("Cannot read “%s”: not a GIS format Dothi knows, or the file is damaged (%s)"),
-                   path, gdal_msg ? gdal_msg : _("no details"));
+      static const char *known[] = {
+        "shp", "dbf", "shx", "dgn", "dxf", "gpkg", "geojson", "json", "kml", "kmz", "gml",
+        "xml", "tab", "mif", "gdb", "zip", "gz", "csv", "osm", "pbf", "fgb", "sqlite",
+        "db", "inp", NULL,
+      };
+      g_autofree char *lower = g_ascii_strdown (ext, -1);
+      gboolean damaged;
+
+      /* A file of a format Dothi reads that GDAL cannot open is damaged
+       * (bad input); anything else is a format Dothi does not know. */
+      CPLPushErrorHandler (CPLQuietErrorHandler);
+      damaged = g_strv_contains (known, lower)
+                || GDALIdentifyDriverEx (open_path, GDAL_OF_VECTOR, NULL, NULL) != NULL;
+      CPLPopErrorHandler ();
+      if (damaged)
+        g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                     /* Translators: file name, then GDAL's own message */
+                     _("Cannot read “%s”: the file is damaged or is not what its name says (%s)"),
+                     path, gdal_msg ? gdal_msg : _("no details"));
+      else
+        g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_UNSUPPORTED,
+                     /* Translators: file name, then GDAL's own message */
+                     _("Cannot read “%s”: not a GIS format Dothi knows (%s)"),
+                     path, gdal_msg ? gdal_msg : _("no details"));
       return FALSE;
     }
 
@@ -671,8 +691,26 @@ wanted_layer (DothiImport *self, const char *raw_name, const char *decoded)
 
 /* Samples the raw strings of a layer (names and values) to detect its
  * encoding. */
+static void
+add_sample (GPtrArray *samples, TextMode mode, const char *s)
+{
+  if (is_ascii (s))
+    return;
+  if (mode == TEXT_LATIN1)
+    {
+      /* The driver read the bytes as Latin-1: detection needs them back. */
+      char *raw = g_convert (s, -1, "ISO-8859-1", "UTF-8", NULL, NULL, NULL);
+      if (raw != NULL)
+        {
+          g_ptr_array_add (samples, raw);
+          return;
+        }
+    }
+  g_ptr_array_add (samples, g_strdup (s));
+}
+
 static GPtrArray *
-sample_strings (OGRLayerH layer, guint max_features)
+sample_strings (OGRLayerH layer, TextMode mode, guint max_features)
 {
   GPtrArray *samples = g_ptr_array_new_with_free_func (g_free);
   OGRFeatureDefnH defn = OGR_L_GetLayerDefn (layer);
@@ -681,9 +719,8 @@ sample_strings (OGRLayerH layer, guint max_features)
 
   for (int i = 0; i < OGR_FD_GetFieldCount (defn); i++)
     {
-      const char *name = OGR_Fld_GetNameRef (OGR_FD_GetFieldDefn (defn, i));
-      if (!is_ascii (name))
-        g_ptr_array_add (samples, g_strdup (name));
+      add_sample (samples, mode == TEXT_LATIN1 ? TEXT_UTF8 : mode,
+                  OGR_Fld_GetNameRef (OGR_FD_GetFieldDefn (defn, i)));
     }
   OGR_L_ResetReading (layer);
   while (n < max_features && (f = OGR_L_GetNextFeature (layer)) != NULL)
@@ -691,11 +728,7 @@ sample_strings (OGRLayerH layer, guint max_features)
       for (int i = 0; i < OGR_FD_GetFieldCount (defn); i++)
         if (OGR_F_IsFieldSetAndNotNull (f, i)
             && OGR_Fld_GetType (OGR_FD_GetFieldDefn (defn, i)) == OFTString)
-          {
-            const char *s = OGR_F_GetFieldAsString (f, i);
-            if (!is_ascii (s))
-              g_ptr_array_add (samples, g_strdup (s));
-          }
+          add_sample (samples, mode, OGR_F_GetFieldAsString (f, i));
       OGR_F_Destroy (f);
       n++;
     }
@@ -880,6 +913,58 @@ plan_crs (DothiImport *self, Source *src, LayerPlan *plan, GError **error)
   return TRUE;
 }
 
+/* Drivers whose layer type is "unknown" or 2D for 3D data (DGN, DXF, KML,
+ * MapInfo, CSV with WKT) get their geometries scanned once. */
+static gboolean
+driver_knows_geometry_types (const char *driver, OGRwkbGeometryType gtype)
+{
+  static const char *vague[] = { "DGN", "DXF", "KML", "LIBKML", "MapInfo File", "CSV", "CAD", NULL };
+  OGRwkbGeometryType flat = wkbFlatten (gtype);
+
+  if (flat == wkbUnknown || flat == wkbGeometryCollection)
+    return FALSE;
+  return !g_strv_contains (vague, driver);
+}
+
+static void
+scan_geometry_types (OGRLayerH layer, DothiLayerInfo *info)
+{
+  gboolean points = FALSE, lines = FALSE, polygons = FALSE, other = FALSE;
+  gboolean z = FALSE, m = FALSE;
+  OGRFeatureH f;
+
+  OGR_L_ResetReading (layer);
+  while ((f = OGR_L_GetNextFeature (layer)) != NULL)
+    {
+      OGRGeometryH g = OGR_F_GetGeometryRef (f);
+
+      if (g != NULL && !OGR_G_IsEmpty (g))
+        {
+          DothiGeometryKind k = kind_from_ogr (OGR_G_GetGeometryType (g));
+
+          points |= k == DOTHI_GEOMETRY_KIND_MULTIPOINT;
+          lines |= k == DOTHI_GEOMETRY_KIND_MULTILINESTRING;
+          polygons |= k == DOTHI_GEOMETRY_KIND_MULTIPOLYGON;
+          other |= k == DOTHI_GEOMETRY_KIND_GEOMETRY;
+          z |= OGR_G_Is3D (g);
+          m |= OGR_G_IsMeasured (g);
+        }
+      OGR_F_Destroy (f);
+    }
+  OGR_L_ResetReading (layer);
+
+  if (other || points + lines + polygons > 1)
+    info->kind = DOTHI_GEOMETRY_KIND_GEOMETRY;
+  else if (points)
+    info->kind = DOTHI_GEOMETRY_KIND_MULTIPOINT;
+  else if (lines)
+    info->kind = DOTHI_GEOMETRY_KIND_MULTILINESTRING;
+  else if (polygons)
+    info->kind = DOTHI_GEOMETRY_KIND_MULTIPOLYGON;
+  info->has_z = info->has_z || z;
+  info->has_m = info->has_m || m;
+}
+
 /* Code pages a Vietnamese legacy-font file is often mislabelled with. */
 static gboolean
 is_western_code_page (const char *encoding)
@@ -940,7 +1025,7 @@ make_plans (DothiImport *self, Source *src, gboolean for_preview, GError **error
                * VNI text was typed in fonts that show Latin-1 glyphs, so
                * ArcGIS and MapInfo label such files ANSI 1252. The bytes
                * decide when they are clearly Vietnamese. */
-              g_autoptr(GPtrArray) samples = sample_strings (layer, 2000);
+              g_autoptr(GPtrArray) samples = sample_strings (layer, src->mode, 2000);
               double confidence = 0.0;
               const char *guess = NULL;
 
@@ -974,6 +1059,10 @@ make_plans (DothiImport *self, Source *src, gboolean for_preview, GError **error
             *dot = '\0';
           plan->source_name = g_strdup (base);
         }
+      else if (g_utf8_validate (raw_name, -1, NULL))
+        /* Names from file names (Shapefile, CSV, MapInfo) are the file
+         * system's UTF-8, whatever the attributes' encoding. */
+        plan->source_name = dothi_encoding_nfc (raw_name, -1);
       else
         plan->source_name = decode_text (plan, src->mode == TEXT_LATIN1 ? TEXT_UTF8 : src->mode,
                                          raw_name, FALSE, &local_error);
@@ -1010,6 +1099,8 @@ make_plans (DothiImport *self, Source *src, gboolean for_preview, GError **error
       plan->info->kind = kind_from_ogr (gtype);
       plan->info->has_z = OGR_GT_HasZ (gtype);
       plan->info->has_m = OGR_GT_HasM (gtype);
+      if (gtype != wkbNone && !driver_knows_geometry_types (src->driver, gtype))
+        scan_geometry_types (layer, plan->info);
       plan->info->source = g_strdup (src->display);
       plan->info->driver = g_strdup (src->driver);
       plan->info->encoding = g_strdup (plan->encoding);
