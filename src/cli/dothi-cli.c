@@ -59,6 +59,38 @@ usage_error (GOptionContext *ctx, const char *message)
   return EXIT_USAGE;
 }
 
+/* One member of the object being built; NULL text becomes null. */
+static void
+json_set_string (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  if (value != NULL)
+    json_builder_add_string_value (b, value);
+  else
+    json_builder_add_null_value (b);
+}
+
+static void
+json_set_int (JsonBuilder *b, const char *name, gint64 value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
+static void
+json_set_double (JsonBuilder *b, const char *name, double value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_double_value (b, value);
+}
+
+static void
+json_set_boolean (JsonBuilder *b, const char *name, gboolean value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_boolean_value (b, value);
+}
+
 static void
 print_json (JsonBuilder *builder)
 {
@@ -192,12 +224,9 @@ cmd_new (int argc, char **argv)
           if (opt_json)
             {
               json_builder_begin_object (b);
-              json_builder_set_member_name (b, "province");
-              json_builder_add_string_value (b, zones[i].province);
-              json_builder_set_member_name (b, "srid");
-              json_builder_add_int_value (b, zones[i].srid);
-              json_builder_set_member_name (b, "central_meridian");
-              json_builder_add_double_value (b, zones[i].meridian);
+              json_set_string (b, "province", zones[i].province);
+              json_set_int (b, "srid", zones[i].srid);
+              json_set_double (b, "central_meridian", zones[i].meridian);
               json_builder_end_object (b);
             }
           else
@@ -219,12 +248,9 @@ cmd_new (int argc, char **argv)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "path");
-      json_builder_add_string_value (b, dothi_project_get_path (project));
-      json_builder_set_member_name (b, "crs");
-      json_builder_add_string_value (b, dothi_project_get_crs (project));
-      json_builder_set_member_name (b, "uuid");
-      json_builder_add_string_value (b, dothi_project_get_uuid (project));
+      json_set_string (b, "path", dothi_project_get_path (project));
+      json_set_string (b, "crs", dothi_project_get_crs (project));
+      json_set_string (b, "uuid", dothi_project_get_uuid (project));
       json_builder_end_object (b);
       print_json (b);
     }
@@ -252,35 +278,22 @@ print_previews (GPtrArray *previews)
       if (opt_json)
         {
           json_builder_begin_object (b);
-          json_builder_set_member_name (b, "layer");
-          json_builder_add_string_value (b, pv->source_layer);
-          json_builder_set_member_name (b, "table");
-          json_builder_add_string_value (b, pv->table);
-          json_builder_set_member_name (b, "geometry");
-          json_builder_add_string_value (b, dothi_geometry_kind_to_string (pv->kind));
-          json_builder_set_member_name (b, "features");
-          json_builder_add_int_value (b, pv->feature_count);
-          json_builder_set_member_name (b, "source_srid");
-          json_builder_add_int_value (b, pv->source_srid);
-          json_builder_set_member_name (b, "target_srid");
-          json_builder_add_int_value (b, pv->target_srid);
-          json_builder_set_member_name (b, "encoding");
-          if (pv->encoding)
-            json_builder_add_string_value (b, pv->encoding);
-          else
-            json_builder_add_null_value (b);
-          json_builder_set_member_name (b, "encoding_detected");
-          json_builder_add_boolean_value (b, pv->encoding_detected);
+          json_set_string (b, "layer", pv->source_layer);
+          json_set_string (b, "table", pv->table);
+          json_set_string (b, "geometry", dothi_geometry_kind_to_string (pv->kind));
+          json_set_int (b, "features", pv->feature_count);
+          json_set_int (b, "source_srid", pv->source_srid);
+          json_set_int (b, "target_srid", pv->target_srid);
+          json_set_string (b, "encoding", pv->encoding);
+          json_set_boolean (b, "encoding_detected", pv->encoding_detected);
           json_builder_set_member_name (b, "fields");
           json_builder_begin_array (b);
           for (guint k = 0; k < pv->fields->len; k++)
             {
               DothiImportFieldPreview *fp = g_ptr_array_index (pv->fields, k);
               json_builder_begin_object (b);
-              json_builder_set_member_name (b, "name");
-              json_builder_add_string_value (b, fp->name);
-              json_builder_set_member_name (b, "type");
-              json_builder_add_string_value (b, dothi_field_type_to_string (fp->type));
+              json_set_string (b, "name", fp->name);
+              json_set_string (b, "type", dothi_field_type_to_string (fp->type));
               json_builder_set_member_name (b, "samples");
               json_builder_begin_array (b);
               for (guint s = 0; s < fp->samples->len; s++)
@@ -421,33 +434,19 @@ cmd_import (int argc, char **argv)
         {
           DothiImportReport *r = g_ptr_array_index (reports, i);
           json_builder_begin_object (b);
-          json_builder_set_member_name (b, "layer");
-          json_builder_add_string_value (b, r->source_layer);
-          json_builder_set_member_name (b, "table");
-          json_builder_add_string_value (b, r->table);
-          json_builder_set_member_name (b, "title");
-          json_builder_add_string_value (b, r->title);
-          json_builder_set_member_name (b, "features");
-          json_builder_add_int_value (b, r->n_features);
-          json_builder_set_member_name (b, "invalid");
-          json_builder_add_int_value (b, r->n_invalid);
+          json_set_string (b, "layer", r->source_layer);
+          json_set_string (b, "table", r->table);
+          json_set_string (b, "title", r->title);
+          json_set_int (b, "features", r->n_features);
+          json_set_int (b, "invalid", r->n_invalid);
           json_builder_set_member_name (b, "invalid_fids");
           json_builder_begin_array (b);
           for (guint k = 0; k < r->invalid_fids->len; k++)
             json_builder_add_int_value (b, g_array_index (r->invalid_fids, gint64, k));
           json_builder_end_array (b);
-          json_builder_set_member_name (b, "srid");
-          json_builder_add_int_value (b, r->srid);
-          json_builder_set_member_name (b, "operation");
-          if (r->operation)
-            json_builder_add_string_value (b, r->operation);
-          else
-            json_builder_add_null_value (b);
-          json_builder_set_member_name (b, "encoding");
-          if (r->encoding)
-            json_builder_add_string_value (b, r->encoding);
-          else
-            json_builder_add_null_value (b);
+          json_set_int (b, "srid", r->srid);
+          json_set_string (b, "operation", r->operation);
+          json_set_string (b, "encoding", r->encoding);
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
@@ -495,22 +494,14 @@ static void
 add_layer_json (JsonBuilder *b, const DothiLayerInfo *info, gboolean with_fields)
 {
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, info->name);
-  json_builder_set_member_name (b, "title");
-  json_builder_add_string_value (b, info->title);
-  json_builder_set_member_name (b, "geometry");
-  json_builder_add_string_value (b, dothi_geometry_kind_to_string (info->kind));
-  json_builder_set_member_name (b, "srid");
-  json_builder_add_int_value (b, info->srid);
-  json_builder_set_member_name (b, "features");
-  json_builder_add_int_value (b, info->feature_count);
-  json_builder_set_member_name (b, "source");
-  json_builder_add_string_value (b, info->source);
-  json_builder_set_member_name (b, "encoding");
-  json_builder_add_string_value (b, info->encoding);
-  json_builder_set_member_name (b, "operation");
-  json_builder_add_string_value (b, info->operation);
+  json_set_string (b, "name", info->name);
+  json_set_string (b, "title", info->title);
+  json_set_string (b, "geometry", dothi_geometry_kind_to_string (info->kind));
+  json_set_int (b, "srid", info->srid);
+  json_set_int (b, "features", info->feature_count);
+  json_set_string (b, "source", info->source);
+  json_set_string (b, "encoding", info->encoding);
+  json_set_string (b, "operation", info->operation);
   json_builder_set_member_name (b, "extent");
   json_builder_begin_array (b);
   for (int i = 0; i < 4; i++)
@@ -524,10 +515,8 @@ add_layer_json (JsonBuilder *b, const DothiLayerInfo *info, gboolean with_fields
         {
           const DothiField *f = g_ptr_array_index (info->fields, k);
           json_builder_begin_object (b);
-          json_builder_set_member_name (b, "name");
-          json_builder_add_string_value (b, f->name);
-          json_builder_set_member_name (b, "type");
-          json_builder_add_string_value (b, dothi_field_type_to_string (f->type));
+          json_set_string (b, "name", f->name);
+          json_set_string (b, "type", dothi_field_type_to_string (f->type));
           json_builder_end_object (b);
         }
       json_builder_end_array (b);
@@ -640,14 +629,10 @@ cmd_info (int argc, char **argv)
       {
         g_autoptr(JsonBuilder) b = json_builder_new ();
         json_builder_begin_object (b);
-        json_builder_set_member_name (b, "path");
-        json_builder_add_string_value (b, dothi_project_get_path (project));
-        json_builder_set_member_name (b, "uuid");
-        json_builder_add_string_value (b, dothi_project_get_uuid (project));
-        json_builder_set_member_name (b, "crs");
-        json_builder_add_string_value (b, dothi_project_get_crs (project));
-        json_builder_set_member_name (b, "schema_version");
-        json_builder_add_int_value (b, dothi_project_get_schema_version (project));
+        json_set_string (b, "path", dothi_project_get_path (project));
+        json_set_string (b, "uuid", dothi_project_get_uuid (project));
+        json_set_string (b, "crs", dothi_project_get_crs (project));
+        json_set_int (b, "schema_version", dothi_project_get_schema_version (project));
         json_builder_set_member_name (b, "layers");
         json_builder_begin_array (b);
         for (guint i = 0; i < layers->len; i++)
@@ -736,20 +721,16 @@ cmd_check (int argc, char **argv)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
       json_builder_begin_object (b);
-      json_builder_set_member_name (b, "checked");
-      json_builder_add_int_value (b, checked);
+      json_set_int (b, "checked", checked);
       json_builder_set_member_name (b, "invalid");
       json_builder_begin_array (b);
       for (guint i = 0; i < problems->len; i++)
         {
           DothiCheckProblem *p = g_ptr_array_index (problems, i);
           json_builder_begin_object (b);
-          json_builder_set_member_name (b, "layer");
-          json_builder_add_string_value (b, p->layer);
-          json_builder_set_member_name (b, "fid");
-          json_builder_add_int_value (b, p->fid);
-          json_builder_set_member_name (b, "reason");
-          json_builder_add_string_value (b, p->reason);
+          json_set_string (b, "layer", p->layer);
+          json_set_int (b, "fid", p->fid);
+          json_set_string (b, "reason", p->reason);
           json_builder_end_object (b);
         }
       json_builder_end_array (b);

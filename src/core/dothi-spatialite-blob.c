@@ -114,7 +114,8 @@ copy_points (Reader *r, GByteArray *out, guint dims, guint32 n, double mbr[4])
   return TRUE;
 }
 
-/* Body of a simple (non-collection) geometry of @base type. */
+/* Body of a simple (non-collection) geometry of @base type: the same in
+ * WKB and in SpatiaLite blobs. @mbr may be NULL. */
 static gboolean
 copy_simple_body (Reader *r, GByteArray *out, guint32 base, guint dims, double mbr[4])
 {
@@ -236,39 +237,6 @@ dothi_blob_from_wkb (const guint8 *wkb, gsize wkb_len, int srid,
   return TRUE;
 }
 
-/* SpatiaLite blob reader: little- or big-endian per the header byte. */
-static gboolean
-copy_blob_simple (Reader *r, GByteArray *out, guint32 base, guint dims)
-{
-  guint32 n, rings;
-
-  switch (base)
-    {
-    case 1:
-      return copy_points (r, out, dims, 1, NULL);
-    case 2:
-      if (!read_u32 (r, &n))
-        return FALSE;
-      put_u32 (out, n);
-      return copy_points (r, out, dims, n, NULL);
-    case 3:
-      if (!read_u32 (r, &rings))
-        return FALSE;
-      put_u32 (out, rings);
-      for (guint32 i = 0; i < rings; i++)
-        {
-          if (!read_u32 (r, &n))
-            return FALSE;
-          put_u32 (out, n);
-          if (!copy_points (r, out, dims, n, NULL))
-            return FALSE;
-        }
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
 gboolean
 dothi_blob_to_wkb (const guint8 *blob, gsize blob_len, GByteArray *out, int *srid)
 {
@@ -297,7 +265,7 @@ dothi_blob_to_wkb (const guint8 *blob, gsize blob_len, GByteArray *out, int *sri
   g_byte_array_append (out, (const guint8 *) "\x01", 1);
   put_u32 (out, type);
   if (base <= 3)
-    return copy_blob_simple (&r, out, base, dims) && r.p == r.end;
+    return copy_simple_body (&r, out, base, dims, NULL) && r.p == r.end;
 
   {
     guint32 n;
@@ -315,7 +283,7 @@ dothi_blob_to_wkb (const guint8 *blob, gsize blob_len, GByteArray *out, int *sri
           return FALSE;
         g_byte_array_append (out, (const guint8 *) "\x01", 1);
         put_u32 (out, sub_type);
-        if (!copy_blob_simple (&r, out, sub_type % 1000, dims))
+        if (!copy_simple_body (&r, out, sub_type % 1000, dims, NULL))
           return FALSE;
       }
   }
