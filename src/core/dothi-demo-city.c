@@ -13,6 +13,7 @@
 
 #include "dothi-autocleanups.h"
 #include "dothi-error.h"
+#include "dothi-progress.h"
 
 /* The city is laid out in a local "city frame" (metres, origin at the
  * centre, x along the street grid), turned by 10° and moved to the
@@ -2547,38 +2548,12 @@ typedef struct
   GMainContext      *context;
 } WriteData;
 
-typedef struct
-{
-  DothiProgressFunc  progress;
-  gpointer           progress_data;
-  double             fraction;
-  char              *stage;
-} ProgressMessage;
-
 static void
 write_data_free (WriteData *data)
 {
   g_free (data->path);
   g_main_context_unref (data->context);
   g_free (data);
-}
-
-static void
-progress_message_free (gpointer p)
-{
-  ProgressMessage *msg = p;
-
-  g_free (msg->stage);
-  g_free (msg);
-}
-
-static gboolean
-deliver_progress_cb (gpointer p)
-{
-  ProgressMessage *msg = p;
-
-  msg->progress (msg->fraction, msg->stage, msg->progress_data);
-  return G_SOURCE_REMOVE;
 }
 
 /* Runs in the worker: passes the report to the thread that started the
@@ -2589,14 +2564,8 @@ relay_progress_cb (double      fraction,
                    gpointer    user_data)
 {
   WriteData *data = user_data;
-  ProgressMessage *msg = g_new (ProgressMessage, 1);
 
-  msg->progress = data->progress;
-  msg->progress_data = data->progress_data;
-  msg->fraction = fraction;
-  msg->stage = g_strdup (stage);
-  g_main_context_invoke_full (data->context, G_PRIORITY_DEFAULT,
-                              deliver_progress_cb, msg, progress_message_free);
+  dothi_progress_post (data->context, data->progress, data->progress_data, fraction, stage);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include "dothi-encoding.h"
 #include "dothi-epanet.h"
 #include "dothi-error.h"
+#include "dothi-progress.h"
 
 #include <glib/gi18n-lib.h>
 #include <cpl_conv.h>
@@ -1487,7 +1488,112 @@ typedef struct {
   Progress      *progress;
   gint64         done;
   gint64         total;
+
+  /* The reader thread converts features into batches; the calling thread
+   * writes them, so GDAL and SQLite each have a core. */
+  GAsyncQueue   *full;
+  GAsyncQueue   *empty;
+  struct _Batch *batch;      /* being filled by the reader */
+  ErrorSink      reader_sink;
+  gint           abort;      /* atomic: the writer stopped */
 } RunState;
+
+#define BATCH_ROWS 1024
+#define N_BATCHES  4
+
+typedef struct _Batch {
+  guint          n;
+  guint          max_fields;
+  LayerPlan    **plans;
+  DothiValue    *values;     /* n rows of max_fields */
+  gssize        *wkb_len;    /* -1: no geometry */
+  gsize         *wkb_off;
+  GByteArray    *wkb;
+  GStringChunk  *strings;
+  GError        *error;      /* why reading stopped, on the last batch */
+  gboolean       last;
+} Batch;
+
+static Batch *
+batch_new (guint max_fields)
+{
+  Batch *b = g_new0 (Batch, 1);
+
+  b->max_fields = MAX (max_fields, 1);
+  b->plans = g_new0 (LayerPlan *, BATCH_ROWS);
+  b->values = g_new0 (DothiValue, (gsize) BATCH_ROWS * b->max_fields);
+  b->wkb_len = g_new0 (gssize, BATCH_ROWS);
+  b->wkb_off = g_new0 (gsize, BATCH_ROWS);
+  b->wkb = g_byte_array_sized_new (BATCH_ROWS * 256);
+  b->strings = g_string_chunk_new (64 * 1024);
+  return b;
+}
+
+static void
+batch_reset (Batch *b)
+{
+  b->n = 0;
+  g_byte_array_set_size (b->wkb, 0);
+  g_string_chunk_clear (b->strings);
+  g_clear_error (&b->error);
+  b->last = FALSE;
+}
+
+static void
+batch_free (Batch *b)
+{
+  g_free (b->plans);
+  g_free (b->values);
+  g_free (b->wkb_len);
+  g_free (b->wkb_off);
+  g_byte_array_unref (b->wkb);
+  g_string_chunk_free (b->strings);
+  g_clear_error (&b->error);
+  g_free (b);
+}
+
+/* Copies the converted feature in @st into the reader's batch, handing
+ * the batch to the writer when it is full. */
+static void
+emit_row (RunState *st, LayerPlan *plan, gboolean has_geom)
+{
+  Batch *b = st->batch;
+  DothiValue *row = &b->values[(gsize) b->n * b->max_fields];
+  guint nf = plan->info->fields->len;
+
+  for (guint i = 0; i < nf; i++)
+    {
+      const DothiField *fld = g_ptr_array_index (plan->info->fields, i);
+
+      row[i] = st->values[i];
+      if (row[i].is_null)
+        continue;
+      if (fld->type == DOTHI_FIELD_BLOB)
+        row[i].v.b.data = (const guint8 *) g_string_chunk_insert_len (b->strings,
+                                                                      (const char *) row[i].v.b.data,
+                                                                      (gssize) row[i].v.b.len);
+      else if (fld->type == DOTHI_FIELD_TEXT || fld->type == DOTHI_FIELD_DATE
+               || fld->type == DOTHI_FIELD_DATETIME)
+        row[i].v.s = g_string_chunk_insert (b->strings, row[i].v.s);
+    }
+  b->plans[b->n] = plan;
+  if (has_geom)
+    {
+      b->wkb_off[b->n] = b->wkb->len;
+      b->wkb_len[b->n] = (gssize) st->wkb->len;
+      g_byte_array_append (b->wkb, st->wkb->data, st->wkb->len);
+    }
+  else
+    b->wkb_len[b->n] = -1;
+  b->n++;
+
+  if (b->n == BATCH_ROWS)
+    {
+      g_async_queue_push (st->full, b);
+      st->batch = g_async_queue_pop (st->empty);
+      batch_reset (st->batch);
+    }
+}
 
 static gboolean
 import_feature (RunState *st, LayerPlan *plan, OGRFeatureH f, GError **error)
@@ -1633,10 +1739,8 @@ import_feature (RunState *st, LayerPlan *plan, OGRFeatureH f, GError **error)
         }
     }
 
-  ok = dothi_store_insert_feature (st->store, info->name, st->values,
-                                   geom ? st->wkb->data : NULL, geom ? st->wkb->len : 0, error);
-  if (ok)
-    plan->report->n_features++;
+  emit_row (st, plan, geom != NULL);
+  ok = TRUE;
 
 out:
   if (geom != NULL)
@@ -1644,20 +1748,14 @@ out:
   return ok;
 }
 
+/* Reader thread: FALSE when reading must stop (an error, or the writer
+ * gave up). */
 static gboolean
 run_feature (RunState *st, LayerPlan *plan, OGRFeatureH f, GError **error)
 {
-  if (!import_feature (st, plan, f, error))
+  if (g_atomic_int_get (&st->abort))
     return FALSE;
-  st->done++;
-  if ((st->done & 0x3ff) == 0)
-    {
-      if (g_cancellable_set_error_if_cancelled (st->cancellable, error))
-        return FALSE;
-      report_progress (st->progress, st->total > 0 ? MIN (0.95, 0.9 * st->done / (double) st->total) : -1.0,
-                       _("Reading features"), FALSE);
-    }
-  return TRUE;
+  return import_feature (st, plan, f, error);
 }
 
 /* A GDAL failure while reading (a node at lat=200 in an OSM file) fails the
@@ -1680,11 +1778,72 @@ read_failure (RunState *st, ErrorSink *sink, LayerPlan *plan, gint64 last_fid, G
   return TRUE;
 }
 
+/* Reader thread: every selected feature into batches; the last batch says
+ * why reading stopped. Owns the GDAL dataset until it returns. */
+static gpointer
+read_all (gpointer data)
+{
+  RunState *st = data;
+  ErrorSink *sink = &st->reader_sink;
+  GError *error = NULL;
+  gboolean ok = TRUE;
+
+  /* GDAL's error handlers are per thread. */
+  sink_push (sink);
+  st->batch = g_async_queue_pop (st->empty);
+  batch_reset (st->batch);
+
+  if (GDALDatasetTestCapability (st->src->ds, ODsCRandomLayerRead))
+    {
+      /* OSM and similar drivers give features of all layers interleaved. */
+      OGRFeatureH f;
+      OGRLayerH from = NULL;
+
+      GDALDatasetResetReading (st->src->ds);
+      while (ok && (f = GDALDatasetGetNextFeature (st->src->ds, &from, NULL, NULL, NULL)) != NULL)
+        {
+          LayerPlan *plan = g_hash_table_lookup (st->by_layer, from);
+          if (plan != NULL)
+            ok = run_feature (st, plan, f, &error);
+          if (ok && read_failure (st, sink, plan, OGR_F_GetFID (f), &error))
+            ok = FALSE;
+          OGR_F_Destroy (f);
+        }
+      if (ok && read_failure (st, sink, NULL, -1, &error))
+        ok = FALSE;
+    }
+  else
+    for (guint p = 0; ok && p < st->plans->len; p++)
+      {
+        LayerPlan *plan = g_ptr_array_index (st->plans, p);
+        OGRFeatureH f;
+        gint64 last_fid = 0;
+
+        OGR_L_ResetReading (plan->layer);
+        while (ok && (f = OGR_L_GetNextFeature (plan->layer)) != NULL)
+          {
+            ok = run_feature (st, plan, f, &error);
+            last_fid = OGR_F_GetFID (f);
+            OGR_F_Destroy (f);
+          }
+        if (ok && read_failure (st, sink, plan, last_fid, &error))
+          ok = FALSE;
+      }
+  g_free (sink_pop (sink));
+
+  st->batch->last = TRUE;
+  st->batch->error = error;
+  g_async_queue_push (st->full, g_steal_pointer (&st->batch));
+  return NULL;
+}
+
 static gboolean
 import_all (DothiImport *self, Source *src, GPtrArray *plans, GCancellable *cancellable,
-            Progress *progress, ErrorSink *sink, GError **error)
+            Progress *progress, GError **error)
 {
   RunState st = { 0 };
+  GThread *reader;
+  GPtrArray *batches = g_ptr_array_new_with_free_func ((GDestroyNotify) batch_free);
   gboolean ok = TRUE;
 
   st.self = self;
@@ -1705,50 +1864,64 @@ import_all (DothiImport *self, Source *src, GPtrArray *plans, GCancellable *canc
     }
   st.values = g_new0 (DothiValue, MAX (st.max_fields, 1));
   st.texts = g_new0 (char *, MAX (st.max_fields, 1));
-
-  g_string_truncate (sink->failures, 0);
-  if (GDALDatasetTestCapability (src->ds, ODsCRandomLayerRead))
+  st.full = g_async_queue_new ();
+  st.empty = g_async_queue_new ();
+  for (guint i = 0; i < N_BATCHES; i++)
     {
-      /* OSM and similar drivers give features of all layers interleaved. */
-      OGRFeatureH f;
-      OGRLayerH from = NULL;
-
-      GDALDatasetResetReading (src->ds);
-      while (ok && (f = GDALDatasetGetNextFeature (src->ds, &from, NULL, NULL, NULL)) != NULL)
-        {
-          LayerPlan *plan = g_hash_table_lookup (st.by_layer, from);
-          if (plan != NULL)
-            ok = run_feature (&st, plan, f, error);
-          if (ok && read_failure (&st, sink, plan, OGR_F_GetFID (f), error))
-            ok = FALSE;
-          OGR_F_Destroy (f);
-        }
-      if (ok && read_failure (&st, sink, NULL, -1, error))
-        ok = FALSE;
+      Batch *b = batch_new (st.max_fields);
+      g_ptr_array_add (batches, b);
+      g_async_queue_push (st.empty, b);
     }
-  else
-    for (guint p = 0; ok && p < plans->len; p++)
-      {
-        LayerPlan *plan = g_ptr_array_index (plans, p);
-        OGRFeatureH f;
-        gint64 last_fid = 0;
 
-        OGR_L_ResetReading (plan->layer);
-        while (ok && (f = OGR_L_GetNextFeature (plan->layer)) != NULL)
-          {
-            ok = run_feature (&st, plan, f, error);
-            last_fid = OGR_F_GetFID (f);
-            OGR_F_Destroy (f);
-          }
-        if (ok && read_failure (&st, sink, plan, last_fid, error))
+  reader = g_thread_new ("dothi-import-read", read_all, &st);
+
+  /* The writer: this thread, the one that owns the project connection. */
+  for (;;)
+    {
+      Batch *b = g_async_queue_pop (st.full);
+      gboolean last = b->last;
+
+      for (guint r = 0; ok && r < b->n; r++)
+        {
+          LayerPlan *plan = b->plans[r];
+          gssize len = b->wkb_len[r];
+
+          ok = dothi_store_insert_feature (st.store, plan->info->name,
+                                           &b->values[(gsize) r * b->max_fields],
+                                           len < 0 ? NULL : b->wkb->data + b->wkb_off[r],
+                                           len < 0 ? 0 : (gsize) len, error);
+          if (ok)
+            plan->report->n_features++;
+        }
+      st.done += b->n;
+      if (ok && b->error != NULL)
+        {
+          g_propagate_error (error, g_steal_pointer (&b->error));
           ok = FALSE;
-      }
+        }
+      if (ok && g_cancellable_set_error_if_cancelled (cancellable, error))
+        ok = FALSE;
+      if (!ok)
+        g_atomic_int_set (&st.abort, 1);
+      else
+        report_progress (progress, st.total > 0 ? MIN (0.95, 0.9 * st.done / (double) st.total) : -1.0,
+                         _("Reading features"), FALSE);
+      if (last)
+        break;
+      batch_reset (b);
+      g_async_queue_push (st.empty, b);
+    }
+  g_thread_join (reader);
+
   for (guint i = 0; i < st.max_fields; i++)
     g_free (st.texts[i]);
   g_free (st.texts);
   g_free (st.values);
   g_byte_array_unref (st.wkb);
   g_hash_table_unref (st.by_layer);
+  g_async_queue_unref (st.full);
+  g_async_queue_unref (st.empty);
+  g_ptr_array_unref (batches);
   return ok;
 }
 
@@ -1804,7 +1977,7 @@ dothi_import_run_sync (DothiImport *self, GCancellable *cancellable,
     }
 
   t0 = g_get_monotonic_time ();
-  if (!import_all (self, &src, plans, cancellable, &progress, &sink, error))
+  if (!import_all (self, &src, plans, cancellable, &progress, error))
     goto fail;
   g_debug ("read and wrote features in %.2f s", (g_get_monotonic_time () - t0) / 1e6);
 
@@ -1849,41 +2022,12 @@ typedef struct {
   GMainContext     *context;
 } AsyncProgress;
 
-typedef struct {
-  AsyncProgress *ap;
-  double         fraction;
-  char          *stage;
-} ProgressCall;
-
-static gboolean
-deliver_progress (gpointer data)
-{
-  ProgressCall *call = data;
-
-  call->ap->func (call->fraction, call->stage, call->ap->data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-progress_call_free (gpointer data)
-{
-  ProgressCall *call = data;
-
-  g_free (call->stage);
-  g_free (call);
-}
-
 static void
 forward_progress (double fraction, const char *stage, gpointer data)
 {
   AsyncProgress *ap = data;
-  ProgressCall *call = g_new0 (ProgressCall, 1);
 
-  call->ap = ap;
-  call->fraction = fraction;
-  call->stage = g_strdup (stage);
-  g_main_context_invoke_full (ap->context, G_PRIORITY_DEFAULT, deliver_progress, call,
-                              progress_call_free);
+  dothi_progress_post (ap->context, ap->func, ap->data, fraction, stage);
 }
 
 static void

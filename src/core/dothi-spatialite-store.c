@@ -567,6 +567,33 @@ put_be64 (guint8 *p, guint64 v)
   memcpy (p, &v, 8);
 }
 
+static int
+compare_key (gconstpointer a, gconstpointer b)
+{
+  gint64 ka = *(const gint64 *) a, kb = *(const gint64 *) b;
+  return (ka > kb) - (ka < kb);
+}
+
+/* Inserts (key, node) pairs sorted by key, and empties @map. */
+static gboolean
+write_map (DothiSpatialiteStore *self, const char *table, sqlite3_stmt *stmt, GArray *map,
+           GError **error)
+{
+  qsort (map->data, map->len, 2 * sizeof (gint64), compare_key);
+  for (guint i = 0; i < map->len; i++)
+    {
+      const gint64 *pair = (const gint64 *) (map->data + (gsize) i * 2 * sizeof (gint64));
+
+      sqlite3_bind_int64 (stmt, 1, pair[0]);
+      sqlite3_bind_int64 (stmt, 2, pair[1]);
+      if (sqlite3_step (stmt) != SQLITE_DONE)
+        return set_db_error (self->db, table, error);
+      sqlite3_reset (stmt);
+    }
+  g_array_set_size (map, 0);
+  return TRUE;
+}
+
 /* Fills the (empty) R-tree "idx_<table>_geom" that CreateSpatialIndex made,
  * by writing its node, rowid and parent shadow tables directly, packed
  * Sort-Tile-Recursive. Inserting a million boxes one by one costs ~7 s;
@@ -581,6 +608,8 @@ bulk_load_rtree (DothiSpatialiteStore *self, const char *table, GArray *cells, G
   g_autoptr(sqlite3_stmt) parent_stmt = NULL;
   g_autoptr(GArray) level = NULL;
   g_autofree guint8 *blob = NULL;
+  g_autoptr(GArray) row_map = NULL;
+  g_autoptr(GArray) parent_map = NULL;
   gint64 next_node = 2;
   int node_size, cap, depth = 0;
 
@@ -618,6 +647,8 @@ bulk_load_rtree (DothiSpatialiteStore *self, const char *table, GArray *cells, G
   if (!prepare (self, sql, &parent_stmt, error))
     return FALSE;
 
+  row_map = g_array_sized_new (FALSE, FALSE, 2 * sizeof (gint64), cells->len);
+  parent_map = g_array_new (FALSE, FALSE, 2 * sizeof (gint64));
   level = g_array_ref (cells);
   for (;;)
     {
@@ -663,12 +694,10 @@ bulk_load_rtree (DothiSpatialiteStore *self, const char *table, GArray *cells, G
               parent.box[3] = MAX (parent.box[3], e->box[3]);
 
               /* Leaves map rows to nodes; inner nodes map children to parents. */
-              sqlite3_stmt *map = depth == 0 ? rowid_stmt : parent_stmt;
-              sqlite3_bind_int64 (map, 1, e->id);
-              sqlite3_bind_int64 (map, 2, nodeno);
-              if (sqlite3_step (map) != SQLITE_DONE)
-                return set_db_error (self->db, table, error);
-              sqlite3_reset (map);
+              {
+                gint64 pair[2] = { e->id, nodeno };
+                g_array_append_vals (depth == 0 ? row_map : parent_map, pair, 1);
+              }
             }
           sqlite3_bind_int64 (node_stmt, 1, nodeno);
           sqlite3_bind_blob (node_stmt, 2, blob, node_size, SQLITE_STATIC);
@@ -677,6 +706,11 @@ bulk_load_rtree (DothiSpatialiteStore *self, const char *table, GArray *cells, G
           sqlite3_reset (node_stmt);
           g_array_append_val (parents, parent);
         }
+      /* Written in key order, the maps' B-trees only ever append. */
+      if (depth == 0 && !write_map (self, table, rowid_stmt, row_map, error))
+        return FALSE;
+      if (depth > 0 && !write_map (self, table, parent_stmt, parent_map, error))
+        return FALSE;
       if (root)
         break;
       g_array_unref (level);
