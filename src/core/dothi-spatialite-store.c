@@ -355,7 +355,9 @@ store_begin (DothiStore *store, const char *action, GError **error)
   action_id = sqlite3_last_insert_rowid (self->db);
   g_clear_pointer (&stmt, sqlite3_finalize);
 
-  if (!prepare (self, "INSERT INTO dothi_context (id, action_id, user) VALUES (1, ?1, ?2)",
+  /* The row only lives inside an action; REPLACE clears one that another
+   * program left behind (dothi_context has no triggers to skip). */
+  if (!prepare (self, "INSERT OR REPLACE INTO dothi_context (id, action_id, user) VALUES (1, ?1, ?2)",
                 &stmt, error))
     goto fail;
   sqlite3_bind_int64 (stmt, 1, action_id);
