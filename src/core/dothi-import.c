@@ -862,6 +862,8 @@ plan_crs (DothiImport *self, Source *src, LayerPlan *plan, GError **error)
     OGREnvelope env;
     PJ_COORD c;
 
+    /* Failures reach the user through Dothi's own messages. */
+    proj_log_level (ctx, PJ_LOG_NONE);
     pj = proj_create_crs_to_crs (ctx, from, to, NULL);
     if (pj != NULL)
       norm = proj_normalize_for_visualization (ctx, pj);
