@@ -2393,6 +2393,87 @@ test_bad_feature_named (Fixture *f, gconstpointer data)
   g_assert_cmpuint (n_layers (f), ==, 0);
 }
 
+/* ---- regressions ---------------------------------------------------- */
+
+static const char point_collection_json[] =
+  "{\"type\":\"FeatureCollection\",\"features\":["
+  "{\"type\":\"Feature\",\"properties\":{\"rowid\":7,\"oid\":8,\"ten\":\"Giếng khoan\"},"
+  "\"geometry\":{\"type\":\"GeometryCollection\",\"geometries\":["
+  "{\"type\":\"GeometryCollection\",\"geometries\":["
+  "{\"type\":\"GeometryCollection\",\"geometries\":[{\"type\":\"Point\",\"coordinates\":[108.05,12.68]}]}]},"
+  "{\"type\":\"LineString\",\"coordinates\":[[108.05,12.68],[108.06,12.69]]}]}},"
+  "{\"type\":\"Feature\",\"properties\":{\"rowid\":9,\"oid\":10,\"ten\":\"Trạm bơm\"},"
+  "\"geometry\":{\"type\":\"Point\",\"coordinates\":[108.06,12.69]}}]}";
+
+/* Fields named like SQLite's row id, nested collections, and a long
+ * Vietnamese title all import. */
+static void
+test_regression_names_and_nesting (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = write_file (f->dir, "Bản đồ hiện trạng giếng khoan và trạm bơm phường Tân Lập thành phố Buôn Ma Thuột năm 2019.geojson",
+                                      point_collection_json, -1);
+  g_autoptr(DothiImport) imp = import_ok (f, path, NULL);
+  DothiImportReport *r = only_report (imp);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, r->table, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (r->n_features, ==, 2);
+  g_assert_cmpuint (strlen (r->table), <=, 48);
+  g_assert_cmpstr (r->title, ==, "Bản đồ hiện trạng giếng khoan và trạm bơm phường Tân Lập thành phố Buôn Ma Thuột năm 2019");
+  g_assert_cmpint (info->kind, ==, DOTHI_GEOMETRY_KIND_GEOMETRY);
+  g_assert_cmpint (dothi_layer_info_find_field (info, "rowid"), ==, -1);
+  g_assert_cmpint (dothi_layer_info_find_field (info, "rowid_1"), >=, 0);
+  g_assert_cmpint (dothi_layer_info_find_field (info, "oid_1"), >=, 0);
+
+  /* The same title again gets a table name of its own. */
+  {
+    g_autoptr(DothiImport) again = import_ok (f, path, NULL);
+    g_assert_cmpstr (only_report (again)->table, !=, r->table);
+    g_assert_cmpuint (strlen (only_report (again)->table), <=, 60);
+  }
+}
+
+/* Columns renamed or added by another program are what the project
+ * reports and exports; a table dropped there frees its name. */
+static void
+test_regression_outside_schema_changes (Fixture *f, gconstpointer data)
+{
+  g_autofree char *path = write_file (f->dir, "tram.geojson", point_collection_json, -1);
+  g_autoptr(DothiImport) imp = import_ok (f, path, NULL);
+  g_autofree char *project_path = g_strdup (dothi_project_get_path (f->project));
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db = NULL;
+
+  g_assert_cmpint (sqlite3_open (project_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "ALTER TABLE tram RENAME COLUMN ten TO ten_moi;"
+                                     "ALTER TABLE tram ADD COLUMN ghi_chu TEXT;"
+                                     "UPDATE tram SET ghi_chu = 'đã kiểm tra'", NULL, NULL, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_close (db);
+
+  info = dothi_project_get_layer (f->project, "tram", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (dothi_layer_info_find_field (info, "ten"), ==, -1);
+  g_assert_cmpint (dothi_layer_info_find_field (info, "ten_moi"), >=, 0);
+  g_assert_cmpint (dothi_layer_info_find_field (info, "ghi_chu"), >=, 0);
+
+  /* Dropped in the spatialite shell: the registry row goes at the next
+   * open and the name can be used again. */
+  g_clear_object (&f->project);
+  g_assert_cmpint (sqlite3_open (project_path, &db), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_exec (db, "DROP TABLE tram", NULL, NULL, NULL), ==, SQLITE_OK);
+  sqlite3_close (db);
+  f->project = dothi_project_open (project_path, DOTHI_PROJECT_OPEN_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_layers (f), ==, 0);
+  {
+    g_autoptr(DothiImport) again = import_ok (f, path, NULL);
+    g_assert_cmpstr (only_report (again)->table, ==, "tram");
+  }
+}
+
 /* ---- invalid geometries ------------------------------------------------ */
 
 static void
@@ -2655,6 +2736,8 @@ main (int argc, char **argv)
   g_test_add_func ("/import/encoding/test-encoders", test_encoders_sane);
 
   ADD ("/import/gml/vilis-cadastral", test_gml_vilis, NULL);
+  ADD ("/import/regression/names-and-nesting", test_regression_names_and_nesting, NULL);
+  ADD ("/import/regression/outside-schema-changes", test_regression_outside_schema_changes, NULL);
   ADD ("/import/crosscheck/vilis-in-tan-lap-2025", test_crosscheck_tan_lap, NULL);
   ADD ("/import/geojson/legocity-nfc", test_geojson_legocity_nfc, NULL);
   ADD ("/import/geojson/gzip", test_geojson_gzip, NULL);

@@ -7,11 +7,11 @@
 
 #include <glib/gi18n.h>
 #include <gio/gio.h>
-#include <glib-unix.h>
 #include <signal.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <gdal.h>
 
@@ -128,11 +128,22 @@ terminal_progress (double fraction, const char *stage, gpointer data)
     g_printerr ("\n");
 }
 
-static gboolean
-interrupted_cb (gpointer data)
+/* The jobs run synchronously on the main thread, which never iterates a
+ * main loop, so signals are taken by a thread of their own: the first
+ * Ctrl-C cancels the job (the project is left as it was), a second one
+ * ends the program at once. */
+static gpointer
+watch_signals (gpointer data)
 {
+  sigset_t *set = data;
+  int sig;
+
+  if (sigwait (set, &sig) != 0)
+    return NULL;
   g_cancellable_cancel (cancellable);
-  return G_SOURCE_CONTINUE;
+  if (sigwait (set, &sig) == 0)
+    _exit (128 + sig);
+  return NULL;
 }
 
 /* Pads to @width characters (printf pads bytes, and Vietnamese letters
@@ -682,7 +693,16 @@ cmd_export (int argc, char **argv)
   if (!dothi_export_sync (project, (const char * const *) layers, output, format, cancellable,
                           terminal_progress, NULL, &error))
     return fail (error);
-  if (!opt_json)
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_set_string (b, "path", output);
+      json_set_string (b, "driver", dothi_export_driver_for (format, output));
+      json_builder_end_object (b);
+      print_json (b);
+    }
+  else
     g_print (_("Wrote “%s”\n"), output);
   return EXIT_DONE;
 }
@@ -780,7 +800,17 @@ cmd_demo (int argc, char **argv)
   if (!dothi_demo_city_write (argv[1], (guint) parcels, (guint32) seed, terminal_progress, NULL,
                               cancellable, &error))
     return fail (error);
-  if (!opt_json)
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_set_string (b, "path", argv[1]);
+      json_set_int (b, "parcels", parcels);
+      json_set_int (b, "seed", seed);
+      json_builder_end_object (b);
+      print_json (b);
+    }
+  else
     g_print (_("Wrote “%s”\n"), argv[1]);
   return EXIT_DONE;
 }
@@ -839,9 +869,18 @@ main (int argc, char **argv)
       return EXIT_DONE;
     }
 
-  GDALAllRegister ();
   cancellable = g_cancellable_new ();
-  g_unix_signal_add (SIGINT, interrupted_cb, NULL);
+  {
+    static sigset_t set;
+
+    /* Blocked before any other thread exists, so every thread inherits it. */
+    sigemptyset (&set);
+    sigaddset (&set, SIGINT);
+    sigaddset (&set, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &set, NULL);
+    g_thread_unref (g_thread_new ("dothi-signals", watch_signals, &set));
+  }
+  GDALAllRegister ();
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (g_strcmp0 (argv[1], commands[i].name) == 0)

@@ -258,6 +258,8 @@ has_magic (const char *path, const guint8 *magic, gsize len)
 
 /* GDAL 3.6 refuses GeoJSON whose top level is a bare array of Features, as
  * osmtogeojson and some web exports write: wrap it in a FeatureCollection. */
+static gint wrapped_serial;
+
 static char *
 wrap_feature_array (const char *path)
 {
@@ -278,7 +280,7 @@ wrap_feature_array (const char *path)
   g_string_append (wrapped, "{\"type\":\"FeatureCollection\",\"features\":");
   g_string_append_len (wrapped, p, (gssize) (contents + len - p));
   g_string_append (wrapped, "}");
-  mem = g_strdup_printf ("/vsimem/dothi-%p.geojson", (void *) wrapped);
+  mem = g_strdup_printf ("/vsimem/dothi-%u.geojson", (guint) g_atomic_int_add (&wrapped_serial, 1));
   fp = VSIFileFromMemBuffer (mem, (GByte *) wrapped->str, wrapped->len, TRUE);
   g_string_free (wrapped, FALSE);  /* VSI owns the buffer now */
   if (fp == NULL)
@@ -1130,7 +1132,11 @@ make_plans (DothiImport *self, Source *src, gboolean for_preview, GError **error
               g_free (name);
               name = g_strdup_printf ("field_%d", i + 1);
             }
-          if (g_ascii_strcasecmp (name, "fid") == 0 || g_ascii_strcasecmp (name, "geom") == 0)
+          /* fid and geom are Dothi's; rowid, oid and _rowid_ would hide
+           * SQLite's row id, which SpatiaLite's spatial index needs. */
+          if (g_ascii_strcasecmp (name, "fid") == 0 || g_ascii_strcasecmp (name, "geom") == 0
+              || g_ascii_strcasecmp (name, "rowid") == 0 || g_ascii_strcasecmp (name, "oid") == 0
+              || g_ascii_strcasecmp (name, "_rowid_") == 0)
             {
               char *renamed = g_strconcat (name, "_1", NULL);
               g_free (name);
@@ -1291,6 +1297,26 @@ report_progress (Progress *progress, double fraction, const char *stage, gboolea
   progress->func (fraction, stage, progress->data);
 }
 
+/* Adds the points, lines and polygons of @geom, however deeply nested in
+ * collections, to @collection. */
+static void
+add_simple_parts (OGRGeometryH collection, OGRGeometryH geom)
+{
+  OGRwkbGeometryType t = wkbFlatten (OGR_G_GetGeometryType (geom));
+
+  if (t == wkbPoint || t == wkbLineString || t == wkbPolygon)
+    OGR_G_AddGeometry (collection, geom);
+  else if (t == wkbTIN || t == wkbPolyhedralSurface || t == wkbTriangle)
+    {
+      OGRGeometryH polys = OGR_G_ForceTo (OGR_G_Clone (geom), wkbMultiPolygon, NULL);
+      add_simple_parts (collection, polys);
+      OGR_G_DestroyGeometry (polys);
+    }
+  else
+    for (int i = 0; i < OGR_G_GetGeometryCount (geom); i++)
+      add_simple_parts (collection, OGR_G_GetGeometryRef (geom, i));
+}
+
 /* Brings @geom to the layer's kind and dimensions; returns a new geometry
  * (the input is consumed) or NULL when it cannot fit the kind. */
 static OGRGeometryH
@@ -1329,21 +1355,13 @@ conform_geometry (OGRGeometryH geom, const DothiLayerInfo *info)
         geom = OGR_G_ForceToMultiLineString (geom);
       else if (flat == wkbPolygon)
         geom = OGR_G_ForceToMultiPolygon (geom);
+      else if (flat == wkbTIN || flat == wkbPolyhedralSurface || flat == wkbTriangle)
+        geom = OGR_G_ForceTo (geom, wkbMultiPolygon, NULL);
       else if (flat == wkbGeometryCollection)
         {
           /* SpatiaLite collections hold simple parts only. */
           OGRGeometryH flatgc = OGR_G_CreateGeometry (wkbGeometryCollection);
-          for (int i = 0; i < OGR_G_GetGeometryCount (geom); i++)
-            {
-              OGRGeometryH part = OGR_G_GetGeometryRef (geom, i);
-              OGRwkbGeometryType pt = wkbFlatten (OGR_G_GetGeometryType (part));
-              if (pt == wkbMultiPoint || pt == wkbMultiLineString || pt == wkbMultiPolygon
-                  || pt == wkbGeometryCollection)
-                for (int k = 0; k < OGR_G_GetGeometryCount (part); k++)
-                  OGR_G_AddGeometry (flatgc, OGR_G_GetGeometryRef (part, k));
-              else
-                OGR_G_AddGeometry (flatgc, part);
-            }
+          add_simple_parts (flatgc, geom);
           OGR_G_DestroyGeometry (geom);
           geom = flatgc;
         }
@@ -1507,6 +1525,7 @@ typedef struct _Batch {
   guint          n;
   guint          max_fields;
   LayerPlan    **plans;
+  gint64        *fids;       /* the source's feature ids, for messages */
   DothiValue    *values;     /* n rows of max_fields */
   gssize        *wkb_len;    /* -1: no geometry */
   gsize         *wkb_off;
@@ -1523,6 +1542,7 @@ batch_new (guint max_fields)
 
   b->max_fields = MAX (max_fields, 1);
   b->plans = g_new0 (LayerPlan *, BATCH_ROWS);
+  b->fids = g_new0 (gint64, BATCH_ROWS);
   b->values = g_new0 (DothiValue, (gsize) BATCH_ROWS * b->max_fields);
   b->wkb_len = g_new0 (gssize, BATCH_ROWS);
   b->wkb_off = g_new0 (gsize, BATCH_ROWS);
@@ -1545,6 +1565,7 @@ static void
 batch_free (Batch *b)
 {
   g_free (b->plans);
+  g_free (b->fids);
   g_free (b->values);
   g_free (b->wkb_len);
   g_free (b->wkb_off);
@@ -1557,7 +1578,7 @@ batch_free (Batch *b)
 /* Copies the converted feature in @st into the reader's batch, handing
  * the batch to the writer when it is full. */
 static void
-emit_row (RunState *st, LayerPlan *plan, gboolean has_geom)
+emit_row (RunState *st, LayerPlan *plan, gint64 fid, gboolean has_geom)
 {
   Batch *b = st->batch;
   DothiValue *row = &b->values[(gsize) b->n * b->max_fields];
@@ -1579,6 +1600,7 @@ emit_row (RunState *st, LayerPlan *plan, gboolean has_geom)
         row[i].v.s = g_string_chunk_insert (b->strings, row[i].v.s);
     }
   b->plans[b->n] = plan;
+  b->fids[b->n] = fid;
   if (has_geom)
     {
       b->wkb_off[b->n] = b->wkb->len;
@@ -1723,8 +1745,21 @@ import_feature (RunState *st, LayerPlan *plan, OGRFeatureH f, GError **error)
           if (st->self->make_valid)
             {
               OGRGeometryH fixed = repair_geometry (geom, info);
+
+              if (fixed != NULL)
+                fixed = conform_geometry (fixed, info);
+              if (fixed == NULL || OGR_G_IsEmpty (fixed))
+                {
+                  g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                               /* Translators: feature id, layer, file */
+                               _("Feature %lld in layer “%s” of “%s” is invalid and cannot be repaired"),
+                               (long long) fid, plan->source_name, st->src->display);
+                  if (fixed != NULL)
+                    OGR_G_DestroyGeometry (fixed);
+                  goto out;
+                }
               OGR_G_DestroyGeometry (geom);
-              geom = fixed ? conform_geometry (fixed, info) : NULL;
+              geom = fixed;
             }
         }
       if (geom != NULL)
@@ -1741,7 +1776,7 @@ import_feature (RunState *st, LayerPlan *plan, OGRFeatureH f, GError **error)
         }
     }
 
-  emit_row (st, plan, geom != NULL);
+  emit_row (st, plan, OGR_F_GetFID (f), geom != NULL);
   ok = TRUE;
 
 out:
@@ -1801,17 +1836,27 @@ read_all (gpointer data)
       OGRFeatureH f;
       OGRLayerH from = NULL;
 
+      LayerPlan *last_plan = NULL;
+      gint64 last_fid = -1;
+
       GDALDatasetResetReading (st->src->ds);
       while (ok && (f = GDALDatasetGetNextFeature (st->src->ds, &from, NULL, NULL, NULL)) != NULL)
         {
           LayerPlan *plan = g_hash_table_lookup (st->by_layer, from);
+
           if (plan != NULL)
-            ok = run_feature (st, plan, f, &error);
-          if (ok && read_failure (st, sink, plan, OGR_F_GetFID (f), &error))
+            {
+              ok = run_feature (st, plan, f, &error);
+              last_plan = plan;
+              last_fid = OGR_F_GetFID (f);
+            }
+          else if (g_atomic_int_get (&st->abort))
+            ok = FALSE;
+          if (ok && read_failure (st, sink, last_plan, last_fid, &error))
             ok = FALSE;
           OGR_F_Destroy (f);
         }
-      if (ok && read_failure (st, sink, NULL, -1, &error))
+      if (ok && read_failure (st, sink, last_plan, last_fid, &error))
         ok = FALSE;
     }
   else
@@ -1888,12 +1933,20 @@ import_all (DothiImport *self, Source *src, GPtrArray *plans, GCancellable *canc
           LayerPlan *plan = b->plans[r];
           gssize len = b->wkb_len[r];
 
+          g_autoptr(GError) local_error = NULL;
+
           ok = dothi_store_insert_feature (st.store, plan->info->name,
                                            &b->values[(gsize) r * b->max_fields],
                                            len < 0 ? NULL : b->wkb->data + b->wkb_off[r],
-                                           len < 0 ? 0 : (gsize) len, error);
+                                           len < 0 ? 0 : (gsize) len, &local_error);
           if (ok)
             plan->report->n_features++;
+          else
+            g_set_error (error, local_error->domain, local_error->code,
+                         /* Translators: feature id, layer, file, then the reason */
+                         _("Feature %lld in layer “%s” of “%s” could not be stored: %s"),
+                         (long long) b->fids[r], plan->source_name, src->display,
+                         local_error->message);
         }
       st.done += b->n;
       if (ok && b->error != NULL)

@@ -229,6 +229,13 @@ dothi_slugify (const char *text)
           last_sep = TRUE;
         }
     }
+  /* Table names stay short enough for suffixes (_2) and for SpatiaLite's
+   * idx_<table>_geom: cut at a word boundary. */
+  if (out->len > 48)
+    {
+      const char *cut = g_strrstr_len (out->str, 48, "_");
+      g_string_truncate (out, cut != NULL && cut - out->str >= 24 ? (gsize) (cut - out->str) : 48);
+    }
   while (out->len > 0 && out->str[out->len - 1] == '_')
     g_string_truncate (out, out->len - 1);
   if (out->len == 0)

@@ -143,7 +143,8 @@ store_has_table (DothiStore *store, const char *name)
   if (name == NULL || is_reserved (name))
     return name != NULL;
   if (sqlite3_prepare_v2 (self->db,
-                          "SELECT 1 FROM sqlite_master WHERE lower(name) = lower(?1)",
+                          "SELECT 1 FROM sqlite_master WHERE lower(name) = lower(?1) "
+                          "UNION ALL SELECT 1 FROM dothi_layers WHERE lower(name) = lower(?1)",
                           -1, &stmt, NULL) != SQLITE_OK)
     return FALSE;
   sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
@@ -306,6 +307,13 @@ dothi_spatialite_store_regenerate_triggers (DothiSpatialiteStore *self, GError *
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
 
+  /* A layer table dropped by another program (DropGeoTable in the
+   * spatialite shell) leaves its registry row behind. */
+  if (!dothi_spatialite_store_exec (self,
+                                    "DELETE FROM dothi_layers WHERE name NOT IN "
+                                    "(SELECT name FROM sqlite_master WHERE type = 'table')", error))
+    return FALSE;
+
   if (!prepare (self, "SELECT name FROM dothi_layers", &stmt, error))
     return FALSE;
   while (sqlite3_step (stmt) == SQLITE_ROW)
@@ -385,6 +393,7 @@ store_commit (DothiStore *store, GError **error)
   if (sqlite3_get_autocommit (self->db))
     {
       self->in_action = FALSE;
+      self->schema_changed = FALSE;
       g_hash_table_remove_all (self->pending);
       g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
                    _("The change to “%s” was cancelled by the database; nothing was saved"),
@@ -428,6 +437,29 @@ store_rollback (DothiStore *store)
 
 /* ---- registry ---------------------------------------------------------- */
 
+/* The type of a column another program added, from its declared type
+ * (SQLite's affinity rules, with the names OGR and QGIS write). */
+static DothiFieldType
+field_type_from_declared (const char *declared)
+{
+  g_autofree char *t = g_ascii_strup (declared ? declared : "", -1);
+
+  if (strstr (t, "INT") != NULL)
+    return strstr (t, "BOOL") ? DOTHI_FIELD_BOOLEAN : DOTHI_FIELD_INTEGER;
+  if (strstr (t, "BOOL") != NULL)
+    return DOTHI_FIELD_BOOLEAN;
+  if (strstr (t, "DATETIME") != NULL || strstr (t, "TIMESTAMP") != NULL)
+    return DOTHI_FIELD_DATETIME;
+  if (strstr (t, "DATE") != NULL)
+    return DOTHI_FIELD_DATE;
+  if (strstr (t, "REAL") != NULL || strstr (t, "FLOA") != NULL || strstr (t, "DOUB") != NULL
+      || strstr (t, "NUMERIC") != NULL || strstr (t, "DECIMAL") != NULL)
+    return DOTHI_FIELD_REAL;
+  if (strstr (t, "BLOB") != NULL)
+    return DOTHI_FIELD_BLOB;
+  return DOTHI_FIELD_TEXT;
+}
+
 static DothiLayerInfo *
 layer_from_row (DothiSpatialiteStore *self, sqlite3_stmt *stmt)
 {
@@ -453,14 +485,26 @@ layer_from_row (DothiSpatialiteStore *self, sqlite3_stmt *stmt)
     info->extent[i] = sqlite3_column_double (stmt, 14 + i);
 #undef COL_TEXT
 
+  /* The table itself is the truth: a column added, renamed or dropped in
+   * QGIS or the spatialite shell is seen at once. dothi_fields keeps the
+   * types SQLite cannot tell apart (date, boolean). */
   if (sqlite3_prepare_v2 (self->db,
-                          "SELECT name, type FROM dothi_fields WHERE layer = ?1 ORDER BY position",
+                          "SELECT c.name, f.type, c.type FROM pragma_table_info(?1) AS c "
+                          "LEFT JOIN dothi_fields AS f ON f.layer = ?1 AND f.name = c.name "
+                          "WHERE c.name NOT IN ('fid', 'geom') ORDER BY c.cid",
                           -1, &fields, NULL) == SQLITE_OK)
     {
       sqlite3_bind_text (fields, 1, info->name, -1, SQLITE_TRANSIENT);
       while (sqlite3_step (fields) == SQLITE_ROW)
-        dothi_layer_info_add_field (info, (const char *) sqlite3_column_text (fields, 0),
-                                    dothi_field_type_from_string ((const char *) sqlite3_column_text (fields, 1)));
+        {
+          const char *name = (const char *) sqlite3_column_text (fields, 0);
+          const char *known = (const char *) sqlite3_column_text (fields, 1);
+          const char *declared = (const char *) sqlite3_column_text (fields, 2);
+
+          dothi_layer_info_add_field (info, name,
+                                      known ? dothi_field_type_from_string (known)
+                                            : field_type_from_declared (declared));
+        }
     }
   return info;
 }
@@ -734,6 +778,19 @@ add_geometry_column (DothiSpatialiteStore *self, PendingLayer *pl, GError **erro
   const char *dims = info->has_z && info->has_m ? "XYZM" : info->has_z ? "XYZ"
                      : info->has_m ? "XYM" : "XY";
   g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(DothiSqlStr) drop = NULL;
+
+  /* A table of this name dropped with plain DROP TABLE leaves SpatiaLite's
+   * metadata and index behind; the table itself is known to be gone. */
+  if (!prepare (self, "DELETE FROM geometry_columns WHERE lower(f_table_name) = lower(?1)", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, info->name, error);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  drop = sqlite3_mprintf ("DROP TABLE IF EXISTS \"idx_%w_geom\"", info->name);
+  if (!dothi_spatialite_store_exec (self, drop, error))
+    return FALSE;
 
   if (!prepare (self, "SELECT AddGeometryColumn(?1, 'geom', ?2, ?3, ?4)", &stmt, error))
     return FALSE;
@@ -1300,6 +1357,10 @@ dothi_spatialite_store_open (const char *path, DothiStoreOpenMode mode, GError *
   sqlite3_busy_timeout (self->db, 5000);
   /* No loadable extensions on this connection: SpatiaLite is linked in. */
   sqlite3_db_config (self->db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, NULL);
+  /* A quoted column name that no longer exists is an error, not the
+   * string literal SQLite would otherwise read it as. */
+  sqlite3_db_config (self->db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
+  sqlite3_db_config (self->db, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
   self->spatialite_cache = spatialite_alloc_connection ();
   spatialite_init_ex (self->db, self->spatialite_cache, 0);
 
