@@ -164,7 +164,9 @@ write_feature (gint64 fid, const DothiValue *values, const guint8 *wkb, gsize wk
   if (wkb != NULL)
     {
       OGRGeometryH geom = NULL;
-      if (OGR_G_CreateFromWkbEx (wkb, NULL, &geom, wkb_len) == OGRERR_NONE)
+      if (OGR_G_CreateFromWkbEx (wkb, NULL, &geom, wkb_len) != OGRERR_NONE)
+        goto failed;
+      else
         {
           if (ws->explode && OGR_GT_IsSubClassOf (OGR_G_GetGeometryType (geom), wkbGeometryCollection))
             {
@@ -187,7 +189,7 @@ write_feature (gint64 fid, const DothiValue *values, const guint8 *wkb, gsize wk
   if (OGR_L_CreateFeature (ws->layer, f) != OGRERR_NONE)
     {
     failed:
-      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
                    /* Translators: feature id, layer, output file, GDAL's message */
                    _("Cannot write feature %lld of layer “%s” to “%s”: %s"),
                    (long long) fid, ws->info->name, ws->path, CPLGetLastErrorMsg ());

@@ -1416,10 +1416,17 @@ repair_geometry (OGRGeometryH geom, const DothiLayerInfo *info)
 
 /* ---- validity --------------------------------------------------------- */
 
+/* The turn a -> b -> c: 1 left, -1 right, 0 collinear or too close to
+ * tell in doubles (then GEOS's robust predicates decide). */
 static int
 orientation (double ax, double ay, double bx, double by, double cx, double cy)
 {
-  double d = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
+  double l = (bx - ax) * (cy - ay);
+  double r = (by - ay) * (cx - ax);
+  double d = l - r;
+
+  if (fabs (d) <= 1e-12 * (fabs (l) + fabs (r)))
+    return 0;
   return (d > 0) - (d < 0);
 }
 
