@@ -663,6 +663,86 @@ test_check_heritage (void)
   fixture_close (&f);
 }
 
+typedef struct {
+  GAsyncResult *result;
+  gboolean      progress_off_main;
+  guint         n_progress;
+  GThread      *main_thread;
+} AsyncWait;
+
+static void
+async_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  AsyncWait *w = data;
+  w->result = g_object_ref (result);
+}
+
+static void
+async_progress (double fraction, const char *stage, gpointer data)
+{
+  AsyncWait *w = data;
+
+  w->n_progress++;
+  if (g_thread_self () != w->main_thread)
+    w->progress_off_main = TRUE;
+}
+
+/* Export and check on a worker thread: the caller's loop keeps running,
+ * progress arrives on the caller's thread, results match the sync calls. */
+static void
+test_async (void)
+{
+  Fixture f = { 0 };
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+  AsyncWait w = { NULL, FALSE, 0, g_thread_self () };
+  gint64 checked = 0;
+  GDALDatasetH ds;
+
+  if (!fixture_open (&f, TRUE))
+    return;
+  path = out_path (&f, "xuat-nen.geojson");
+  dothi_export_async (f.project, (const char *const[]) { "thuydien", NULL }, path, NULL, NULL,
+                      async_progress, &w, async_done, &w);
+  while (w.result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (dothi_export_finish (f.project, w.result, &error));
+  g_assert_no_error (error);
+  g_clear_object (&w.result);
+  g_assert_false (w.progress_off_main);
+  ds = open_output (path, "GeoJSON");
+  g_assert_cmpint (OGR_L_GetFeatureCount (GDALDatasetGetLayer (ds, 0), TRUE), ==, 197);
+  GDALClose (ds);
+
+  dothi_check_async (f.project, NULL, NULL, async_done, &w);
+  while (w.result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  problems = dothi_check_finish (f.project, w.result, &checked, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (problems);
+  g_assert_cmpint (checked, ==, 129 + 197);
+  g_assert_cmpuint (problems->len, ==, 0);
+  g_clear_object (&w.result);
+
+  /* A cancelled export leaves no file behind. */
+  {
+    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+    g_autofree char *cancelled = out_path (&f, "huy.gpkg");
+
+    g_cancellable_cancel (cancellable);
+    dothi_export_async (f.project, NULL, cancelled, NULL, cancellable, NULL, NULL, async_done, &w);
+    while (w.result == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_false (dothi_export_finish (f.project, w.result, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+    g_clear_object (&w.result);
+    g_assert_false (g_file_test (cancelled, G_FILE_TEST_EXISTS));
+  }
+  fixture_close (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -680,6 +760,7 @@ main (int argc, char **argv)
   g_test_add_func ("/export/unknown-layer", test_unknown_layer);
   g_test_add_func ("/export/driver-for", test_driver_for);
   g_test_add_func ("/check/heritage", test_check_heritage);
+  g_test_add_func ("/export/async", test_async);
 
   return g_test_run ();
 }

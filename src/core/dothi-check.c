@@ -111,3 +111,69 @@ dothi_check_sync (DothiProject *project, const char * const *layers, gint64 *n_c
     *n_checked = cs.checked;
   return g_steal_pointer (&problems);
 }
+
+/* ---- async ------------------------------------------------------------- */
+
+typedef struct {
+  char   *project_path;
+  GStrv   layers;
+  gint64  n_checked;
+} CheckJob;
+
+static void
+check_job_free (CheckJob *job)
+{
+  g_free (job->project_path);
+  g_strfreev (job->layers);
+  g_free (job);
+}
+
+static void
+check_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  CheckJob *job = task_data;
+  g_autoptr(DothiProject) own = NULL;
+  GPtrArray *problems = NULL;
+  GError *error = NULL;
+
+  own = dothi_project_open (job->project_path, DOTHI_PROJECT_OPEN_READ_ONLY, &error);
+  if (own != NULL)
+    problems = dothi_check_sync (own, (const char * const *) job->layers, &job->n_checked,
+                                 cancellable, &error);
+  if (problems == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, problems, (GDestroyNotify) g_ptr_array_unref);
+}
+
+void
+dothi_check_async (DothiProject *project, const char * const *layers, GCancellable *cancellable,
+                   GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  CheckJob *job;
+
+  g_return_if_fail (DOTHI_IS_PROJECT (project));
+
+  job = g_new0 (CheckJob, 1);
+  job->project_path = g_strdup (dothi_project_get_path (project));
+  job->layers = g_strdupv ((char **) layers);
+  task = g_task_new (project, cancellable, callback, user_data);
+  g_task_set_source_tag (task, dothi_check_async);
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_set_task_data (task, job, (GDestroyNotify) check_job_free);
+  g_task_run_in_thread (task, check_thread);
+}
+
+GPtrArray *
+dothi_check_finish (DothiProject *project, GAsyncResult *result, gint64 *n_checked, GError **error)
+{
+  GPtrArray *problems;
+
+  g_return_val_if_fail (g_task_is_valid (result, project), NULL);
+
+  problems = g_task_propagate_pointer (G_TASK (result), error);
+  if (problems != NULL && n_checked != NULL)
+    *n_checked = ((CheckJob *) g_task_get_task_data (G_TASK (result)))->n_checked;
+  return problems;
+}

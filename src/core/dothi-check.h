@@ -24,4 +24,16 @@ GPtrArray *dothi_check_sync (DothiProject       *project,
                              GCancellable       *cancellable,
                              GError            **error);
 
+/* The same on a worker thread with its own connection to the project. */
+void       dothi_check_async  (DothiProject       *project,
+                               const char * const *layers,
+                               GCancellable       *cancellable,
+                               GAsyncReadyCallback callback,
+                               gpointer            user_data);
+/* The problems as dothi_check_sync() returns them, or NULL. */
+GPtrArray *dothi_check_finish (DothiProject       *project,
+                               GAsyncResult       *result,
+                               gint64             *n_checked,
+                               GError            **error);
+
 G_END_DECLS

@@ -7,6 +7,7 @@
 #include "dothi-autocleanups.h"
 #include "dothi-crs.h"
 #include "dothi-error.h"
+#include "dothi-progress.h"
 
 #include <glib/gi18n-lib.h>
 #include <cpl_error.h>
@@ -307,6 +308,8 @@ dothi_export_sync (DothiProject *project, const char * const *layers, const char
   g_return_val_if_fail (DOTHI_IS_PROJECT (project), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
   fmt = find_format (format, path);
   if (fmt < 0)
     {
@@ -403,4 +406,90 @@ dothi_export_sync (DothiProject *project, const char * const *layers, const char
     GDALDeleteDataset (driver, path);
   CPLPopErrorHandler ();
   return ok;
+}
+
+/* ---- async ------------------------------------------------------------- */
+
+typedef struct {
+  char             *project_path;
+  GStrv             layers;
+  char             *path;
+  char             *format;
+  DothiProgressFunc progress;
+  gpointer          progress_data;
+  GMainContext     *context;
+} ExportJob;
+
+static void
+export_job_free (ExportJob *job)
+{
+  g_free (job->project_path);
+  g_strfreev (job->layers);
+  g_free (job->path);
+  g_free (job->format);
+  g_main_context_unref (job->context);
+  g_free (job);
+}
+
+static void
+relay_progress (double fraction, const char *stage, gpointer data)
+{
+  ExportJob *job = data;
+
+  dothi_progress_post (job->context, job->progress, job->progress_data, fraction, stage);
+}
+
+static void
+export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  ExportJob *job = task_data;
+  g_autoptr(DothiProject) own = NULL;
+  GError *error = NULL;
+
+  /* The worker reads through a connection of its own (DESIGN.md §7). */
+  own = dothi_project_open (job->project_path, DOTHI_PROJECT_OPEN_READ_ONLY, &error);
+  if (own == NULL
+      || !dothi_export_sync (own, (const char * const *) job->layers, job->path, job->format,
+                             cancellable, job->progress ? relay_progress : NULL, job, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+dothi_export_async (DothiProject *project, const char * const *layers, const char *path,
+                    const char *format, GCancellable *cancellable,
+                    DothiProgressFunc progress, gpointer progress_data,
+                    GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ExportJob *job;
+
+  g_return_if_fail (DOTHI_IS_PROJECT (project));
+  g_return_if_fail (path != NULL);
+
+  job = g_new0 (ExportJob, 1);
+  job->project_path = g_strdup (dothi_project_get_path (project));
+  job->layers = g_strdupv ((char **) layers);
+  job->path = g_strdup (path);
+  job->format = g_strdup (format);
+  job->progress = progress;
+  job->progress_data = progress_data;
+  job->context = g_main_context_ref_thread_default ();
+  task = g_task_new (project, cancellable, callback, user_data);
+  g_task_set_source_tag (task, dothi_export_async);
+  /* The result says what happened: a cancel after the file was complete
+   * does not hide it. */
+  g_task_set_check_cancellable (task, FALSE);
+  g_task_set_task_data (task, job, (GDestroyNotify) export_job_free);
+  g_task_run_in_thread (task, export_thread);
+}
+
+gboolean
+dothi_export_finish (DothiProject *project, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, project), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -26,4 +26,19 @@ gboolean dothi_export_sync (DothiProject       *project,
                             gpointer            progress_data,
                             GError            **error);
 
+/* The same on a worker thread with its own connection to the project;
+ * @progress runs on the calling thread. */
+void     dothi_export_async  (DothiProject       *project,
+                              const char * const *layers,
+                              const char         *path,
+                              const char         *format,
+                              GCancellable       *cancellable,
+                              DothiProgressFunc   progress,
+                              gpointer            progress_data,
+                              GAsyncReadyCallback callback,
+                              gpointer            user_data);
+gboolean dothi_export_finish (DothiProject       *project,
+                              GAsyncResult       *result,
+                              GError            **error);
+
 G_END_DECLS

@@ -1164,7 +1164,7 @@ store_read_features (DothiStore *store, const char *layer, const double *bbox,
       const guint8 *geom = NULL;
       gsize geom_len = 0;
 
-      if ((++row & 0x3ff) == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
+      if ((row++ & 0x3ff) == 0 && g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
       for (guint i = 0; i < nf; i++)
         {
