@@ -743,8 +743,9 @@ sample_strings (OGRLayerH layer, TextMode mode, guint max_features)
  * value is a decimal number with a fraction somewhere and no leading zero;
  * identifiers and codes (integers, 00001) stay text. */
 static void
-infer_gml_types (OGRLayerH layer, DothiFieldType *types, int n_fields)
+infer_gml_types (OGRLayerH layer, DothiFieldType *types, int n_fields, GCancellable *cancellable)
 {
+  guint n = 0;
   gboolean *numeric = g_new (gboolean, n_fields);
   gboolean *fraction = g_new0 (gboolean, n_fields);
   OGRFeatureH f;
@@ -752,7 +753,8 @@ infer_gml_types (OGRLayerH layer, DothiFieldType *types, int n_fields)
   for (int i = 0; i < n_fields; i++)
     numeric[i] = TRUE;
   OGR_L_ResetReading (layer);
-  while ((f = OGR_L_GetNextFeature (layer)) != NULL)
+  while ((++n & 0x3ff || !g_cancellable_is_cancelled (cancellable))
+         && (f = OGR_L_GetNextFeature (layer)) != NULL)
     {
       for (int i = 0; i < n_fields; i++)
         if (numeric[i] && OGR_F_IsFieldSetAndNotNull (f, i))
@@ -932,14 +934,16 @@ driver_knows_geometry_types (const char *driver, OGRwkbGeometryType gtype)
 }
 
 static void
-scan_geometry_types (OGRLayerH layer, DothiLayerInfo *info)
+scan_geometry_types (OGRLayerH layer, DothiLayerInfo *info, GCancellable *cancellable)
 {
+  guint n = 0;
   gboolean points = FALSE, lines = FALSE, polygons = FALSE, other = FALSE;
   gboolean z = FALSE, m = FALSE;
   OGRFeatureH f;
 
   OGR_L_ResetReading (layer);
-  while ((f = OGR_L_GetNextFeature (layer)) != NULL)
+  while ((++n & 0x3ff || !g_cancellable_is_cancelled (cancellable))
+         && (f = OGR_L_GetNextFeature (layer)) != NULL)
     {
       OGRGeometryH g = OGR_F_GetGeometryRef (f);
 
@@ -979,7 +983,8 @@ is_western_code_page (const char *encoding)
 }
 
 static GPtrArray *
-make_plans (DothiImport *self, Source *src, gboolean for_preview, GError **error)
+make_plans (DothiImport *self, Source *src, gboolean for_preview, GCancellable *cancellable,
+            GError **error)
 {
   g_autoptr(GPtrArray) plans = g_ptr_array_new_with_free_func ((GDestroyNotify) layer_plan_free);
   g_autoptr(GHashTable) taken = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1105,7 +1110,7 @@ make_plans (DothiImport *self, Source *src, gboolean for_preview, GError **error
       plan->info->has_z = OGR_GT_HasZ (gtype);
       plan->info->has_m = OGR_GT_HasM (gtype);
       if (gtype != wkbNone && !driver_knows_geometry_types (src->driver, gtype))
-        scan_geometry_types (layer, plan->info);
+        scan_geometry_types (layer, plan->info, cancellable);
       plan->info->source = g_strdup (src->display);
       plan->info->driver = g_strdup (src->driver);
       plan->info->encoding = g_strdup (plan->encoding);
@@ -1113,7 +1118,7 @@ make_plans (DothiImport *self, Source *src, gboolean for_preview, GError **error
                          ? OGR_L_GetFeatureCount (layer, FALSE) : -1;
 
       if (g_strcmp0 (src->driver, "GML") == 0)
-        infer_gml_types (layer, types, n_fields);
+        infer_gml_types (layer, types, n_fields, cancellable);
       else
         for (int i = 0; i < n_fields; i++)
           types[i] = field_type_from_ogr (OGR_FD_GetFieldDefn (defn, i));
@@ -1215,7 +1220,7 @@ dothi_import_preview_sync (DothiImport *self, guint n_samples, GError **error)
   if (!open_source (self, &src, error))
     return NULL;
   sink_push (&sink);
-  plans = make_plans (self, &src, TRUE, error);
+  plans = make_plans (self, &src, TRUE, NULL, error);
   g_free (sink_pop (&sink));
   if (plans == NULL)
     return NULL;
@@ -2010,8 +2015,11 @@ dothi_import_run_sync (DothiImport *self, GCancellable *cancellable,
     return FALSE;
   /* Every GDAL message of the run is collected, never printed. */
   sink_push (&sink);
-  plans = make_plans (self, &src, FALSE, error);
+  plans = make_plans (self, &src, FALSE, cancellable, error);
   if (plans == NULL)
+    goto out;
+  /* The passes over vague layers stop early when cancelled. */
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
     goto out;
 
   store = dothi_project_get_store (self->project);
