@@ -175,8 +175,17 @@ update_title (DothiWindow *self)
 
   name = g_filename_display_basename (dothi_project_get_path (self->project));
   adw_window_title_set_title (self->window_title, name);
-  adw_window_title_set_subtitle (self->window_title,
-                                 dothi_project_get_crs (self->project));
+  if (dothi_project_get_read_only (self->project))
+    {
+      /* Translators: window subtitle; a CRS code such as EPSG:9218. The
+       * project is on a network drive or a read-only file. */
+      g_autofree char *subtitle = g_strdup_printf (_("%s — read-only"),
+                                                   dothi_project_get_crs (self->project));
+      adw_window_title_set_subtitle (self->window_title, subtitle);
+    }
+  else
+    adw_window_title_set_subtitle (self->window_title,
+                                   dothi_project_get_crs (self->project));
   gtk_window_set_title (GTK_WINDOW (self), name);
 }
 
