@@ -23,7 +23,9 @@
 #include "dothi-export.h"
 #include "dothi-format.h"
 #include "dothi-import.h"
+#include "dothi-map-transform.h"
 #include "dothi-project.h"
+#include "dothi-render-pool.h"
 
 enum {
   EXIT_DONE = 0,
@@ -707,6 +709,263 @@ cmd_export (int argc, char **argv)
   return EXIT_DONE;
 }
 
+/* ---- render ------------------------------------------------------------ */
+
+static gboolean
+parse_extent (const char *text, double extent[4])
+{
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+
+  if (g_strv_length (parts) != 4)
+    return FALSE;
+  for (int i = 0; i < 4; i++)
+    {
+      char *end = NULL;
+
+      extent[i] = g_ascii_strtod (g_strstrip (parts[i]), &end);
+      if (end == parts[i] || *end != '\0')
+        return FALSE;
+    }
+  return extent[0] < extent[2] && extent[1] < extent[3];
+}
+
+static gboolean
+parse_size (const char *text, int *width, int *height)
+{
+  char *end = NULL;
+  gint64 w, h;
+
+  w = g_ascii_strtoll (text, &end, 10);
+  if (end == text || (*end != 'x' && *end != 'X'))
+    return FALSE;
+  text = end + 1;
+  h = g_ascii_strtoll (text, &end, 10);
+  if (end == text || *end != '\0' || w < 1 || h < 1 || w > 20000 || h > 20000)
+    return FALSE;
+  *width = w;
+  *height = h;
+  return TRUE;
+}
+
+static int
+cmd_render (int argc, char **argv)
+{
+  g_autofree char *extent_text = NULL;
+  g_autofree char *layer_name = NULL;
+  g_auto(GStrv) only = NULL;
+  g_autofree char *size_text = NULL;
+  g_autofree char *output = NULL;
+  gboolean no_cache = FALSE, reference = FALSE, transparent = FALSE;
+  GOptionEntry entries[] = {
+    { "extent", 'e', 0, G_OPTION_ARG_STRING, &extent_text,
+      N_("Area to draw, in the project CRS (default: every layer)"), N_("MINX,MINY,MAXX,MAXY") },
+    { "layer", 'l', 0, G_OPTION_ARG_STRING, &layer_name, N_("Draw the extent of this layer"), N_("LAYER") },
+    { "layers", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only,
+      N_("Draw only these layers (repeatable or comma-separated; default every visible layer)"), N_("LAYER") },
+    { "size", 's', 0, G_OPTION_ARG_STRING, &size_text, N_("Image size (default 1920x1080)"), N_("WxH") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("PNG file to write"), N_("FILE") },
+    { "no-cache", 0, 0, G_OPTION_ARG_NONE, &no_cache, N_("Neither read nor fill the map cache"), NULL },
+    { "reference", 0, 0, G_OPTION_ARG_NONE, &reference,
+      N_("Draw every feature, without level of detail or cache"), NULL },
+    { "transparent", 0, 0, G_OPTION_ARG_NONE, &transparent, N_("Leave the background transparent"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"),
+                                               _("Draws the map of a project to a PNG image, as the window does."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(GPtrArray) all = NULL;
+  g_autoptr(GPtrArray) layers = NULL;
+  g_autoptr(DothiRenderPool) pool = NULL;
+  g_autoptr(DothiMapTransform) transform = NULL;
+  g_auto(GStrv) wanted = NULL;
+  cairo_surface_t *image;
+  cairo_surface_t *page;
+  cairo_t *cr;
+  double extent[4] = { G_MAXDOUBLE, G_MAXDOUBLE, -G_MAXDOUBLE, -G_MAXDOUBLE };
+  double merc[4];
+  int width = 1920, height = 1080;
+  int status = 0;
+  gint64 start;
+  double ms;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2 || output == NULL)
+    return usage_error (ctx, _("Give the project file and --output"));
+  if (size_text != NULL && !parse_size (size_text, &width, &height))
+    return usage_error (ctx, _("--size must look like 1920x1080"));
+  if (extent_text != NULL && !parse_extent (extent_text, extent))
+    return usage_error (ctx, _("--extent must be four numbers MINX,MINY,MAXX,MAXY with MINX < MAXX and MINY < MAXY"));
+  project = open_project (argv[1], TRUE, &status);
+  if (project == NULL)
+    return status;
+
+  all = dothi_render_layers_for_project (project, &error);
+  if (all == NULL)
+    return fail (error);
+  if (only != NULL)
+    {
+      g_autofree char *joined = g_strjoinv (",", only);
+      wanted = g_strsplit (joined, ",", -1);
+    }
+  layers = g_ptr_array_new_with_free_func ((GDestroyNotify) dothi_render_layer_unref);
+  for (guint i = 0; i < all->len; i++)
+    {
+      DothiRenderLayer *layer = all->pdata[i];
+
+      if (wanted != NULL)
+        {
+          if (!g_strv_contains ((const char * const *) wanted, layer->name))
+            continue;
+          layer->visible = TRUE;
+        }
+      g_ptr_array_add (layers, dothi_render_layer_ref (layer));
+    }
+  for (guint i = 0; wanted != NULL && wanted[i] != NULL; i++)
+    {
+      g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (project, g_strstrip (wanted[i]), &error);
+      if (info == NULL)
+        return fail (error);
+    }
+
+  if (extent_text == NULL)
+    {
+      for (guint i = 0; i < layers->len; i++)
+        {
+          DothiRenderLayer *layer = layers->pdata[i];
+
+          if (layer_name != NULL ? g_strcmp0 (layer->name, layer_name) != 0 : !layer->visible)
+            continue;
+          extent[0] = MIN (extent[0], layer->extent[0]);
+          extent[1] = MIN (extent[1], layer->extent[1]);
+          extent[2] = MAX (extent[2], layer->extent[2]);
+          extent[3] = MAX (extent[3], layer->extent[3]);
+        }
+      if (layer_name != NULL && extent[0] > extent[2])
+        {
+          g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (project, layer_name, &error);
+          if (info == NULL)
+            return fail (error);
+        }
+      if (extent[0] > extent[2])
+        {
+          g_set_error (&error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                       /* Translators: project file */
+                       _("“%s” has nothing to draw"), argv[1]);
+          return fail (error);
+        }
+    }
+
+  transform = dothi_map_transform_new (dothi_project_get_srid (project), &error);
+  if (transform == NULL)
+    return fail (error);
+  if (!dothi_map_transform_bbox_to_mercator (transform, extent, merc))
+    {
+      g_set_error (&error, DOTHI_ERROR, DOTHI_ERROR_CRS,
+                   _("The extent is outside the area of the project’s CRS"));
+      return fail (error);
+    }
+
+  pool = dothi_render_pool_new (dothi_project_get_path (project),
+                                no_cache || reference ? NULL : dothi_project_get_uuid (project),
+                                0, &error);
+  if (pool == NULL)
+    return fail (error);
+  start = g_get_monotonic_time ();
+  image = dothi_render_pool_render_sync (pool, layers, merc, width, height,
+                                         reference ? DOTHI_RENDER_REFERENCE : DOTHI_RENDER_DEFAULT,
+                                         cancellable, &error);
+  ms = (g_get_monotonic_time () - start) / 1000.0;
+  if (image == NULL)
+    return fail (error);
+
+  page = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cr = cairo_create (page);
+  if (!transparent)
+    {
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_paint (cr);
+    }
+  cairo_set_source_surface (cr, image, 0, 0);
+  cairo_paint (cr);
+  cairo_destroy (cr);
+  cairo_surface_destroy (image);
+  if (cairo_surface_write_to_png (page, output) != CAIRO_STATUS_SUCCESS)
+    {
+      cairo_surface_destroy (page);
+      g_set_error (&error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: file name */
+                   _("Cannot write “%s”"), output);
+      return fail (error);
+    }
+  cairo_surface_destroy (page);
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+      json_set_string (b, "path", output);
+      json_set_int (b, "width", width);
+      json_set_int (b, "height", height);
+      json_set_double (b, "ms", ms);
+      json_set_int (b, "blocks", dothi_render_pool_get_n_rendered (pool));
+      json_set_int (b, "cache_hits", dothi_render_pool_get_n_cache_hits (pool));
+      json_builder_end_object (b);
+      print_json (b);
+    }
+  else
+    /* Translators: file name, then milliseconds */
+    g_print (_("Wrote “%s” (drawn in %.0f ms)\n"), output, ms);
+  return EXIT_DONE;
+}
+
+/* ---- style ------------------------------------------------------------- */
+
+static int
+cmd_style (int argc, char **argv)
+{
+  g_autofree char *set = NULL;
+  GOptionEntry entries[] = {
+    { "set", 0, 0, G_OPTION_ARG_FILENAME, &set, N_("Store the style in this JSON file"), N_("FILE") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi LAYER"),
+                                               _("Prints a layer’s style as JSON, or stores one."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(DothiStyle) style = NULL;
+  g_autofree char *json = NULL;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 3)
+    return usage_error (ctx, _("Give the project file and a layer"));
+  project = open_project (argv[1], set == NULL, &status);
+  if (project == NULL)
+    return status;
+  if (set != NULL)
+    {
+      g_autofree char *text = NULL;
+
+      if (!g_file_get_contents (set, &text, NULL, &error))
+        return fail (error);
+      style = dothi_style_new_from_json (text, argv[2], &error);
+      if (style == NULL || !dothi_project_set_style (project, argv[2], style, &error))
+        return fail (error);
+      return EXIT_DONE;
+    }
+  style = dothi_project_dup_style (project, argv[2], &error);
+  if (style == NULL)
+    return fail (error);
+  json = dothi_style_to_json (style);
+  g_print ("%s\n", json);
+  return EXIT_DONE;
+}
+
 /* ---- check ------------------------------------------------------------- */
 
 static int
@@ -829,6 +1088,8 @@ static const struct {
   { "export", cmd_export, N_("Write layers to another format") },
   { "check", cmd_check, N_("Report invalid geometries") },
   { "demo", cmd_demo, N_("Write the demo city as a GeoPackage") },
+  { "render", cmd_render, N_("Draw the map to a PNG image") },
+  { "style", cmd_style, N_("Print or set a layer’s style") },
 };
 
 static void

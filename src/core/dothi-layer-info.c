@@ -37,6 +37,7 @@ dothi_layer_info_new (void)
 
   info->fields = g_ptr_array_new_with_free_func ((GDestroyNotify) dothi_field_free);
   info->visible = TRUE;
+  info->opacity = 1.0;
   return info;
 }
 
@@ -68,6 +69,8 @@ dothi_layer_info_copy (const DothiLayerInfo *info)
   memcpy (copy->extent, info->extent, sizeof copy->extent);
   copy->z_order = info->z_order;
   copy->visible = info->visible;
+  copy->opacity = info->opacity;
+  copy->style = g_strdup (info->style);
   return copy;
 }
 
@@ -84,6 +87,7 @@ dothi_layer_info_free (DothiLayerInfo *info)
   g_free (info->encoding);
   g_free (info->operation);
   g_free (info->imported_at);
+  g_free (info->style);
   g_free (info);
 }
 

@@ -48,6 +48,8 @@ typedef struct {
   double             extent[4];   /* minx, miny, maxx, maxy in the layer CRS */
   int                z_order;
   gboolean           visible;
+  double             opacity;     /* 0..1 */
+  char              *style;       /* JSON (dothi-style.h), NULL for default */
 } DothiLayerInfo;
 
 GType           dothi_layer_info_get_type (void) G_GNUC_CONST;

@@ -11,6 +11,7 @@
 
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <sys/vfs.h>
 
@@ -494,4 +495,172 @@ dothi_project_close (DothiProject *self)
   g_return_if_fail (DOTHI_IS_PROJECT (self));
   if (self->store != NULL)
     dothi_spatialite_store_close (self->store);
+}
+
+/* ---- display state --------------------------------------------------- */
+
+/* Each display change is one action, so it has its audit row and, later,
+ * its undo step. */
+static gboolean
+update_layer (DothiProject         *self,
+              const char           *action,
+              const DothiLayerInfo *info,
+              GError              **error)
+{
+  DothiStore *store = DOTHI_STORE (self->store);
+
+  if (self->read_only)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_READ_ONLY,
+                   /* Translators: project file */
+                   _("“%s” is open read-only"), self->path);
+      return FALSE;
+    }
+  if (!dothi_store_begin (store, action, error))
+    return FALSE;
+  if (!dothi_store_update_layer (store, info, error)
+      || !dothi_store_commit (store, error))
+    {
+      dothi_store_rollback (store);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+dothi_project_set_layer_visible (DothiProject *self, const char *name,
+                                 gboolean visible, GError **error)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), FALSE);
+  info = dothi_project_get_layer (self, name, error);
+  if (info == NULL)
+    return FALSE;
+  if (info->visible == !!visible)
+    return TRUE;
+  info->visible = !!visible;
+  return update_layer (self, visible ? _("Show layer") : _("Hide layer"), info, error);
+}
+
+gboolean
+dothi_project_set_layer_opacity (DothiProject *self, const char *name,
+                                 double opacity, GError **error)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), FALSE);
+  info = dothi_project_get_layer (self, name, error);
+  if (info == NULL)
+    return FALSE;
+  opacity = CLAMP (opacity, 0.0, 1.0);
+  if (fabs (info->opacity - opacity) < 1e-6)
+    return TRUE;
+  info->opacity = opacity;
+  return update_layer (self, _("Change layer opacity"), info, error);
+}
+
+gboolean
+dothi_project_move_layer (DothiProject *self, const char *name,
+                          guint position, GError **error)
+{
+  DothiStore *store;
+  g_autoptr(GPtrArray) layers = NULL;
+  DothiLayerInfo *moved = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), FALSE);
+  store = DOTHI_STORE (self->store);
+  layers = dothi_project_list_layers (self, error);
+  if (layers == NULL)
+    return FALSE;
+  for (guint i = 0; i < layers->len; i++)
+    if (g_strcmp0 (((DothiLayerInfo *) layers->pdata[i])->name, name) == 0)
+      moved = g_ptr_array_steal_index (layers, i);
+  if (moved == NULL)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   _("There is no layer “%s” in “%s”"), name, self->path);
+      return FALSE;
+    }
+  g_ptr_array_insert (layers, MIN (position, layers->len), moved);
+
+  if (self->read_only)
+    return update_layer (self, NULL, moved, error);
+  if (!dothi_store_begin (store, _("Change layer order"), error))
+    return FALSE;
+  /* z_order is renumbered 1..n, bottom first. */
+  for (guint i = 0; i < layers->len; i++)
+    {
+      DothiLayerInfo *info = layers->pdata[i];
+
+      if (info->z_order == (int) i + 1)
+        continue;
+      info->z_order = i + 1;
+      if (!dothi_store_update_layer (store, info, error))
+        {
+          dothi_store_rollback (store);
+          return FALSE;
+        }
+    }
+  if (!dothi_store_commit (store, error))
+    {
+      dothi_store_rollback (store);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+GPtrArray *
+dothi_project_distinct_values (DothiProject *self, const char *layer,
+                               const char *field, guint limit, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
+  return dothi_store_distinct_values (DOTHI_STORE (self->store), layer, field, limit, error);
+}
+
+DothiStyle *
+dothi_project_dup_style (DothiProject *self, const char *name, GError **error)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(GHashTable) values = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
+  info = dothi_project_get_layer (self, name, error);
+  if (info == NULL)
+    return NULL;
+  if (info->style != NULL)
+    return dothi_style_new_from_json (info->style, info->title ? info->title : name, error);
+
+  /* The default looks at a sample of each text field's values, enough to
+   * recognise land-use codes or zoning functions. */
+  values = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                  (GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < info->fields->len; i++)
+    {
+      DothiField *field = info->fields->pdata[i];
+      GPtrArray *sample;
+
+      if (field->type != DOTHI_FIELD_TEXT)
+        continue;
+      sample = dothi_project_distinct_values (self, name, field->name, 64, NULL);
+      if (sample != NULL)
+        g_hash_table_insert (values, field->name, sample);
+    }
+  return dothi_style_new_default (info, values);
+}
+
+gboolean
+dothi_project_set_style (DothiProject *self, const char *name,
+                         const DothiStyle *style, GError **error)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), FALSE);
+  g_return_val_if_fail (style != NULL, FALSE);
+  info = dothi_project_get_layer (self, name, error);
+  if (info == NULL)
+    return FALSE;
+  g_free (info->style);
+  info->style = dothi_style_to_json (style);
+  return update_layer (self, _("Change layer style"), info, error);
 }

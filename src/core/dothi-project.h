@@ -5,6 +5,7 @@
 #include <gio/gio.h>
 #include "dothi-layer-info.h"
 #include "dothi-store.h"
+#include "dothi-style.h"
 
 G_BEGIN_DECLS
 
@@ -54,6 +55,36 @@ DothiLayerInfo *dothi_project_get_layer (DothiProject  *self,
 char         *dothi_project_layer_checksum (DothiProject  *self,
                                             const char    *name,
                                             GError       **error);
+
+/* Display state of a layer in the registry; each call is one action. */
+gboolean      dothi_project_set_layer_visible (DothiProject  *self,
+                                               const char    *name,
+                                               gboolean       visible,
+                                               GError       **error);
+gboolean      dothi_project_set_layer_opacity (DothiProject  *self,
+                                               const char    *name,
+                                               double         opacity,
+                                               GError       **error);
+/* Moves layer @name to @position in the z-order (0 is the bottom). */
+gboolean      dothi_project_move_layer        (DothiProject  *self,
+                                               const char    *name,
+                                               guint          position,
+                                               GError       **error);
+/* The layer's stored style, or its default when none is stored. */
+DothiStyle   *dothi_project_dup_style         (DothiProject  *self,
+                                               const char    *name,
+                                               GError       **error);
+gboolean      dothi_project_set_style         (DothiProject      *self,
+                                               const char        *name,
+                                               const DothiStyle  *style,
+                                               GError           **error);
+/* Up to @limit distinct non-null values of @field as text, sorted: for
+ * categorised styles. An unknown field is DOTHI_ERROR_NOT_FOUND. */
+GPtrArray    *dothi_project_distinct_values   (DothiProject  *self,
+                                               const char    *layer,
+                                               const char    *field,
+                                               guint          limit,
+                                               GError       **error);
 
 /* Flushes the WAL into the main file (wal_checkpoint(TRUNCATE)). */
 gboolean      dothi_project_checkpoint (DothiProject *self, GError **error);

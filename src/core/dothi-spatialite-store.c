@@ -483,6 +483,8 @@ layer_from_row (DothiSpatialiteStore *self, sqlite3_stmt *stmt)
   info->feature_count = sqlite3_column_int64 (stmt, 13);
   for (int i = 0; i < 4; i++)
     info->extent[i] = sqlite3_column_double (stmt, 14 + i);
+  info->opacity = CLAMP (sqlite3_column_double (stmt, 18), 0.0, 1.0);
+  info->style = COL_TEXT (19);
 #undef COL_TEXT
 
   /* The table itself is the truth: a column added, renamed or dropped in
@@ -511,7 +513,8 @@ layer_from_row (DothiSpatialiteStore *self, sqlite3_stmt *stmt)
 
 #define LAYER_COLUMNS \
   "name, title, kind, srid, has_z, has_m, source, driver, encoding, operation, " \
-  "imported_at, z_order, visible, feature_count, min_x, min_y, max_x, max_y"
+  "imported_at, z_order, visible, feature_count, min_x, min_y, max_x, max_y, " \
+  "opacity, style"
 
 static GPtrArray *
 store_list_layers (DothiStore *store, GError **error)
@@ -1296,6 +1299,73 @@ dothi_spatialite_store_finalize (GObject *object)
   G_OBJECT_CLASS (dothi_spatialite_store_parent_class)->finalize (object);
 }
 
+static gboolean
+store_update_layer (DothiStore *store, const DothiLayerInfo *info, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (!prepare (self, "UPDATE dothi_layers SET title = ?2, z_order = ?3, visible = ?4, "
+                "opacity = ?5, style = ?6 WHERE name = ?1", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, info->name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, info->title, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int (stmt, 3, info->z_order);
+  sqlite3_bind_int (stmt, 4, info->visible ? 1 : 0);
+  sqlite3_bind_double (stmt, 5, CLAMP (info->opacity, 0.0, 1.0));
+  if (info->style != NULL)
+    sqlite3_bind_text (stmt, 6, info->style, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null (stmt, 6);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, info->name, error);
+  if (sqlite3_changes (self->db) != 1)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   _("There is no layer “%s” in “%s”"), info->name, self->path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static GPtrArray *
+store_distinct_values (DothiStore *store, const char *layer, const char *field,
+                       guint limit, GError **error)
+{
+  DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(DothiSqlStr) sql = NULL;
+  int rc;
+
+  info = store_get_layer (store, layer, error);
+  if (info == NULL)
+    return NULL;
+  /* The name is checked against the layer's columns before it is quoted. */
+  if (dothi_layer_info_find_field (info, field) < 0)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: field name, layer name */
+                   _("Layer “%s” has no field “%s”"), info->title ? info->title : layer, field);
+      return NULL;
+    }
+  sql = sqlite3_mprintf ("SELECT DISTINCT CAST(\"%w\" AS TEXT) AS v FROM \"%w\" "
+                         "WHERE \"%w\" IS NOT NULL ORDER BY v LIMIT ?1",
+                         field, layer, field);
+  if (!prepare (self, sql, &stmt, error))
+    return NULL;
+  sqlite3_bind_int64 (stmt, 1, limit);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    g_ptr_array_add (values, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self->db, layer, error);
+      return NULL;
+    }
+  return g_steal_pointer (&values);
+}
+
 static void
 dothi_spatialite_store_iface_init (DothiStoreInterface *iface)
 {
@@ -1310,6 +1380,8 @@ dothi_spatialite_store_iface_init (DothiStoreInterface *iface)
   iface->finish_layer = store_finish_layer;
   iface->read_features = store_read_features;
   iface->layer_checksum = store_layer_checksum;
+  iface->update_layer = store_update_layer;
+  iface->distinct_values = store_distinct_values;
 }
 
 static void

@@ -94,3 +94,19 @@ dothi_store_layer_checksum (DothiStore *self, const char *layer, GError **error)
   g_return_val_if_fail (DOTHI_IS_STORE (self), NULL);
   return STORE_IFACE (self)->layer_checksum (self, layer, error);
 }
+
+gboolean
+dothi_store_update_layer (DothiStore *self, const DothiLayerInfo *info, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), FALSE);
+  g_return_val_if_fail (info != NULL, FALSE);
+  return STORE_IFACE (self)->update_layer (self, info, error);
+}
+
+GPtrArray *
+dothi_store_distinct_values (DothiStore *self, const char *layer, const char *field,
+                             guint limit, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_STORE (self), NULL);
+  return STORE_IFACE (self)->distinct_values (self, layer, field, limit, error);
+}

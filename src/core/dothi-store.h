@@ -55,6 +55,9 @@ struct _DothiStoreInterface
                                       DothiFeatureFunc func, gpointer user_data,
                                       GCancellable *cancellable, GError **error);
   char           *(*layer_checksum)  (DothiStore *self, const char *layer, GError **error);
+  gboolean        (*update_layer)    (DothiStore *self, const DothiLayerInfo *info, GError **error);
+  GPtrArray      *(*distinct_values) (DothiStore *self, const char *layer, const char *field,
+                                      guint limit, GError **error);
 };
 
 /* Starts one user action: a write transaction whose audit rows name
@@ -82,5 +85,11 @@ gboolean        dothi_store_read_features  (DothiStore *self, const char *layer,
                                             DothiFeatureFunc func, gpointer user_data,
                                             GCancellable *cancellable, GError **error);
 char           *dothi_store_layer_checksum (DothiStore *self, const char *layer, GError **error);
+/* Inside an action: writes the display part of @info's registry row
+ * (title, z_order, visible, opacity, style). */
+gboolean        dothi_store_update_layer   (DothiStore *self, const DothiLayerInfo *info, GError **error);
+/* Up to @limit distinct non-null values of @field as text, sorted. */
+GPtrArray      *dothi_store_distinct_values (DothiStore *self, const char *layer, const char *field,
+                                             guint limit, GError **error);
 
 G_END_DECLS
