@@ -615,7 +615,7 @@ dothi_project_distinct_values (DothiProject *self, const char *layer,
                                const char *field, guint limit, GError **error)
 {
   g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
-  return dothi_store_distinct_values (DOTHI_STORE (self->store), layer, field, limit, error);
+  return dothi_store_distinct_values (DOTHI_STORE (self->store), layer, field, limit, 0, error);
 }
 
 DothiStyle *
@@ -642,7 +642,10 @@ dothi_project_dup_style (DothiProject *self, const char *name, GError **error)
 
       if (field->type != DOTHI_FIELD_TEXT)
         continue;
-      sample = dothi_project_distinct_values (self, name, field->name, 64, NULL);
+      /* The first rows are enough to tell, and keep opening a
+       * million-parcel city instant. */
+      sample = dothi_store_distinct_values (DOTHI_STORE (self->store), name, field->name,
+                                            64, 5000, NULL);
       if (sample != NULL)
         g_hash_table_insert (values, field->name, sample);
     }

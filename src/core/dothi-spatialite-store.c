@@ -1330,7 +1330,7 @@ store_update_layer (DothiStore *store, const DothiLayerInfo *info, GError **erro
 
 static GPtrArray *
 store_distinct_values (DothiStore *store, const char *layer, const char *field,
-                       guint limit, GError **error)
+                       guint limit, guint sample, GError **error)
 {
   DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
   g_autoptr(DothiLayerInfo) info = NULL;
@@ -1350,12 +1350,14 @@ store_distinct_values (DothiStore *store, const char *layer, const char *field,
                    _("Layer “%s” has no field “%s”"), info->title ? info->title : layer, field);
       return NULL;
     }
-  sql = sqlite3_mprintf ("SELECT DISTINCT CAST(\"%w\" AS TEXT) AS v FROM \"%w\" "
-                         "WHERE \"%w\" IS NOT NULL ORDER BY v LIMIT ?1",
-                         field, layer, field);
+  sql = sqlite3_mprintf ("SELECT DISTINCT CAST(v AS TEXT) AS v FROM "
+                         "(SELECT \"%w\" AS v FROM \"%w\" LIMIT ?2) "
+                         "WHERE v IS NOT NULL ORDER BY v LIMIT ?1",
+                         field, layer);
   if (!prepare (self, sql, &stmt, error))
     return NULL;
   sqlite3_bind_int64 (stmt, 1, limit);
+  sqlite3_bind_int64 (stmt, 2, sample > 0 ? (gint64) sample : -1);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     g_ptr_array_add (values, g_strdup ((const char *) sqlite3_column_text (stmt, 0)));
   if (rc != SQLITE_DONE)

@@ -105,8 +105,8 @@ dothi_store_update_layer (DothiStore *self, const DothiLayerInfo *info, GError *
 
 GPtrArray *
 dothi_store_distinct_values (DothiStore *self, const char *layer, const char *field,
-                             guint limit, GError **error)
+                             guint limit, guint sample, GError **error)
 {
   g_return_val_if_fail (DOTHI_IS_STORE (self), NULL);
-  return STORE_IFACE (self)->distinct_values (self, layer, field, limit, error);
+  return STORE_IFACE (self)->distinct_values (self, layer, field, limit, sample, error);
 }

@@ -57,7 +57,7 @@ struct _DothiStoreInterface
   char           *(*layer_checksum)  (DothiStore *self, const char *layer, GError **error);
   gboolean        (*update_layer)    (DothiStore *self, const DothiLayerInfo *info, GError **error);
   GPtrArray      *(*distinct_values) (DothiStore *self, const char *layer, const char *field,
-                                      guint limit, GError **error);
+                                      guint limit, guint sample, GError **error);
 };
 
 /* Starts one user action: a write transaction whose audit rows name
@@ -88,8 +88,9 @@ char           *dothi_store_layer_checksum (DothiStore *self, const char *layer,
 /* Inside an action: writes the display part of @info's registry row
  * (title, z_order, visible, opacity, style). */
 gboolean        dothi_store_update_layer   (DothiStore *self, const DothiLayerInfo *info, GError **error);
-/* Up to @limit distinct non-null values of @field as text, sorted. */
+/* Up to @limit distinct non-null values of @field as text, sorted, among
+ * the first @sample rows (0: all rows). */
 GPtrArray      *dothi_store_distinct_values (DothiStore *self, const char *layer, const char *field,
-                                             guint limit, GError **error);
+                                             guint limit, guint sample, GError **error);
 
 G_END_DECLS

@@ -18,6 +18,7 @@
 /* Bumped when the stored pixel format or key changes: older caches are
  * emptied, never misread. */
 #define CACHE_FORMAT "dothi-argb32-1"
+#define DOTHI_SYMBOL_MARGIN_PX 32
 
 struct _DothiTileCache
 {
@@ -197,14 +198,17 @@ dothi_tile_cache_invalidate (DothiTileCache *self, const char *layer, const doub
       gint64 res = sqlite3_column_int64 (sizes, 0);
       int size = sqlite3_column_int (sizes, 1);
       double span = res / 1e9 * size;
+      /* Symbols reach beyond a feature's bbox: a marker's radius, half a
+       * stroke. DOTHI_SYMBOL_MARGIN_PX pixels cover every style's. */
+      double margin = DOTHI_SYMBOL_MARGIN_PX * res / 1e9;
 
       sqlite3_bind_text (del, 1, layer, -1, SQLITE_STATIC);
       sqlite3_bind_int64 (del, 2, res);
       sqlite3_bind_int (del, 3, size);
-      sqlite3_bind_int64 (del, 4, (gint64) floor ((bbox[0] + DOTHI_MERCATOR_HALF_WORLD) / span) - 1);
-      sqlite3_bind_int64 (del, 5, (gint64) floor ((bbox[2] + DOTHI_MERCATOR_HALF_WORLD) / span) + 1);
-      sqlite3_bind_int64 (del, 6, (gint64) floor ((DOTHI_MERCATOR_HALF_WORLD - bbox[3]) / span) - 1);
-      sqlite3_bind_int64 (del, 7, (gint64) floor ((DOTHI_MERCATOR_HALF_WORLD - bbox[1]) / span) + 1);
+      sqlite3_bind_int64 (del, 4, (gint64) floor ((bbox[0] - margin + DOTHI_MERCATOR_HALF_WORLD) / span));
+      sqlite3_bind_int64 (del, 5, (gint64) floor ((bbox[2] + margin + DOTHI_MERCATOR_HALF_WORLD) / span));
+      sqlite3_bind_int64 (del, 6, (gint64) floor ((DOTHI_MERCATOR_HALF_WORLD - bbox[3] - margin) / span));
+      sqlite3_bind_int64 (del, 7, (gint64) floor ((DOTHI_MERCATOR_HALF_WORLD - bbox[1] + margin) / span));
       sqlite3_step (del);
       sqlite3_reset (del);
     }
