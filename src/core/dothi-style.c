@@ -1334,6 +1334,13 @@ zoning_style (const DothiLayerInfo *info, GHashTable *values,
       DothiColor color = color_from_hex (zonings[c->index].color);
       DothiSymbol symbol = symbol_for (info->kind, &color);
 
+      /* Zoning is read over the parcels it governs: a half-transparent
+       * wash with a firm boundary keeps both legible. */
+      if (info->kind == DOTHI_GEOMETRY_KIND_MULTIPOLYGON)
+        {
+          symbol.fill.a = 0.5;
+          symbol.stroke_width = 1.2;
+        }
       dothi_style_add_rule (style, c->value, c->value, 0, 0, &symbol);
     }
   return style;
