@@ -46,6 +46,7 @@ typedef struct {
   gint64              fid;
   /* JOB_BLOCK */
   GPtrArray          *layers;
+  DothiRenderLayer   *composite;   /* cache key of the composited block */
   DothiRenderFlags    flags;
   GAsyncQueue        *done;
   cairo_surface_t    *surface;
@@ -166,6 +167,7 @@ job_free (Job *job)
   g_clear_error (&job->error);
   g_clear_object (&job->task);
   g_clear_pointer (&job->layers, g_ptr_array_unref);
+  g_clear_pointer (&job->composite, dothi_render_layer_unref);
   g_clear_pointer (&job->surface, cairo_surface_destroy);
   g_free (job);
 }
@@ -307,10 +309,29 @@ run_job (gpointer data, gpointer user_data)
 
     case JOB_BLOCK:
       {
+        gboolean use_cache = w->cache != NULL && job->composite != NULL
+                             && (job->flags & DOTHI_RENDER_REFERENCE) == 0;
+        g_autoptr(GBytes) cached = NULL;
+        gsize len = (gsize) job->block.size * job->block.size * 4;
+        guint epoch = (guint) g_atomic_int_get (&self->epoch);
         cairo_t *cr;
 
         job->surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, job->block.size,
                                                    job->block.size);
+        /* The whole map of a block is cached too: one read instead of
+         * one per layer keeps a warm full-extent render fast. */
+        if (use_cache && dothi_tile_cache_get (w->cache, job->composite, &job->block, &cached))
+          {
+            g_atomic_int_inc (&self->n_cache_hits);
+            if (cached != NULL)
+              {
+                cairo_surface_flush (job->surface);
+                memcpy (cairo_image_surface_get_data (job->surface),
+                        g_bytes_get_data (cached, NULL), len);
+                cairo_surface_mark_dirty (job->surface);
+              }
+            break;
+          }
         cr = cairo_create (job->surface);
         for (guint i = 0; i < job->layers->len && error == NULL; i++)
           {
@@ -326,6 +347,12 @@ run_job (gpointer data, gpointer user_data)
           }
         cairo_destroy (cr);
         cairo_surface_flush (job->surface);
+        if (use_cache && error == NULL && (guint) g_atomic_int_get (&self->epoch) == epoch)
+          {
+            g_autoptr(GBytes) pixels = g_bytes_new (cairo_image_surface_get_data (job->surface), len);
+
+            dothi_tile_cache_put (w->cache, job->composite, &job->block, pixels);
+          }
       }
       break;
     }
@@ -655,6 +682,31 @@ dothi_render_pool_get_n_cache_hits (DothiRenderPool *self)
   return g_atomic_int_get (&self->n_cache_hits);
 }
 
+/* The cache key of a composited map: "@map" and a hash of what is drawn
+ * ('@' never starts a layer table's name). */
+static DothiRenderLayer *
+composite_layer (GPtrArray *layers)
+{
+  DothiRenderLayer *key = g_atomic_rc_box_new0 (DothiRenderLayer);
+  guint64 h = 1469598103934665603ull;
+
+  for (guint i = 0; i < layers->len; i++)
+    {
+      DothiRenderLayer *layer = layers->pdata[i];
+      g_autofree char *text = NULL;
+
+      if (!layer->visible)
+        continue;
+      text = g_strdup_printf ("%s/%" G_GUINT64_FORMAT "/%.3f;", layer->name,
+                              layer->style_revision, layer->opacity);
+      for (const char *p = text; *p; p++)
+        h = (h ^ (guchar) *p) * 1099511628211ull;
+    }
+  key->name = g_strdup ("@map");
+  key->style_revision = h;
+  return key;
+}
+
 cairo_surface_t *
 dothi_render_pool_render_sync (DothiRenderPool   *self,
                                GPtrArray         *layers,
@@ -666,6 +718,7 @@ dothi_render_pool_render_sync (DothiRenderPool   *self,
                                GError           **error)
 {
   g_autoptr(GAsyncQueue) done = g_async_queue_new ();
+  g_autoptr(DothiRenderLayer) composite_key = NULL;
   cairo_surface_t *out;
   cairo_t *cr;
   double res, ox, oy;
@@ -691,11 +744,13 @@ dothi_render_pool_render_sync (DothiRenderPool   *self,
   bx1 = (i0 + width - 1) / size;
   by1 = (j0 + height - 1) / size;
 
+  composite_key = composite_layer (layers);
   for (gint64 by = by0; by <= by1; by++)
     for (gint64 bx = bx0; bx <= bx1; bx++)
       {
         Job *job = g_new0 (Job, 1);
 
+        job->composite = dothi_render_layer_ref (composite_key);
         job->kind = JOB_BLOCK;
         job->block = (DothiBlock) { res, bx, by, size };
         job->scale = 1.0;

@@ -175,7 +175,7 @@ dothi_tile_cache_invalidate (DothiTileCache *self, const char *layer, const doub
     {
       g_autoptr(sqlite3_stmt) all = NULL;
 
-      if (sqlite3_prepare_v2 (self->db, "DELETE FROM blocks WHERE ?1 IS NULL OR layer = ?1",
+      if (sqlite3_prepare_v2 (self->db, "DELETE FROM blocks WHERE ?1 IS NULL OR layer = ?1 OR layer GLOB '@*'",
                               -1, &all, NULL) == SQLITE_OK)
         {
           sqlite3_bind_text (all, 1, layer, -1, SQLITE_STATIC);
@@ -186,8 +186,8 @@ dothi_tile_cache_invalidate (DothiTileCache *self, const char *layer, const doub
 
   /* Every resolution and block size held, the block range meeting @bbox. */
   if (sqlite3_prepare_v2 (self->db, "SELECT DISTINCT res, size FROM blocks "
-                          "WHERE ?1 IS NULL OR layer = ?1", -1, &sizes, NULL) != SQLITE_OK
-      || sqlite3_prepare_v2 (self->db, "DELETE FROM blocks WHERE (?1 IS NULL OR layer = ?1) "
+                          "WHERE ?1 IS NULL OR layer = ?1 OR layer GLOB '@*'", -1, &sizes, NULL) != SQLITE_OK
+      || sqlite3_prepare_v2 (self->db, "DELETE FROM blocks WHERE (?1 IS NULL OR layer = ?1 OR layer GLOB '@*') "
                              "AND res = ?2 AND size = ?3 AND x BETWEEN ?4 AND ?5 "
                              "AND y BETWEEN ?6 AND ?7", -1, &del, NULL) != SQLITE_OK)
     return;

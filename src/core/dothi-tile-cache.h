@@ -28,7 +28,7 @@ void            dothi_tile_cache_put (DothiTileCache         *self,
                                       const DothiBlock       *block,
                                       GBytes                 *pixels);
 /* Drops blocks of @layer (NULL: all) meeting @bbox (Web Mercator; NULL:
- * all), at every resolution. */
+ * all), at every resolution, and the composited maps ("@…") there. */
 void            dothi_tile_cache_invalidate (DothiTileCache *self,
                                              const char     *layer,
                                              const double   *bbox);

@@ -747,6 +747,7 @@ compare_pending (gconstpointer a, gconstpointer b)
   return (pa->fid > pb->fid) - (pa->fid < pb->fid);
 }
 
+
 static double
 symbol_margin (const DothiStyle *style)
 {
@@ -833,6 +834,8 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
   pending = g_array_sized_new (FALSE, FALSE, sizeof (Pending), 1024);
   arena = g_byte_array_sized_new (65536);
   outline_px = style->outline_min_px * scale;
+  /* Below a pixel both ways a feature is coverage; from one pixel up its
+   * shape shows (splatting 1–2 px parcels moved 6.7 % of pixels). */
   lod_px = 1.0;
 
   cairo_save (cr);
