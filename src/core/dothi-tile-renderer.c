@@ -115,7 +115,7 @@ dothi_tile_renderer_new (const char *path, GError **error)
       return NULL;
     }
   sqlite3_exec (self->db, "PRAGMA query_only = 1; PRAGMA cache_size = -32768; "
-                "PRAGMA mmap_size = 4294967296", NULL, NULL, NULL);
+                "PRAGMA mmap_size = 0", NULL, NULL, NULL);
   sqlite3_busy_timeout (self->db, 5000);
   return g_steal_pointer (&self);
 }
