@@ -1,16 +1,31 @@
 /* test-ui.c: the application under Xvfb: the real DothiApplication and
- * DothiWindow open a project made with the core and list its layers. */
+ * DothiWindow open a project made with the core, list its layers, draw the
+ * demo city, search, identify, restyle and speak Vietnamese. */
 #include "config.h"
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <locale.h>
+#include <math.h>
 #include <string.h>
 
+#include <shumate/shumate.h>
+#include <gdal.h>
+#include <ogr_api.h>
+#include <ogr_srs_api.h>
+
 #include "dothi-application.h"
+#include "dothi-crs.h"
+#include "dothi-demo-city.h"
 #include "dothi-error.h"
+#include "dothi-identify-panel.h"
+#include "dothi-import.h"
+#include "dothi-import-dialog.h"
 #include "dothi-layer-row.h"
+#include "dothi-map-view.h"
 #include "dothi-project.h"
+#include "dothi-search.h"
+#include "dothi-style-dialog.h"
 #include "dothi-window.h"
 #include "test-util.h"
 
@@ -18,7 +33,16 @@
  * may take seconds. */
 #define WAIT_SECONDS 60
 
+/* Small, so the test stays quick; the same generator as the demo. */
+#define DEMO_PARCELS 1500
+#define DEMO_SEED 42
+
 static DothiApplication *app;
+/* XDG_DATA_HOME and XDG_CACHE_HOME: recent files and tile caches. */
+static char *home_dir;
+/* The demo city project, made once; each test opens a copy. */
+static char *demo_dir;
+static char *demo_project;
 
 typedef struct {
   char *dir;
@@ -247,28 +271,34 @@ assert_layers (DothiWindow *window)
 {
   g_autoptr(GPtrArray) rows = NULL;
   DothiLayerRow *row;
+  DothiLayerRow *top;
 
   g_assert_cmpstr (dothi_window_get_page (window), ==, "layers");
   g_assert_nonnull (dothi_window_get_project (window));
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, "city.dothi");
   g_assert_cmpstr (dothi_window_get_subtitle (window), ==, DOTHI_PROJECT_DEFAULT_CRS);
 
+  /* The panel lists the topmost layer first: the pipes, drawn last. */
   rows = dothi_window_dup_layer_rows (window);
   g_assert_cmpuint (rows->len, ==, 2);
 
-  row = g_ptr_array_index (rows, 0);
+  row = g_ptr_array_index (rows, 1);
   g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "Thửa đất");
   g_assert_cmpstr (dothi_layer_row_get_kind_text (row), ==,
                    dothi_geometry_kind_to_label (DOTHI_GEOMETRY_KIND_MULTIPOLYGON));
   g_assert_cmpstr (dothi_layer_row_get_count_text (row), ==, "3 features");
-  g_assert_cmpstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ==, "Created in Dothi");
+  g_assert_cmpstr (dothi_layer_row_get_source_text (row), ==, "Created in Dothi");
+  g_assert_cmpstr (adw_expander_row_get_subtitle (ADW_EXPANDER_ROW (row)), ==, "3 features");
+  g_assert_true (dothi_layer_row_get_layer_visible (row));
+  /* The default style has a legend. */
+  g_assert_cmpuint (dothi_layer_row_get_n_legend_items (row), >=, 1);
 
-  row = g_ptr_array_index (rows, 1);
-  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "Đường ống cấp nước");
-  g_assert_cmpstr (dothi_layer_row_get_kind_text (row), ==,
+  top = g_ptr_array_index (rows, 0);
+  g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (top)), ==, "Đường ống cấp nước");
+  g_assert_cmpstr (dothi_layer_row_get_kind_text (top), ==,
                    dothi_geometry_kind_to_label (DOTHI_GEOMETRY_KIND_MULTILINESTRING));
   /* C.UTF-8 has no thousands separator. */
-  g_assert_cmpstr (dothi_layer_row_get_count_text (row), ==, "1234 features");
+  g_assert_cmpstr (dothi_layer_row_get_count_text (top), ==, "1234 features");
 }
 
 static void
@@ -422,6 +452,35 @@ test_open_error_keeps_project (Fixture       *f,
   assert_layers (f->window);
 }
 
+/* A widget of a template by its id (GtkBuildable's buildable-id). */
+static GtkWidget *
+find_widget (GtkWidget  *widget,
+             const char *id)
+{
+  if (g_strcmp0 (gtk_buildable_get_buildable_id (GTK_BUILDABLE (widget)), id) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_widget (child, id);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkLabel *
+find_label (GtkWidget  *widget,
+            const char *id)
+{
+  GtkWidget *label = find_widget (widget, id);
+
+  g_assert_true (GTK_IS_LABEL (label));
+  return GTK_LABEL (label);
+}
+
 /* The strings come from <builddir>/po (DOTHI_LOCALEDIR). LC_ALL is
  * C.UTF-8, where gettext honours LANGUAGE (it ignores it only in "C"). */
 static void
@@ -458,11 +517,878 @@ test_vietnamese (Fixture       *f,
   wait_for_window (window);
   rows = dothi_window_dup_layer_rows (window);
   g_assert_cmpuint (rows->len, ==, 2);
-  g_assert_cmpstr (dothi_layer_row_get_count_text (g_ptr_array_index (rows, 1)), ==,
+  g_assert_cmpstr (dothi_layer_row_get_count_text (g_ptr_array_index (rows, 0)), ==,
                    "1234 đối tượng");
+  g_assert_cmpstr (dothi_window_get_subtitle (window), ==, DOTHI_PROJECT_DEFAULT_CRS);
+
+  g_assert_cmpstr (gtk_label_get_text (find_label (GTK_WIDGET (window), "layers_heading")), ==,
+                   "2 lớp");
+
+  /* The header bar and the status bar speak Vietnamese. */
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (find_widget (GTK_WIDGET (window), "import_button")), ==,
+                   "Nhập dữ liệu");
+  {
+    g_autofree char *placeholder = NULL;
+
+    g_object_get (find_widget (GTK_WIDGET (window), "search_entry"),
+                  "placeholder-text", &placeholder, NULL);
+    g_assert_cmpstr (placeholder, ==, "Thửa đất, đường phố hoặc tọa độ");
+  }
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (find_widget (GTK_WIDGET (window), "scale_label")), ==,
+                   "Tỷ lệ bản đồ trên màn hình này");
+  /* Survey X/Y and the zone; N/E stay as the search entry reads them. */
+  g_signal_emit_by_name (dothi_window_get_map_view (window), "pointer-moved",
+                         458123.45, 1403012.34, 12.6801, 108.0512);
+  g_assert_cmpstr (dothi_window_get_position_text (window), ==,
+                   "X: 1403012.34 m  Y: 458123.45 m  (VN-2000 / TM-3 108°30′)");
+  g_assert_cmpstr (dothi_window_get_wgs84_text (window), ==,
+                   "12.6801° N, 108.0512° E (WGS 84)");
 
   g_unsetenv ("LANGUAGE");
   setlocale (LC_ALL, "");
+}
+
+
+/* ---- the demo city ------------------------------------------------------ */
+
+/* The demo generator's GeoPackage imported into a project, as
+ * build-aux/dev makes the demo; once per run. */
+static const char *
+make_demo_project (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(DothiImport) import = NULL;
+  g_autofree char *gpkg = NULL;
+
+  if (demo_project != NULL)
+    return demo_project;
+
+  demo_dir = dothi_test_mkdtemp ();
+  gpkg = g_build_filename (demo_dir, "city.gpkg", NULL);
+  dothi_demo_city_write (gpkg, DEMO_PARCELS, DEMO_SEED, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  demo_project = g_build_filename (demo_dir, "demo.dothi", NULL);
+  project = dothi_project_create (demo_project, NULL, &error);
+  g_assert_no_error (error);
+  import = dothi_import_new (project, gpkg);
+  dothi_import_run_sync (import, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  dothi_project_checkpoint (project, &error);
+  g_assert_no_error (error);
+  dothi_project_close (project);
+
+  return demo_project;
+}
+
+/* Each test gets its own copy (the project file is never shared). */
+static void
+copy_demo (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) source = g_file_new_for_path (make_demo_project ());
+  g_autoptr(GFile) target = g_file_new_for_path (f->path);
+
+  /* Checkpointed and closed: the main file holds everything. */
+  g_file_copy (source, target, G_FILE_COPY_NONE, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+flag_cb (gpointer  instance,
+         gboolean *flag)
+{
+  *flag = TRUE;
+}
+
+typedef gboolean (*Condition) (gpointer data);
+
+/* Iterates the main context until @condition holds; fails on time out. */
+static void
+wait_until (Condition  condition,
+            gpointer   data)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (WAIT_SECONDS, timed_out_cb, &timed_out);
+
+  while (!condition (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_false (timed_out);
+  g_source_remove (id);
+}
+
+static gboolean
+is_true (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+/* Waits for the next "map-complete" after @flag was cleared. */
+static void
+wait_for_map (gboolean *flag)
+{
+  wait_until (is_true, flag);
+}
+
+static void
+open_demo (Fixture  *f,
+           gboolean *map_complete)
+{
+  DothiMapView *map = DOTHI_MAP_VIEW (dothi_window_get_map_view (f->window));
+
+  copy_demo (f);
+  *map_complete = FALSE;
+  g_signal_connect (map, "map-complete", G_CALLBACK (flag_cb), map_complete);
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1280, 800);
+  open_path (f, f->path);
+  g_assert_null (dothi_window_get_error_message (f->window));
+  g_assert_cmpstr (dothi_window_get_page (f->window), ==, "layers");
+  wait_for_map (map_complete);
+}
+
+/* Waits until @widget has been painted once more. */
+static void
+wait_for_paint (GtkWidget *widget)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (widget);
+  gboolean painted = FALSE;
+  gulong id;
+
+  g_assert_nonnull (clock);
+  id = g_signal_connect (clock, "after-paint", G_CALLBACK (flag_cb), &painted);
+  gtk_widget_queue_draw (widget);
+  wait_until (is_true, &painted);
+  g_signal_handler_disconnect (clock, id);
+}
+
+/* Pixels of @widget as drawn now that differ from its most common
+ * colour (the map's background). */
+static guint
+count_drawn_pixels (GtkWidget *widget)
+{
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  graphene_rect_t bounds;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GHashTable) counts = g_hash_table_new (NULL, NULL);
+  g_autofree guint32 *pixels = NULL;
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  guint32 background = 0;
+  guint best = 0, drawn = 0;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_assert_cmpint (width, >, 100);
+  g_assert_cmpint (height, >, 100);
+  g_assert_true (gtk_widget_get_mapped (widget));
+  wait_for_paint (widget);
+  /* What the widget draws in its parent, as the window's frame has it. */
+  gtk_widget_snapshot_child (gtk_widget_get_parent (widget), widget, snapshot);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  gsk_render_node_get_bounds (node, &bounds);
+  texture = gsk_renderer_render_texture (renderer, node, &bounds);
+  width = gdk_texture_get_width (texture);
+  height = gdk_texture_get_height (texture);
+  pixels = g_new (guint32, (gsize) width * height);
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) width * 4);
+
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (counts, GUINT_TO_POINTER (pixels[i])));
+      g_hash_table_insert (counts, GUINT_TO_POINTER (pixels[i]), GUINT_TO_POINTER (n + 1));
+    }
+  g_hash_table_iter_init (&iter, counts);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (GPOINTER_TO_UINT (value) > best)
+      {
+        best = GPOINTER_TO_UINT (value);
+        background = GPOINTER_TO_UINT (key);
+      }
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    drawn += pixels[i] != background;
+
+  g_test_message ("%u of %d×%d pixels drawn", drawn, width, height);
+  g_assert_cmpuint (drawn, <, (guint) width * height);
+  return drawn;
+}
+
+static void
+test_demo_map (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GPtrArray) layers = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean map_complete = FALSE;
+  GtkWidget *map;
+  guint drawn;
+
+  open_demo (f, &map_complete);
+
+  /* One row per layer, topmost first. */
+  layers = dothi_project_list_layers (dothi_window_get_project (f->window), &error);
+  g_assert_no_error (error);
+  rows = dothi_window_dup_layer_rows (f->window);
+  g_assert_cmpuint (rows->len, ==, layers->len);
+  g_assert_cmpuint (rows->len, ==, 7);
+  g_assert_cmpstr (dothi_layer_row_get_name (g_ptr_array_index (rows, 0)), ==,
+                   ((DothiLayerInfo *) g_ptr_array_index (layers, layers->len - 1))->name);
+  g_assert_cmpstr (dothi_layer_row_get_name (g_ptr_array_index (rows, rows->len - 1)), ==,
+                   ((DothiLayerInfo *) g_ptr_array_index (layers, 0))->name);
+
+  /* The city is drawn: a good share of the map differs from its background. */
+  map = dothi_window_get_map_view (f->window);
+  drawn = count_drawn_pixels (map);
+  g_assert_cmpuint (drawn, >, (guint) (gtk_widget_get_width (map) * gtk_widget_get_height (map) / 20));
+
+  /* The status bar names the zone and shows the scale as 1:N. */
+  g_assert_true (g_str_has_prefix (dothi_window_get_scale_text (f->window), "1:"));
+  g_assert_cmpstr (dothi_window_get_position_text (f->window), ==, "VN-2000 / TM-3 108°30′");
+  g_signal_emit_by_name (map, "pointer-moved", 458123.45, 1403012.34, 12.6801, 108.0512);
+  g_assert_cmpstr (dothi_window_get_position_text (f->window), ==,
+                   "X: 1403012.34 m  Y: 458123.45 m  (VN-2000 / TM-3 108°30′)");
+  g_assert_cmpstr (dothi_window_get_wgs84_text (f->window), ==, "12.6801° N, 108.0512° E (WGS 84)");
+
+  /* Actions follow the state. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.zoom-in", NULL));
+}
+
+static ShumateMap *
+find_shumate_map (GtkWidget *widget)
+{
+  if (SHUMATE_IS_MAP (widget))
+    return SHUMATE_MAP (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      ShumateMap *map = find_shumate_map (child);
+
+      if (map != NULL)
+        return map;
+    }
+  return NULL;
+}
+
+typedef struct {
+  DothiWindow *window;
+  double       bbox[4];
+  OGRCoordinateTransformationH to_project;
+} FlyCheck;
+
+/* The centre of the map, in the project CRS, lies in the bbox. */
+static gboolean
+map_shows_bbox (gpointer data)
+{
+  FlyCheck *check = data;
+  DothiMapView *view = DOTHI_MAP_VIEW (dothi_window_get_map_view (check->window));
+  ShumateMap *map = find_shumate_map (GTK_WIDGET (view));
+  ShumateViewport *viewport = shumate_map_get_viewport (map);
+  double x = shumate_location_get_longitude (SHUMATE_LOCATION (viewport));
+  double y = shumate_location_get_latitude (SHUMATE_LOCATION (viewport));
+
+  g_assert_true (OCTTransform (check->to_project, 1, &x, &y, NULL));
+  return x >= check->bbox[0] - 1 && x <= check->bbox[2] + 1
+         && y >= check->bbox[1] - 1 && y <= check->bbox[3] + 1
+         && dothi_map_view_get_scale_denominator (view) < 5000;
+}
+
+static gboolean
+has_search_results (gpointer data)
+{
+  return !dothi_window_get_searching (data) && dothi_window_get_n_search_results (data) > 0;
+}
+
+static void
+test_demo_search (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  const DothiSearchResult *parcel;
+  OGRSpatialReferenceH wgs84, project_srs;
+  gboolean map_complete = FALSE;
+  FlyCheck check = { f->window };
+  DothiMapView *map;
+  double start_scale;
+
+  open_demo (f, &map_complete);
+  map = DOTHI_MAP_VIEW (dothi_window_get_map_view (f->window));
+  g_assert_nonnull (find_shumate_map (GTK_WIDGET (map)));
+  start_scale = dothi_map_view_get_scale_denominator (map);
+
+  /* What the window will find, from the core directly. */
+  results = dothi_search_sync (f->path, "tờ 1 thửa 1", 10, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, >, 0);
+  parcel = g_ptr_array_index (results, 0);
+  g_assert_cmpint (parcel->kind, ==, DOTHI_SEARCH_PARCEL);
+  memcpy (check.bbox, parcel->bbox, sizeof check.bbox);
+
+  /* Typed, and without tone marks, as people type in a hurry. */
+  dothi_window_search (f->window, "to 1 thua 1");
+  wait_until (has_search_results, f->window);
+  g_assert_true (dothi_window_activate_search_result (f->window, 0));
+
+  wgs84 = dothi_crs_new_srs (4326, &error);
+  g_assert_no_error (error);
+  project_srs = dothi_crs_new_srs (dothi_project_get_srid (dothi_window_get_project (f->window)), &error);
+  g_assert_no_error (error);
+  check.to_project = OCTNewCoordinateTransformation (wgs84, project_srs);
+  g_assert_nonnull (check.to_project);
+
+  /* The flight may be animated: wait until the map is over the parcel. */
+  wait_until (map_shows_bbox, &check);
+  g_assert_cmpfloat (dothi_map_view_get_scale_denominator (map), <, start_scale);
+
+  OCTDestroyCoordinateTransformation (check.to_project);
+  OSRRelease (wgs84);
+  OSRRelease (project_srs);
+}
+
+static gboolean
+identify_shown (gpointer data)
+{
+  return dothi_window_get_identify_visible (data) && !dothi_window_get_searching (data);
+}
+
+static void
+test_demo_identify (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  const DothiSearchResult *parcel;
+  DothiIdentifyPanel *panel;
+  gboolean map_complete = FALSE;
+  double x, y;
+
+  open_demo (f, &map_complete);
+  results = dothi_search_sync (f->path, "tờ 1 thửa 1", 1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+  parcel = g_ptr_array_index (results, 0);
+  x = (parcel->bbox[0] + parcel->bbox[2]) / 2;
+  y = (parcel->bbox[1] + parcel->bbox[3]) / 2;
+
+  /* A click in the middle of the parcel, as the map reports it. */
+  g_assert_false (dothi_window_get_identify_visible (f->window));
+  g_signal_emit_by_name (dothi_window_get_map_view (f->window), "clicked", x, y, 0.5);
+  wait_until (identify_shown, f->window);
+
+  panel = DOTHI_IDENTIFY_PANEL (dothi_window_get_identify_panel (f->window));
+  g_assert_cmpuint (dothi_identify_panel_get_n_results (panel), >=, 1);
+  g_assert_nonnull (dothi_identify_panel_get_current (panel));
+  g_assert_cmpstr (dothi_identify_panel_get_title (panel), !=, "");
+
+  /* Escape (win.close-identify) closes it. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.close-identify", NULL));
+  g_assert_false (dothi_window_get_identify_visible (f->window));
+}
+
+typedef struct {
+  DothiProject *project;
+  const char   *layer;
+  double        opacity;
+} OpacityCheck;
+
+static gboolean
+opacity_stored (gpointer data)
+{
+  OpacityCheck *check = data;
+  g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (check->project, check->layer, NULL);
+
+  return info != NULL && fabs (info->opacity - check->opacity) < 0.001;
+}
+
+static void
+test_demo_layer_panel (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  g_autoptr(GPtrArray) layers = NULL;
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bottom_name = NULL;
+  gboolean map_complete = FALSE;
+  DothiProject *project;
+  DothiLayerRow *top, *bottom;
+  OpacityCheck check;
+
+  open_demo (f, &map_complete);
+  project = dothi_window_get_project (f->window);
+  rows = dothi_window_dup_layer_rows (f->window);
+  top = g_ptr_array_index (rows, 0);
+  bottom = g_ptr_array_index (rows, rows->len - 1);
+  bottom_name = g_strdup (dothi_layer_row_get_name (bottom));
+
+  /* Visibility is stored at once. */
+  dothi_layer_row_set_layer_visible (top, FALSE);
+  info = dothi_project_get_layer (project, dothi_layer_row_get_name (top), &error);
+  g_assert_no_error (error);
+  g_assert_false (info->visible);
+
+  /* Opacity once the slider rests. */
+  check.project = project;
+  check.layer = dothi_layer_row_get_name (top);
+  check.opacity = 0.4;
+  dothi_layer_row_set_opacity (top, 0.4);
+  wait_until (opacity_stored, &check);
+
+  /* Dropping the bottom layer onto the top row makes it the top layer. */
+  g_signal_emit_by_name (top, "layer-dropped", bottom_name);
+  after = dothi_window_dup_layer_rows (f->window);
+  g_assert_cmpuint (after->len, ==, rows->len);
+  g_assert_cmpstr (dothi_layer_row_get_name (g_ptr_array_index (after, 0)), ==, bottom_name);
+  layers = dothi_project_list_layers (project, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (((DothiLayerInfo *) g_ptr_array_index (layers, layers->len - 1))->name, ==,
+                   bottom_name);
+  g_assert_null (dothi_window_get_error_message (f->window));
+}
+
+static DothiStyleDialog *
+find_style_dialog (void)
+{
+  /* Transfer none. */
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (DOTHI_IS_STYLE_DIALOG (window))
+        return DOTHI_STYLE_DIALOG (window);
+    }
+  return NULL;
+}
+
+static void
+test_demo_style (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiStyle) stored = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  gboolean map_complete = FALSE;
+  DothiStyleDialog *dialog;
+  DothiLayerRow *parcels = NULL;
+
+  open_demo (f, &map_complete);
+  rows = dothi_window_dup_layer_rows (f->window);
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (dothi_layer_row_get_name (g_ptr_array_index (rows, i)), "parcels") == 0)
+      parcels = g_ptr_array_index (rows, i);
+  g_assert_nonnull (parcels);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.layer-style",
+                                             "s", "parcels"));
+  dialog = find_style_dialog ();
+  g_assert_nonnull (dialog);
+
+  /* Graduated by area, five equal classes. */
+  dothi_style_dialog_set_kind (dialog, DOTHI_STYLE_GRADUATED);
+  g_assert_true (dothi_style_dialog_set_field (dialog, "dien_tich"));
+  dothi_style_dialog_classify (dialog, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dothi_style_dialog_get_style (dialog)->rules->len, ==, 5);
+
+  /* Categorised by land use, in the conventional colours. */
+  dothi_style_dialog_set_kind (dialog, DOTHI_STYLE_CATEGORISED);
+  g_assert_true (dothi_style_dialog_set_field (dialog, "muc_dich"));
+  dothi_style_dialog_classify (dialog, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (dothi_style_dialog_get_style (dialog)->rules->len, >, 1);
+  dothi_style_dialog_apply (dialog, &error);
+  g_assert_no_error (error);
+
+  stored = dothi_project_dup_style (dothi_window_get_project (f->window), "parcels", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (stored->kind, ==, DOTHI_STYLE_CATEGORISED);
+  g_assert_cmpstr (stored->field, ==, "muc_dich");
+  g_assert_cmpuint (dothi_layer_row_get_n_legend_items (parcels), ==,
+                    MIN (stored->rules->len, 24) + (stored->draw_other ? 1 : 0));
+}
+
+/* ---- Import dialog ------------------------------------------------------ */
+
+static const char *const import_owners[] = {
+  "Nguyễn Văn Đông", "Trần Thị Hà", "Lê Quang Hưng",
+  "Phạm Thị Thu Hương", "Hồ Văn Bờ", "Đỗ Minh Tuấn",
+};
+
+/* TCVN3 (ABC) bytes; glibc's TCVN5712-1 agrees with TCVN3 on text
+ * without toned capitals. */
+static char *
+tcvn3_encode (const char *utf8)
+{
+  g_autoptr(GError) error = NULL;
+  char *bytes = g_convert (utf8, -1, "TCVN5712-1", "UTF-8", NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  return bytes;
+}
+
+/* ban_do.shp in @dir: six points in EPSG:9218 (or with no .prj) whose
+ * field "Chủ" holds TCVN3 bytes, plus an ASCII code. */
+static char *
+write_tcvn3_shapefile (const char *dir,
+                       gboolean    with_crs)
+{
+  static const char *const lco[] = { "ENCODING=", NULL };
+  g_autofree char *path = g_build_filename (dir, "ban_do.shp", NULL);
+  g_autofree char *owner_field = tcvn3_encode ("Chủ");
+  OGRSpatialReferenceH srs = NULL;
+  GDALDatasetH ds;
+  OGRLayerH layer;
+  OGRFieldDefnH field;
+
+  GDALAllRegister ();
+  ds = GDALCreate (GDALGetDriverByName ("ESRI Shapefile"), path, 0, 0, 0, GDT_Unknown, NULL);
+  g_assert_nonnull (ds);
+  if (with_crs)
+    {
+      srs = OSRNewSpatialReference (NULL);
+      g_assert_cmpint (OSRImportFromEPSG (srs, 9218), ==, OGRERR_NONE);
+    }
+  layer = GDALDatasetCreateLayer (ds, "ban_do", srs, wkbPoint, (char **) lco);
+  g_assert_nonnull (layer);
+
+  field = OGR_Fld_Create (owner_field, OFTString);
+  g_assert_cmpint (OGR_L_CreateField (layer, field, TRUE), ==, OGRERR_NONE);
+  OGR_Fld_Destroy (field);
+  field = OGR_Fld_Create ("Ma_thua", OFTString);
+  g_assert_cmpint (OGR_L_CreateField (layer, field, TRUE), ==, OGRERR_NONE);
+  OGR_Fld_Destroy (field);
+
+  for (guint i = 0; i < G_N_ELEMENTS (import_owners); i++)
+    {
+      OGRFeatureH feature = OGR_F_Create (OGR_L_GetLayerDefn (layer));
+      OGRGeometryH point = OGR_G_CreateGeometry (wkbPoint);
+      g_autofree char *owner = tcvn3_encode (import_owners[i]);
+      g_autofree char *code = g_strdup_printf ("%05u", i + 1);
+
+      OGR_F_SetFieldString (feature, 0, owner);
+      OGR_F_SetFieldString (feature, 1, code);
+      OGR_G_SetPoint_2D (point, 0, 458000.0 + i, 1403200.0 + i);
+      OGR_F_SetGeometryDirectly (feature, point);
+      g_assert_cmpint (OGR_L_CreateFeature (layer, feature), ==, OGRERR_NONE);
+      OGR_F_Destroy (feature);
+    }
+  GDALClose (ds);
+  if (srs != NULL)
+    OSRRelease (srs);
+  return g_steal_pointer (&path);
+}
+
+/* Iterates the main context until the dialog's preview, CRS check or
+ * import is done. */
+static void
+wait_for_dialog (DothiImportDialog *dialog)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (WAIT_SECONDS, timed_out_cb, &timed_out);
+
+  while (dothi_import_dialog_get_busy (dialog) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_false (timed_out);
+  g_source_remove (id);
+}
+
+/* Iterates until *@pointer (a weak pointer) is NULL. */
+static void
+wait_for_finalize (gpointer *pointer)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (WAIT_SECONDS, timed_out_cb, &timed_out);
+
+  while (*pointer != NULL && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_false (timed_out);
+  g_source_remove (id);
+}
+
+static void
+count_imported_cb (DothiImportDialog *dialog,
+                   guint             *n_imported)
+{
+  (*n_imported)++;
+}
+
+static guint
+project_layer_count (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) layers = dothi_project_list_layers (dothi_window_get_project (f->window),
+                                                           &error);
+
+  g_assert_no_error (error);
+  return layers->len;
+}
+
+/* The window shows the test project (two layers); a dialog over it reads
+ * @source (NULL: none yet) and counts "imported" in @n_imported. */
+static DothiImportDialog *
+new_import_dialog (Fixture    *f,
+                   const char *source,
+                   guint      *n_imported)
+{
+  g_autoptr(GFile) file = source ? g_file_new_for_path (source) : NULL;
+  GtkWidget *dialog;
+
+  make_project (f, TRUE);
+  open_path (f, f->path);
+  g_assert_nonnull (dothi_window_get_project (f->window));
+
+  dialog = dothi_import_dialog_new (GTK_WINDOW (f->window),
+                                    dothi_window_get_project (f->window), file);
+  g_signal_connect (dialog, "imported", G_CALLBACK (count_imported_cb), n_imported);
+  gtk_window_present (GTK_WINDOW (dialog));
+  g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (f->window));
+  if (source != NULL)
+    {
+      g_assert_cmpstr (dothi_import_dialog_get_page (DOTHI_IMPORT_DIALOG (dialog)), ==, "loading");
+      wait_for_dialog (DOTHI_IMPORT_DIALOG (dialog));
+    }
+  return DOTHI_IMPORT_DIALOG (dialog);
+}
+
+/* Without a source the dialog offers a file chooser; Import does
+ * nothing, Cancel (Escape) closes it. */
+static void
+test_import_dialog_choose (Fixture       *f,
+                           gconstpointer  data)
+{
+  guint n_imported = 0;
+  DothiImportDialog *dialog = new_import_dialog (f, NULL, &n_imported);
+
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "choose");
+  g_assert_false (dothi_import_dialog_get_busy (dialog));
+  g_assert_null (dothi_import_dialog_get_message (dialog));
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.run", NULL);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "choose");
+  g_assert_false (dothi_import_dialog_get_busy (dialog));
+
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.cancel", NULL);
+  wait_for_finalize ((gpointer *) &dialog);
+  g_assert_cmpuint (n_imported, ==, 0);
+  g_assert_cmpuint (project_layer_count (f), ==, 2);
+}
+
+/* TCVN3 is detected and the sample table shows the decoded values; other
+ * encodings re-run the preview; the import keeps the chosen encoding. */
+static void
+test_import_dialog_tcvn3 (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *dir = g_build_filename (f->dir, "tcvn3", NULL);
+  g_autofree char *shp = NULL;
+  g_autofree char *upper = NULL;
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_imported = 0;
+  DothiImportDialog *dialog;
+
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  shp = write_tcvn3_shapefile (dir, TRUE);
+  dialog = new_import_dialog (f, shp, &n_imported);
+
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "options");
+  g_assert_null (dothi_import_dialog_get_message (dialog));
+  g_assert_cmpuint (dothi_import_dialog_get_n_layers (dialog), ==, 1);
+  g_assert_cmpstr (dothi_import_dialog_get_sample_text (dialog, -1, 0), ==, "Chủ");
+  g_assert_cmpstr (dothi_import_dialog_get_sample_text (dialog, -1, 1), ==, "Ma_thua");
+  for (int r = 0; r < 5; r++)
+    g_assert_cmpstr (dothi_import_dialog_get_sample_text (dialog, r, 0), ==, import_owners[r]);
+  g_assert_cmpstr (dothi_import_dialog_get_sample_text (dialog, 0, 1), ==, "00001");
+  g_assert_null (dothi_import_dialog_get_sample_text (dialog, 5, 0));
+  g_assert_null (dothi_import_dialog_get_sample_text (dialog, 0, 2));
+
+  /* VNI reads the same bytes as something else. */
+  dothi_import_dialog_set_encoding (dialog, "VNI");
+  g_assert_true (dothi_import_dialog_get_busy (dialog));
+  wait_for_dialog (dialog);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "options");
+  g_assert_cmpstr (dothi_import_dialog_get_sample_text (dialog, 0, 0), !=, import_owners[0]);
+
+  /* Capital-letter fonts: the same words in capitals. */
+  dothi_import_dialog_set_encoding (dialog, "TCVN3-caps");
+  wait_for_dialog (dialog);
+  upper = g_utf8_strup (import_owners[0], -1);
+  g_assert_cmpstr (dothi_import_dialog_get_sample_text (dialog, 0, 0), ==, upper);
+
+  dothi_import_dialog_set_encoding (dialog, "TCVN3");
+  wait_for_dialog (dialog);
+  g_assert_cmpstr (dothi_import_dialog_get_sample_text (dialog, 0, 0), ==, import_owners[0]);
+
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.run", NULL);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "running");
+  g_assert_true (dothi_import_dialog_get_busy (dialog));
+  wait_for_dialog (dialog);
+
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "done");
+  g_assert_null (dothi_import_dialog_get_message (dialog));
+  g_assert_cmpuint (n_imported, ==, 1);
+  g_assert_cmpstr (dothi_import_dialog_get_summary (dialog), ==,
+                   "ban_do: Imported 6 features into table “ban_do”");
+
+  /* The window's own connection sees the new layer. */
+  g_assert_cmpuint (project_layer_count (f), ==, 3);
+  info = dothi_project_get_layer (dothi_window_get_project (f->window), "ban_do", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (info->encoding, ==, "TCVN3");
+  g_assert_cmpint (info->srid, ==, 9218);
+  g_assert_cmpint (info->feature_count, ==, 6);
+}
+
+/* A layer without a CRS needs one typed before Import does anything; a
+ * wrong one is refused with the core's message. */
+static void
+test_import_dialog_crs_required (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autofree char *dir = g_build_filename (f->dir, "noprj", NULL);
+  g_autofree char *shp = NULL;
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_imported = 0;
+  DothiImportDialog *dialog;
+
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  shp = write_tcvn3_shapefile (dir, FALSE);
+  dialog = new_import_dialog (f, shp, &n_imported);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "options");
+
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.run", NULL);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "options");
+  g_assert_false (dothi_import_dialog_get_busy (dialog));
+
+  dothi_import_dialog_set_source_crs (dialog, "Dak Lakk");
+  wait_for_dialog (dialog);
+  g_assert_nonnull (dothi_import_dialog_get_message (dialog));
+  g_assert_nonnull (strstr (dothi_import_dialog_get_message (dialog), "Dak Lakk"));
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.run", NULL);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "options");
+
+  dothi_import_dialog_set_source_crs (dialog, "Đắk Lắk");
+  wait_for_dialog (dialog);
+  g_assert_null (dothi_import_dialog_get_message (dialog));
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.run", NULL);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "running");
+  wait_for_dialog (dialog);
+
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "done");
+  g_assert_cmpuint (n_imported, ==, 1);
+  info = dothi_project_get_layer (dothi_window_get_project (f->window), "ban_do", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (info->srid, ==, 9218);
+}
+
+/* Cancel while the import runs: the core rolls back. Cancelling before
+ * the worker reaches its first check makes this deterministic. */
+static void
+test_import_dialog_cancel (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *shp = write_tcvn3_shapefile (f->dir, TRUE);
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n_imported = 0;
+  DothiImportDialog *dialog = new_import_dialog (f, shp, &n_imported);
+
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.run", NULL);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "running");
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.cancel", NULL);
+  wait_for_dialog (dialog);
+
+  /* Cancel stopped the import; it did not close the dialog. */
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "options");
+  g_assert_cmpstr (dothi_import_dialog_get_message (dialog), ==,
+                   "Import cancelled; the project is unchanged");
+  g_assert_cmpuint (n_imported, ==, 0);
+  g_assert_cmpuint (project_layer_count (f), ==, 2);
+  info = dothi_project_get_layer (dothi_window_get_project (f->window), "ban_do", &error);
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND);
+  g_assert_null (info);
+}
+
+/* Closing the dialog cancels the import; the dialog lives until the
+ * worker has rolled back. */
+static void
+test_import_dialog_close_while_running (Fixture       *f,
+                                        gconstpointer  data)
+{
+  g_autofree char *shp = write_tcvn3_shapefile (f->dir, TRUE);
+  guint n_imported = 0;
+  DothiImportDialog *dialog = new_import_dialog (f, shp, &n_imported);
+
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.run", NULL);
+  g_assert_true (dothi_import_dialog_get_busy (dialog));
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
+  gtk_window_close (GTK_WINDOW (dialog));
+  wait_for_finalize ((gpointer *) &dialog);
+
+  g_assert_cmpuint (n_imported, ==, 0);
+  g_assert_cmpuint (project_layer_count (f), ==, 2);
+}
+
+/* A file that is not GIS data: the core's message, naming the file, on
+ * the "failed" page. */
+static void
+test_import_dialog_unreadable (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (f->dir, "broken.geojson", NULL);
+  g_autoptr(GError) error = NULL;
+  guint n_imported = 0;
+  DothiImportDialog *dialog;
+
+  g_file_set_contents (path, "{ not json", -1, &error);
+  g_assert_no_error (error);
+  dialog = new_import_dialog (f, path, &n_imported);
+
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "failed");
+  g_assert_nonnull (dothi_import_dialog_get_message (dialog));
+  g_assert_nonnull (strstr (dothi_import_dialog_get_message (dialog), "broken.geojson"));
+  g_assert_cmpuint (dothi_import_dialog_get_n_layers (dialog), ==, 0);
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.run", NULL);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "failed");
+  g_assert_cmpuint (n_imported, ==, 0);
+}
+
+/* A file that fails half-way (an OSM node at lat=200): the error is
+ * shown, the dialog stays open, the project is unchanged. */
+static void
+test_import_dialog_run_error (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autofree char *osm = dothi_test_shared_path ("osm2pgsql/test_invalid_location.osm");
+  guint n_imported = 0;
+  DothiImportDialog *dialog;
+
+  if (osm == NULL)
+    return;
+  dialog = new_import_dialog (f, osm, &n_imported);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "options");
+  g_assert_cmpuint (dothi_import_dialog_get_n_layers (dialog), >, 0);
+
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "import.run", NULL);
+  wait_for_dialog (dialog);
+  g_assert_cmpstr (dothi_import_dialog_get_page (dialog), ==, "options");
+  g_assert_nonnull (dothi_import_dialog_get_message (dialog));
+  g_assert_nonnull (strstr (dothi_import_dialog_get_message (dialog), "test_invalid_location.osm"));
+  g_assert_cmpuint (n_imported, ==, 0);
+  g_assert_cmpuint (project_layer_count (f), ==, 2);
 }
 
 int
@@ -471,6 +1397,17 @@ main (int   argc,
 {
   g_autoptr(GError) error = NULL;
   int ret;
+
+  /* Recent files and tile caches go to a folder of the test's own,
+   * before anything reads the XDG variables. */
+  home_dir = dothi_test_mkdtemp ();
+  {
+    g_autofree char *data = g_build_filename (home_dir, "data", NULL);
+    g_autofree char *cache = g_build_filename (home_dir, "cache", NULL);
+
+    g_setenv ("XDG_DATA_HOME", data, TRUE);
+    g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+  }
 
   dothi_test_init (&argc, &argv);
 
@@ -492,12 +1429,27 @@ main (int   argc,
   ADD ("/ui/open/not-a-project", test_open_not_a_project);
   ADD ("/ui/open/missing-file", test_open_missing_file);
   ADD ("/ui/open/error-keeps-project", test_open_error_keeps_project);
+  ADD ("/ui/demo/map", test_demo_map);
+  ADD ("/ui/demo/search", test_demo_search);
+  ADD ("/ui/demo/identify", test_demo_identify);
+  ADD ("/ui/demo/layer-panel", test_demo_layer_panel);
+  ADD ("/ui/demo/style", test_demo_style);
   ADD ("/ui/i18n/vietnamese", test_vietnamese);
+  ADD ("/ui/import-dialog/choose", test_import_dialog_choose);
+  ADD ("/ui/import-dialog/tcvn3", test_import_dialog_tcvn3);
+  ADD ("/ui/import-dialog/crs-required", test_import_dialog_crs_required);
+  ADD ("/ui/import-dialog/cancel", test_import_dialog_cancel);
+  ADD ("/ui/import-dialog/close-while-running", test_import_dialog_close_while_running);
+  ADD ("/ui/import-dialog/unreadable", test_import_dialog_unreadable);
+  ADD ("/ui/import-dialog/run-error", test_import_dialog_run_error);
 #undef ADD
 
   ret = g_test_run ();
 
   destroy_windows ();
   g_clear_object (&app);
+  if (demo_dir != NULL)
+    dothi_test_rmdir (demo_dir);
+  dothi_test_rmdir (home_dir);
   return ret;
 }

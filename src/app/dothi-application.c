@@ -1,5 +1,6 @@
 /* dothi-application.c: the application object: app.about and app.quit,
- * the accelerator table, and opening files from the command line. */
+ * the accelerator table, the app's few style rules, and opening files
+ * from the command line. */
 #define G_LOG_DOMAIN "dothi-application"
 
 #include "config.h"
@@ -25,9 +26,26 @@ static const struct {
   const char *accels[3];
 } accelerators[] = {
   { "win.open",               { "<Control>o", NULL } },
+  { "win.new",                { "<Control>n", NULL } },
+  { "win.import",             { "<Control>i", NULL } },
+  { "win.search",             { "<Control>f", NULL } },
+  { "win.toggle-sidebar",     { "F9", NULL } },
+  { "win.zoom-in",            { "<Control>plus", "<Control>equal", "<Control>KP_Add" } },
+  { "win.zoom-out",           { "<Control>minus", "<Control>KP_Subtract", NULL } },
+  { "win.zoom-project",       { "<Control>0", "<Control>KP_0", NULL } },
+  { "win.close",              { "<Control>w", NULL } },
   { "win.show-help-overlay",  { "<Control>question", NULL } },
   { "app.quit",               { "<Control>q", NULL } },
+  /* Escape (win.close-identify) is a key binding of DothiWindow, so the
+   * search entry and popovers see it first. */
 };
+
+/* Small additions to Adwaita's look: a drop target row while a layer is
+ * dragged over it, and a status bar that reads like one. */
+static const char app_css[] =
+  "row.expander:drop(active) { box-shadow: inset 0 0 0 2px alpha(@accent_color, 0.8); }\n"
+  ".dothi-statusbar { min-height: 22px; }\n"
+  ".dothi-sidebar list.boxed-list > row.expander list.nested > row { min-height: 0; }\n";
 
 /* A window that shows nothing yet, to reuse before making a new one. */
 static DothiWindow *
@@ -105,9 +123,25 @@ dothi_application_startup (GApplication *application)
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
   for (guint i = 0; i < G_N_ELEMENTS (accelerators); i++)
-    gtk_application_set_accels_for_action (GTK_APPLICATION (self),
-                                           accelerators[i].action,
-                                           accelerators[i].accels);
+    {
+      const char *accels[G_N_ELEMENTS (accelerators[i].accels) + 1] = { NULL };
+
+      /* Each list is NULL-terminated, even a full one. */
+      for (guint j = 0; j < G_N_ELEMENTS (accelerators[i].accels); j++)
+        accels[j] = accelerators[i].accels[j];
+      gtk_application_set_accels_for_action (GTK_APPLICATION (self),
+                                             accelerators[i].action, accels);
+    }
+
+  if (gdk_display_get_default () != NULL)
+    {
+      g_autoptr(GtkCssProvider) provider = gtk_css_provider_new ();
+
+      gtk_css_provider_load_from_data (provider, app_css, -1);
+      gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                                  GTK_STYLE_PROVIDER (provider),
+                                                  GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+    }
 }
 
 static void

@@ -14,8 +14,10 @@
 
 /* The map's deepest zoom (DESIGN.md §5: 1:200 needs 22 and a margin). */
 #define MAX_TILE_ZOOM 24
-/* Held tiles, visible or not; about 128 MiB of 256² tiles at scale 1. */
-#define LRU_SIZE 512
+/* Held tiles per layer, visible or not: a 1920×1080 view needs 54, and
+ * seven layers of 96 tiles of 256 KB stay under 180 MB (the app's RSS
+ * budget is 300 MB). */
+#define LRU_SIZE 96
 /* How far up or down the pyramid a missing tile looks for a stand-in. */
 #define FALLBACK_UP 8
 /* Symbols drawn around a feature reach this far beyond its extent. */

@@ -1,32 +1,73 @@
 /* dothi-window.c: the main window. Opens a project off the main loop,
- * then lists its layers; the map comes in its own widget. */
+ * then shows its layer panel, map, identify panel and status bar, and
+ * runs search and identify in the core's worker threads. */
 #define G_LOG_DOMAIN "dothi-window"
 
 #include "config.h"
 #include "dothi-window.h"
 
 #include <glib/gi18n.h>
+#include <locale.h>
+#include <math.h>
+
+#include "dothi-crs.h"
+#include "dothi-error.h"
+#include "dothi-format.h"
+#include "dothi-identify-panel.h"
+#include "dothi-import-dialog.h"
 #include "dothi-layer-row.h"
+#include "dothi-map-view.h"
+#include "dothi-search.h"
+#include "dothi-style-dialog.h"
+
+#define PROJECT_MIME_TYPE "application/x-dothi-project"
+#define MAX_RECENT 10
+#define SEARCH_LIMIT 10
+/* A search result that is a point still gets this much around it, m. */
+#define MIN_FLY_SIZE 60.0
+#define DEFAULT_TILE_SERVER "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 struct _DothiWindow
 {
   AdwApplicationWindow  parent_instance;
 
   DothiProject         *project;
-  /* Cancels the open in progress; NULL when none is. */
+  /* Cancels the open (or create) in progress; NULL when none is. */
   GCancellable         *open_cancellable;
+  GCancellable         *search_cancellable;
+  GCancellable         *identify_cancellable;
   GtkFileChooserNative *chooser;
   GtkWidget            *error_dialog;
+  AdwToast             *error_toast;
   char                 *error_message;
+  /* "VN-2000 / TM-3 108°30′": names the zone in the status bar. */
+  char                 *crs_name;
+  GPtrArray            *search_results;   /* DothiSearchResult* */
+  gboolean              fly_when_found;
+  gboolean              sidebar_visible;
+  char                 *basemap;          /* "none", "mbtiles", "online" */
+  GtkRecentManager     *recent_manager;
+  GtkPopover           *search_popover;
+  GtkListBox           *search_list;
 
   /* Template children */
   AdwWindowTitle       *window_title;
   AdwToastOverlay      *toast_overlay;
+  GtkMenuButton        *recent_button;
+  GtkSearchEntry       *search_entry;
   GtkStack             *stack;
   AdwStatusPage        *empty_page;
   GtkSpinner           *spinner;
+  AdwFlap              *flap;
   GtkLabel             *layers_heading;
   GtkListBox           *layer_list;
+  DothiMapView         *map_view;
+  GtkRevealer          *identify_revealer;
+  DothiIdentifyPanel   *identify_panel;
+  GtkLabel             *position_label;
+  GtkLabel             *wgs84_label;
+  GtkSpinner           *map_spinner;
+  GtkLabel             *scale_label;
 };
 
 G_DEFINE_FINAL_TYPE (DothiWindow, dothi_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -35,15 +76,23 @@ enum {
   PROP_0,
   PROP_PROJECT,
   PROP_BUSY,
+  PROP_SIDEBAR_VISIBLE,
+  PROP_BASEMAP,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
+static void update_actions (DothiWindow *self);
+
+/* ---- opening and closing ------------------------------------------------ */
+
 /* What the open worker hands back to the main thread. */
 typedef struct {
   DothiProject *project;
   GPtrArray    *layers;   /* DothiLayerInfo* */
+  GPtrArray    *styles;   /* DothiStyle* or NULL, parallel to layers */
+  char         *crs_name;
 } OpenResult;
 
 static void
@@ -51,10 +100,33 @@ open_result_free (OpenResult *result)
 {
   g_clear_object (&result->project);
   g_clear_pointer (&result->layers, g_ptr_array_unref);
+  g_clear_pointer (&result->styles, g_ptr_array_unref);
+  g_free (result->crs_name);
   g_free (result);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (OpenResult, open_result_free)
+
+static void
+style_unref0 (gpointer style)
+{
+  if (style != NULL)
+    dothi_style_unref (style);
+}
+
+/* "VN-2000 / TM-3 108-30" → "VN-2000 / TM-3 108°30′", as surveyors write
+ * it; other names stay as PROJ has them. Runs in a worker (PROJ). */
+static char *
+dup_zone_name (int srid)
+{
+  g_autofree char *name = dothi_crs_dup_name (srid);
+  g_autoptr(GRegex) regex = NULL;
+
+  if (name == NULL)
+    return g_strdup_printf ("EPSG:%d", srid);
+  regex = g_regex_new ("(TM-3 |TM-6 |UTM )?([0-9]{2,3})-([0-9]{2})$", 0, 0, NULL);
+  return g_regex_replace (regex, name, -1, 0, "\\1\\2°\\3′", 0, NULL);
+}
 
 /* Runs in a worker thread: it owns the project it opens until the result
  * reaches the main thread, which then is its only user. */
@@ -84,6 +156,18 @@ open_project_thread (GTask        *task,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+
+  /* A broken style only loses its legend; the map reports it. */
+  result->styles = g_ptr_array_new_with_free_func (style_unref0);
+  for (guint i = 0; i < result->layers->len; i++)
+    {
+      const DothiLayerInfo *info = g_ptr_array_index (result->layers, i);
+
+      g_ptr_array_add (result->styles,
+                       dothi_project_dup_style (result->project, info->name, NULL));
+    }
+
+  result->crs_name = dup_zone_name (dothi_project_get_srid (result->project));
 
   g_task_return_pointer (task, g_steal_pointer (&result),
                          (GDestroyNotify) open_result_free);
@@ -137,15 +221,37 @@ close_project_in_background (DothiWindow  *self,
 }
 
 static void
+hide_identify (DothiWindow *self)
+{
+  g_cancellable_cancel (self->identify_cancellable);
+  g_clear_object (&self->identify_cancellable);
+  gtk_revealer_set_reveal_child (self->identify_revealer, FALSE);
+  dothi_identify_panel_set_results (self->identify_panel, NULL);
+  if (self->map_view != NULL && dothi_map_view_get_project (self->map_view) != NULL)
+    dothi_map_view_highlight (self->map_view, NULL, -1);
+  update_actions (self);
+}
+
+static void
 set_project (DothiWindow  *self,
              DothiProject *project)
 {
+  DothiProject *old;
+
   if (self->project == project)
     return;
 
-  if (self->project != NULL)
-    close_project_in_background (self, g_steal_pointer (&self->project));
+  g_cancellable_cancel (self->search_cancellable);
+  g_clear_object (&self->search_cancellable);
+  g_clear_pointer (&self->search_results, g_ptr_array_unref);
+  hide_identify (self);
+
+  /* The map lets go of the old project before it is closed. */
+  old = g_steal_pointer (&self->project);
   self->project = project ? g_object_ref (project) : NULL;
+  dothi_map_view_set_project (self->map_view, self->project);
+  if (old != NULL)
+    close_project_in_background (self, old);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROJECT]);
 }
@@ -186,37 +292,53 @@ update_title (DothiWindow *self)
   else
     adw_window_title_set_subtitle (self->window_title,
                                    dothi_project_get_crs (self->project));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->window_title), self->crs_name);
   gtk_window_set_title (GTK_WINDOW (self), name);
 }
 
-static void
-clear_layer_list (DothiWindow *self)
-{
-  GtkWidget *child;
+/* ---- messages ----------------------------------------------------------- */
 
-  /* gtk_list_box_remove_all() is GTK 4.12. */
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->layer_list))))
-    gtk_list_box_remove (self->layer_list, child);
+static void
+set_error_message (DothiWindow *self,
+                   const char  *message)
+{
+  g_free (self->error_message);
+  self->error_message = g_strdup (message);
 }
 
 static void
-show_layers (DothiWindow *self,
-             GPtrArray   *layers)
+error_toast_dismissed_cb (AdwToast    *toast,
+                          DothiWindow *self)
 {
-  g_autofree char *heading = NULL;
+  if (self->error_toast == toast)
+    self->error_toast = NULL;
+}
 
-  clear_layer_list (self);
-  for (guint i = 0; i < layers->len; i++)
-    gtk_list_box_append (self->layer_list,
-                         dothi_layer_row_new (g_ptr_array_index (layers, i)));
+/* A failed action: @error's message names the layer or file. The same
+ * message is not stacked while it still shows (a failing tile repeats). */
+static void
+show_toast_error (DothiWindow  *self,
+                  const GError *error)
+{
+  AdwToast *toast;
 
-  /* Translators: heading above the list of a project's layers */
-  heading = g_strdup_printf (ngettext ("%u Layer", "%u Layers", layers->len),
-                             layers->len);
-  gtk_label_set_text (self->layers_heading, heading);
+  if (self->error_toast != NULL && g_strcmp0 (self->error_message, error->message) == 0)
+    return;
 
-  gtk_stack_set_visible_child_name (self->stack,
-                                    layers->len > 0 ? "layers" : "no-layers");
+  set_error_message (self, error->message);
+  toast = adw_toast_new (error->message);
+  adw_toast_set_timeout (toast, 6);
+  g_signal_connect_object (toast, "dismissed",
+                           G_CALLBACK (error_toast_dismissed_cb), self, 0);
+  self->error_toast = toast;
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static void
+show_toast (DothiWindow *self,
+            const char  *message)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
 }
 
 static void
@@ -236,8 +358,7 @@ show_error (DothiWindow *self,
 {
   GtkWidget *dialog;
 
-  g_free (self->error_message);
-  self->error_message = g_strdup (message);
+  set_error_message (self, message);
 
   if (self->error_dialog != NULL)
     gtk_window_destroy (GTK_WINDOW (self->error_dialog));
@@ -251,6 +372,669 @@ show_error (DothiWindow *self,
   self->error_dialog = dialog;
   gtk_window_present (GTK_WINDOW (dialog));
 }
+
+/* ---- numbers for the status bar ----------------------------------------- */
+
+/* LC_NUMERIC is "C" for the whole process (libspatialite forces it), so
+ * display numbers use a locale object of their own, as dothi-format.c. */
+static char *
+format_decimal (double value,
+                int    digits)
+{
+  static gsize once = 0;
+  static locale_t display_locale = (locale_t) 0;
+  locale_t previous;
+  char *text;
+
+  if (g_once_init_enter (&once))
+    {
+      display_locale = newlocale (LC_NUMERIC_MASK, "", (locale_t) 0);
+      if (display_locale == (locale_t) 0)
+        display_locale = newlocale (LC_NUMERIC_MASK, "C", (locale_t) 0);
+      g_once_init_leave (&once, 1);
+    }
+
+  if (display_locale == (locale_t) 0)
+    return g_strdup_printf ("%.*f", digits, value);
+
+  previous = uselocale (display_locale);
+  text = g_strdup_printf ("%'.*f", digits, value);
+  uselocale (previous);
+  return text;
+}
+
+/* 1:N with N rounded to two significant digits from 1000 up, as map
+ * sheets name scales (1:2500, not 1:2537). */
+static char *
+format_scale (double denominator)
+{
+  g_autofree char *number = NULL;
+  double n = denominator;
+
+  if (!(n > 0) || !isfinite (n))
+    return g_strdup ("");
+  if (n >= 1000)
+    {
+      double step = pow (10.0, floor (log10 (n)) - 1.0);
+      n = round (n / step) * step;
+    }
+  number = dothi_format_int64 ((gint64) llround (n));
+  /* Translators: the map scale in the status bar, "1:2500" */
+  return g_strdup_printf (_("1:%s"), number);
+}
+
+static void
+pointer_moved_cb (DothiMapView *map,
+                  double        x,
+                  double        y,
+                  double        lat,
+                  double        lon,
+                  DothiWindow  *self)
+{
+  /* Survey convention: X is the northing, Y the easting. */
+  g_autofree char *northing = format_decimal (y, 2);
+  g_autofree char *easting = format_decimal (x, 2);
+  g_autofree char *lat_text = format_decimal (fabs (lat), 4);
+  g_autofree char *lon_text = format_decimal (fabs (lon), 4);
+  g_autofree char *lat_part = NULL;
+  g_autofree char *lon_part = NULL;
+  g_autofree char *position = NULL;
+  g_autofree char *wgs84 = NULL;
+
+  /* Translators: pointer position in the status bar in the Vietnamese
+   * survey convention: X is the northing, Y the easting, in metres; then
+   * the coordinate system, such as "VN-2000 / TM-3 108°30′" */
+  position = g_strdup_printf (_("X: %s m  Y: %s m  (%s)"), northing, easting,
+                              self->crs_name ? self->crs_name : "");
+
+  lat_part = g_strdup_printf (lat >= 0
+                              /* Translators: latitude north, "12.6801° N" */
+                              ? _("%s° N")
+                              /* Translators: latitude south, "12.6801° S" */
+                              : _("%s° S"), lat_text);
+  lon_part = g_strdup_printf (lon >= 0
+                              /* Translators: longitude east, "108.0512° E" */
+                              ? _("%s° E")
+                              /* Translators: longitude west, "108.0512° W" */
+                              : _("%s° W"), lon_text);
+  /* Translators: latitude and longitude in the status bar */
+  wgs84 = g_strdup_printf (_("%s, %s (WGS 84)"), lat_part, lon_part);
+
+  gtk_label_set_text (self->position_label, position);
+  gtk_label_set_text (self->wgs84_label, wgs84);
+}
+
+/* Off the map, the status bar still names the zone coordinates are in. */
+static void
+pointer_left_cb (DothiMapView *map,
+                 DothiWindow  *self)
+{
+  gtk_label_set_text (self->position_label, self->crs_name ? self->crs_name : "");
+  gtk_label_set_text (self->wgs84_label, "");
+}
+
+static void
+scale_changed_cb (DothiMapView *map,
+                  GParamSpec   *pspec,
+                  DothiWindow  *self)
+{
+  g_autofree char *scale = format_scale (dothi_map_view_get_scale_denominator (map));
+
+  gtk_label_set_text (self->scale_label, scale);
+}
+
+static void
+map_busy_cb (DothiMapView *map,
+             GParamSpec   *pspec,
+             DothiWindow  *self)
+{
+  gtk_spinner_set_spinning (self->map_spinner, dothi_map_view_get_busy (map));
+}
+
+static void
+map_error_cb (DothiMapView *map,
+              GError       *error,
+              DothiWindow  *self)
+{
+  if (error != NULL)
+    show_toast_error (self, error);
+}
+
+/* ---- layer panel -------------------------------------------------------- */
+
+static void
+clear_layer_list (DothiWindow *self)
+{
+  GtkWidget *child;
+
+  /* gtk_list_box_remove_all() is GTK 4.12. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->layer_list))))
+    gtk_list_box_remove (self->layer_list, child);
+}
+
+static DothiLayerRow *
+find_row (DothiWindow *self,
+          const char  *name)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->layer_list));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    if (DOTHI_IS_LAYER_ROW (child)
+        && g_strcmp0 (dothi_layer_row_get_name (DOTHI_LAYER_ROW (child)), name) == 0)
+      return DOTHI_LAYER_ROW (child);
+  return NULL;
+}
+
+static guint
+count_rows (DothiWindow *self)
+{
+  guint n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->layer_list));
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n += DOTHI_IS_LAYER_ROW (child);
+  return n;
+}
+
+static gboolean
+project_writable (DothiWindow *self)
+{
+  return self->project != NULL && !dothi_project_get_read_only (self->project);
+}
+
+static void
+row_visible_toggled_cb (DothiLayerRow *row,
+                        gboolean       visible,
+                        DothiWindow   *self)
+{
+  const char *name = dothi_layer_row_get_name (row);
+  g_autoptr(GError) error = NULL;
+
+  if (self->project == NULL)
+    return;
+  dothi_map_view_set_layer_visible (self->map_view, name, visible);
+  /* A read-only project still shows and hides; it just keeps no record. */
+  if (project_writable (self)
+      && !dothi_project_set_layer_visible (self->project, name, visible, &error))
+    show_toast_error (self, error);
+}
+
+static void
+row_opacity_changed_cb (DothiLayerRow *row,
+                        double         opacity,
+                        gboolean       done,
+                        DothiWindow   *self)
+{
+  const char *name = dothi_layer_row_get_name (row);
+  g_autoptr(GError) error = NULL;
+
+  if (self->project == NULL)
+    return;
+  if (!done)
+    {
+      dothi_map_view_set_layer_opacity (self->map_view, name, opacity);
+      return;
+    }
+  if (project_writable (self)
+      && !dothi_project_set_layer_opacity (self->project, name, opacity, &error))
+    show_toast_error (self, error);
+}
+
+static void
+row_layer_dropped_cb (DothiLayerRow *target,
+                      const char    *name,
+                      DothiWindow   *self)
+{
+  g_autoptr(GError) error = NULL;
+  DothiLayerRow *source = find_row (self, name);
+  int index = gtk_list_box_row_get_index (GTK_LIST_BOX_ROW (target));
+  guint n = count_rows (self);
+
+  if (self->project == NULL || source == NULL || source == target || index < 0)
+    return;
+
+  /* Rows run top first; the project counts z-order from the bottom. */
+  if (!dothi_project_move_layer (self->project, name, n - 1 - (guint) index, &error))
+    {
+      show_toast_error (self, error);
+      return;
+    }
+
+  g_object_ref (source);
+  gtk_list_box_remove (self->layer_list, GTK_WIDGET (source));
+  gtk_list_box_insert (self->layer_list, GTK_WIDGET (source), index);
+  g_object_unref (source);
+
+  dothi_map_view_reload_layers (self->map_view);
+}
+
+static void
+show_layers (DothiWindow *self,
+             GPtrArray   *layers,
+             GPtrArray   *styles)
+{
+  g_autofree char *heading = NULL;
+
+  clear_layer_list (self);
+  /* Topmost first: the project lists bottom first. */
+  for (guint i = layers->len; i-- > 0;)
+    {
+      GtkWidget *row = dothi_layer_row_new (g_ptr_array_index (layers, i));
+
+      if (styles != NULL && i < styles->len)
+        dothi_layer_row_set_style (DOTHI_LAYER_ROW (row), g_ptr_array_index (styles, i));
+      g_signal_connect_object (row, "visible-toggled",
+                               G_CALLBACK (row_visible_toggled_cb), self, 0);
+      g_signal_connect_object (row, "opacity-changed",
+                               G_CALLBACK (row_opacity_changed_cb), self, 0);
+      g_signal_connect_object (row, "layer-dropped",
+                               G_CALLBACK (row_layer_dropped_cb), self, 0);
+      gtk_list_box_append (self->layer_list, row);
+    }
+
+  /* Translators: heading above the list of a project's layers */
+  heading = g_strdup_printf (ngettext ("%u Layer", "%u Layers", layers->len),
+                             layers->len);
+  gtk_label_set_text (self->layers_heading, heading);
+
+  gtk_stack_set_visible_child_name (self->stack,
+                                    layers->len > 0 ? "layers" : "no-layers");
+  update_actions (self);
+}
+
+/* After an import: the registry changed under another connection. The
+ * registry is a few rows; reading it is quicker than a frame. */
+static void
+reload_layers (DothiWindow *self)
+{
+  g_autoptr(GPtrArray) layers = NULL;
+  g_autoptr(GPtrArray) styles = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->project == NULL)
+    return;
+
+  layers = dothi_project_list_layers (self->project, &error);
+  if (layers == NULL)
+    {
+      show_toast_error (self, error);
+      return;
+    }
+  styles = g_ptr_array_new_with_free_func (style_unref0);
+  for (guint i = 0; i < layers->len; i++)
+    {
+      const DothiLayerInfo *info = g_ptr_array_index (layers, i);
+      g_ptr_array_add (styles, dothi_project_dup_style (self->project, info->name, NULL));
+    }
+
+  dothi_map_view_reload_layers (self->map_view);
+  show_layers (self, layers, styles);
+}
+
+/* ---- identify ----------------------------------------------------------- */
+
+static void
+identified_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(DothiWindow) self = user_data;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  results = dothi_identify_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&self->identify_cancellable);
+
+  if (results == NULL)
+    {
+      show_toast_error (self, error);
+      update_actions (self);
+      return;
+    }
+
+  if (results->len == 0)
+    {
+      hide_identify (self);
+      return;
+    }
+
+  dothi_identify_panel_set_results (self->identify_panel, results);
+  gtk_revealer_set_reveal_child (self->identify_revealer, TRUE);
+  update_actions (self);
+}
+
+static void
+map_clicked_cb (DothiMapView *map,
+                double        x,
+                double        y,
+                double        tolerance,
+                DothiWindow  *self)
+{
+  if (self->project == NULL)
+    return;
+
+  g_cancellable_cancel (self->identify_cancellable);
+  g_clear_object (&self->identify_cancellable);
+  self->identify_cancellable = g_cancellable_new ();
+
+  dothi_identify_async (dothi_project_get_path (self->project), NULL, x, y, tolerance,
+                        self->identify_cancellable, identified_cb, g_object_ref (self));
+}
+
+static void
+identify_result_shown_cb (DothiIdentifyPanel *panel,
+                          const char         *layer,
+                          gint64              fid,
+                          DothiWindow        *self)
+{
+  if (self->project != NULL)
+    dothi_map_view_highlight (self->map_view, layer, fid);
+}
+
+static void
+fly_to_bbox (DothiWindow  *self,
+             const double  bbox[4])
+{
+  double cx = (bbox[0] + bbox[2]) / 2, cy = (bbox[1] + bbox[3]) / 2;
+  /* Some room around the feature, and a point gets a street's worth. */
+  double w = MAX ((bbox[2] - bbox[0]) * 1.6, MIN_FLY_SIZE);
+  double h = MAX ((bbox[3] - bbox[1]) * 1.6, MIN_FLY_SIZE);
+  double padded[4] = { cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2 };
+
+  dothi_map_view_zoom_to_bbox (self->map_view, padded);
+}
+
+static void
+identify_zoom_requested_cb (DothiIdentifyPanel *panel,
+                            DothiWindow        *self)
+{
+  const DothiIdentifyResult *result = dothi_identify_panel_get_current (panel);
+
+  if (result != NULL && self->project != NULL)
+    fly_to_bbox (self, result->bbox);
+}
+
+static void
+identify_close_requested_cb (DothiIdentifyPanel *panel,
+                             DothiWindow        *self)
+{
+  hide_identify (self);
+}
+
+/* ---- search ------------------------------------------------------------- */
+
+static GtkWidget *
+new_search_row (const char *label,
+                const char *detail)
+{
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *title = gtk_label_new (label);
+
+  gtk_widget_set_margin_top (box, 6);
+  gtk_widget_set_margin_bottom (box, 6);
+  gtk_widget_set_margin_start (box, 8);
+  gtk_widget_set_margin_end (box, 8);
+  gtk_label_set_xalign (GTK_LABEL (title), 0);
+  gtk_label_set_ellipsize (GTK_LABEL (title), PANGO_ELLIPSIZE_END);
+  gtk_box_append (GTK_BOX (box), title);
+  if (detail != NULL && detail[0] != '\0')
+    {
+      GtkWidget *sub = gtk_label_new (detail);
+
+      gtk_label_set_xalign (GTK_LABEL (sub), 0);
+      gtk_label_set_ellipsize (GTK_LABEL (sub), PANGO_ELLIPSIZE_END);
+      gtk_widget_add_css_class (sub, "caption");
+      gtk_widget_add_css_class (sub, "dim-label");
+      gtk_box_append (GTK_BOX (box), sub);
+    }
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+  return row;
+}
+
+static void
+show_search_results (DothiWindow *self)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->search_list))))
+    gtk_list_box_remove (self->search_list, child);
+
+  if (self->search_results == NULL || self->search_results->len == 0)
+    {
+      /* Translators: shown under the search entry when nothing matched */
+      GtkWidget *row = new_search_row (_("No Results"),
+                                       /* Translators: hint under “No Results” */
+                                       _("Try a sheet and parcel number such as “tờ 12 thửa 345”, a street name, or X Y coordinates"));
+
+      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+      gtk_list_box_row_set_selectable (GTK_LIST_BOX_ROW (row), FALSE);
+      gtk_list_box_append (self->search_list, row);
+    }
+  else
+    {
+      for (guint i = 0; i < self->search_results->len; i++)
+        {
+          const DothiSearchResult *result = g_ptr_array_index (self->search_results, i);
+
+          gtk_list_box_append (self->search_list,
+                               new_search_row (result->label, result->detail));
+        }
+      gtk_list_box_select_row (self->search_list,
+                               gtk_list_box_get_row_at_index (self->search_list, 0));
+    }
+
+  gtk_popover_popup (self->search_popover);
+}
+
+static void
+searched_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(DothiWindow) self = user_data;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  results = dothi_search_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&self->search_cancellable);
+
+  if (results == NULL)
+    {
+      self->fly_when_found = FALSE;
+      show_toast_error (self, error);
+      return;
+    }
+
+  g_clear_pointer (&self->search_results, g_ptr_array_unref);
+  self->search_results = g_steal_pointer (&results);
+
+  if (self->fly_when_found)
+    {
+      self->fly_when_found = FALSE;
+      if (dothi_window_activate_search_result (self, 0))
+        return;
+    }
+  show_search_results (self);
+}
+
+static void
+search_changed_cb (GtkSearchEntry *entry,
+                   DothiWindow    *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (entry));
+  g_autofree char *stripped = g_strstrip (g_strdup (text));
+
+  g_cancellable_cancel (self->search_cancellable);
+  g_clear_object (&self->search_cancellable);
+  g_clear_pointer (&self->search_results, g_ptr_array_unref);
+  self->fly_when_found = FALSE;
+
+  if (stripped[0] == '\0' || self->project == NULL)
+    {
+      gtk_popover_popdown (self->search_popover);
+      return;
+    }
+
+  self->search_cancellable = g_cancellable_new ();
+  dothi_search_async (dothi_project_get_path (self->project), stripped, SEARCH_LIMIT,
+                      self->search_cancellable, searched_cb, g_object_ref (self));
+}
+
+static void
+search_activated_cb (GtkSearchEntry *entry,
+                     DothiWindow    *self)
+{
+  GtkListBoxRow *row = gtk_list_box_get_selected_row (self->search_list);
+
+  if (self->search_cancellable != NULL)
+    {
+      /* Enter before the results came: fly to the best one when they do. */
+      self->fly_when_found = TRUE;
+      return;
+    }
+  dothi_window_activate_search_result (self, row ? (guint) gtk_list_box_row_get_index (row) : 0);
+}
+
+static void
+search_stopped_cb (GtkSearchEntry *entry,
+                   DothiWindow    *self)
+{
+  gtk_popover_popdown (self->search_popover);
+}
+
+static void
+search_row_activated_cb (GtkListBox    *list,
+                         GtkListBoxRow *row,
+                         DothiWindow   *self)
+{
+  dothi_window_activate_search_result (self, (guint) gtk_list_box_row_get_index (row));
+}
+
+/* Up and Down move through the results while typing goes on. */
+static gboolean
+search_key_pressed_cb (GtkEventControllerKey *controller,
+                       guint                  keyval,
+                       guint                  keycode,
+                       GdkModifierType        state,
+                       DothiWindow           *self)
+{
+  GtkListBoxRow *row;
+  int index;
+
+  if (keyval != GDK_KEY_Down && keyval != GDK_KEY_Up
+      && keyval != GDK_KEY_KP_Down && keyval != GDK_KEY_KP_Up)
+    return GDK_EVENT_PROPAGATE;
+  if (self->search_results == NULL || self->search_results->len == 0)
+    return GDK_EVENT_PROPAGATE;
+
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->search_popover)))
+    {
+      show_search_results (self);
+      return GDK_EVENT_STOP;
+    }
+
+  row = gtk_list_box_get_selected_row (self->search_list);
+  index = row ? gtk_list_box_row_get_index (row) : -1;
+  index += (keyval == GDK_KEY_Down || keyval == GDK_KEY_KP_Down) ? 1 : -1;
+  index = CLAMP (index, 0, (int) self->search_results->len - 1);
+  gtk_list_box_select_row (self->search_list,
+                           gtk_list_box_get_row_at_index (self->search_list, index));
+  return GDK_EVENT_STOP;
+}
+
+/* ---- recent projects ---------------------------------------------------- */
+
+static gboolean
+is_project_info (GtkRecentInfo *info)
+{
+  const char *mime = gtk_recent_info_get_mime_type (info);
+  const char *uri = gtk_recent_info_get_uri (info);
+
+  return g_strcmp0 (mime, PROJECT_MIME_TYPE) == 0
+         || (uri != NULL && g_str_has_suffix (uri, ".dothi"));
+}
+
+static int
+compare_recent (gconstpointer a,
+                gconstpointer b)
+{
+  GtkRecentInfo *ia = *(GtkRecentInfo **) a;
+  GtkRecentInfo *ib = *(GtkRecentInfo **) b;
+
+  /* Newest first. */
+  return g_date_time_compare (gtk_recent_info_get_modified (ib),
+                              gtk_recent_info_get_modified (ia));
+}
+
+static void
+update_recent_menu (DothiWindow *self)
+{
+  g_autoptr(GMenu) menu = g_menu_new ();
+  g_autoptr(GMenu) section = g_menu_new ();
+  g_autoptr(GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) gtk_recent_info_unref);
+  GList *items = gtk_recent_manager_get_items (self->recent_manager);
+
+  for (GList *l = items; l != NULL; l = l->next)
+    {
+      if (is_project_info (l->data))
+        g_ptr_array_add (infos, l->data);
+      else
+        gtk_recent_info_unref (l->data);
+    }
+  g_list_free (items);
+  g_ptr_array_sort (infos, compare_recent);
+
+  for (guint i = 0; i < infos->len && i < MAX_RECENT; i++)
+    {
+      GtkRecentInfo *info = g_ptr_array_index (infos, i);
+      g_autoptr(GMenuItem) item = NULL;
+
+      item = g_menu_item_new (gtk_recent_info_get_display_name (info), NULL);
+      g_menu_item_set_action_and_target_value (item, "win.open-recent",
+                                               g_variant_new_string (gtk_recent_info_get_uri (info)));
+      g_menu_append_item (section, item);
+    }
+
+  if (infos->len == 0)
+    {
+      /* Translators: the only, disabled, item of an empty recent projects menu */
+      g_autoptr(GMenuItem) item = g_menu_item_new (_("No Recent Projects"), "win.none");
+      g_menu_append_item (section, item);
+    }
+
+  g_menu_append_section (menu, NULL, G_MENU_MODEL (section));
+  gtk_menu_button_set_menu_model (self->recent_button, G_MENU_MODEL (menu));
+}
+
+static void
+recent_changed_cb (GtkRecentManager *manager,
+                   DothiWindow      *self)
+{
+  update_recent_menu (self);
+}
+
+static void
+add_to_recent (DothiWindow *self,
+               DothiProject *project)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (dothi_project_get_path (project));
+  g_autofree char *uri = g_file_get_uri (file);
+  GtkRecentData data = {
+    .mime_type = (char *) PROJECT_MIME_TYPE,
+    .app_name = (char *) g_get_application_name (),
+    .app_exec = (char *) "dothi %u",
+  };
+
+  gtk_recent_manager_add_full (self->recent_manager, uri, &data);
+}
+
+/* ---- opening from the UI ------------------------------------------------ */
 
 static void
 project_opened_cb (GObject      *object,
@@ -278,20 +1062,22 @@ project_opened_cb (GObject      *object,
       if (self->project == NULL)
         gtk_stack_set_visible_child_name (self->stack, "empty");
       else
-        {
-          GtkWidget *first = gtk_widget_get_first_child (GTK_WIDGET (self->layer_list));
-          gtk_stack_set_visible_child_name (self->stack,
-                                            first != NULL ? "layers" : "no-layers");
-        }
+        gtk_stack_set_visible_child_name (self->stack,
+                                          count_rows (self) > 0 ? "layers" : "no-layers");
       /* Translators: heading of the message shown when a project file
        * cannot be opened; the reason follows */
       show_error (self, _("Could Not Open Project"), error->message);
+      update_actions (self);
       return;
     }
 
+  g_free (self->crs_name);
+  self->crs_name = g_steal_pointer (&opened->crs_name);
   set_project (self, opened->project);
   update_title (self);
-  show_layers (self, opened->layers);
+  show_layers (self, opened->layers, opened->styles);
+  add_to_recent (self, opened->project);
+  pointer_left_cb (self->map_view, self);
 }
 
 static void
@@ -311,18 +1097,35 @@ chooser_response_cb (GtkNativeDialog *dialog,
 }
 
 static void
+add_project_filter (GtkFileChooser *chooser)
+{
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  /* Translators: file type filter in the Open dialog */
+  gtk_file_filter_set_name (filter, _("Dothi projects"));
+  gtk_file_filter_add_mime_type (filter, PROJECT_MIME_TYPE);
+  gtk_file_filter_add_suffix (filter, "dothi");
+  gtk_file_chooser_add_filter (chooser, filter);
+}
+
+static gboolean
+reuse_chooser (DothiWindow *self)
+{
+  if (self->chooser == NULL)
+    return FALSE;
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+  return TRUE;
+}
+
+static void
 open_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *parameter)
 {
   DothiWindow *self = DOTHI_WINDOW (widget);
-  g_autoptr(GtkFileFilter) filter = NULL;
 
-  if (self->chooser != NULL)
-    {
-      gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
-      return;
-    }
+  if (reuse_chooser (self))
+    return;
 
   /* Translators: title, accept and cancel buttons of the file chooser */
   self->chooser = gtk_file_chooser_native_new (_("Open Project"),
@@ -331,17 +1134,541 @@ open_action (GtkWidget  *widget,
                                                _("_Open"),
                                                _("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-
-  filter = gtk_file_filter_new ();
-  /* Translators: file type filter in the Open dialog */
-  gtk_file_filter_set_name (filter, _("Dothi projects"));
-  gtk_file_filter_add_mime_type (filter, "application/x-dothi-project");
-  gtk_file_filter_add_suffix (filter, "dothi");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
+  add_project_filter (GTK_FILE_CHOOSER (self->chooser));
 
   g_signal_connect (self->chooser, "response",
                     G_CALLBACK (chooser_response_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+open_recent_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+  g_autoptr(GFile) file = g_file_new_for_uri (g_variant_get_string (parameter, NULL));
+
+  /* Another project opens beside this one, as from the command line. */
+  if (self->project != NULL || dothi_window_get_busy (self))
+    g_application_open (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))),
+                        &file, 1, "");
+  else
+    dothi_window_open_file (self, file);
+}
+
+/* ---- new project -------------------------------------------------------- */
+
+typedef struct {
+  char *path;
+  char *crs;
+} CreateData;
+
+static void
+create_data_free (CreateData *data)
+{
+  g_free (data->path);
+  g_free (data->crs);
+  g_free (data);
+}
+
+/* The chooser asked before replacing a file: the old one goes to the
+ * trash with its SQLite companions, so nothing is lost for good. */
+static void
+create_project_thread (GTask        *task,
+                       gpointer      source_object,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  CreateData *data = task_data;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (g_file_test (data->path, G_FILE_TEST_EXISTS))
+    {
+      static const char *const suffixes[] = { "", "-wal", "-shm" };
+
+      for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+        {
+          g_autofree char *path = g_strconcat (data->path, suffixes[i], NULL);
+          g_autoptr(GFile) file = g_file_new_for_path (path);
+          g_autoptr(GError) trash_error = NULL;
+
+          if (!g_file_test (path, G_FILE_TEST_EXISTS))
+            continue;
+          if (!g_file_trash (file, cancellable, &trash_error))
+            {
+              g_autofree char *name = g_filename_display_name (data->path);
+
+              g_task_return_new_error (task, DOTHI_ERROR, DOTHI_ERROR_EXISTS,
+                                       /* Translators: file name, then the system's reason */
+                                       _("Could not move the existing “%s” to the trash: %s"),
+                                       name, trash_error->message);
+              return;
+            }
+        }
+    }
+
+  project = dothi_project_create (data->path, data->crs, &error);
+  if (project == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  dothi_project_close (project);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+project_created_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  DothiWindow *self = DOTHI_WINDOW (object);
+  g_autoptr(GApplication) application = user_data;
+  g_autoptr(GError) error = NULL;
+  CreateData *data = g_task_get_task_data (G_TASK (result));
+
+  if (application != NULL)
+    g_application_release (application);
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_clear_object (&self->open_cancellable);
+      set_busy (self, FALSE);
+      gtk_stack_set_visible_child_name (self->stack,
+                                        self->project == NULL ? "empty"
+                                        : count_rows (self) > 0 ? "layers" : "no-layers");
+      /* Translators: heading of the message shown when a new project
+       * cannot be made; the reason follows */
+      show_error (self, _("Could Not Create Project"), error->message);
+      update_actions (self);
+      return;
+    }
+
+  g_clear_object (&self->open_cancellable);
+  {
+    g_autoptr(GFile) file = g_file_new_for_path (data->path);
+    dothi_window_open_file (self, file);
+  }
+}
+
+static void
+create_project (DothiWindow *self,
+                const char  *path,
+                const char  *crs)
+{
+  g_autoptr(GTask) task = NULL;
+  CreateData *data = g_new0 (CreateData, 1);
+  GApplication *application = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  data->path = g_strdup (path);
+  data->crs = g_strdup (crs);
+
+  g_cancellable_cancel (self->open_cancellable);
+  g_clear_object (&self->open_cancellable);
+  self->open_cancellable = g_cancellable_new ();
+  gtk_stack_set_visible_child_name (self->stack, "loading");
+  set_busy (self, TRUE);
+  if (application != NULL)
+    g_application_hold (application);
+
+  task = g_task_new (self, self->open_cancellable, project_created_cb,
+                     application ? g_object_ref (application) : NULL);
+  g_task_set_source_tag (task, create_project);
+  g_task_set_task_data (task, data, (GDestroyNotify) create_data_free);
+  g_task_run_in_thread (task, create_project_thread);
+}
+
+static void
+new_chooser_response_cb (GtkNativeDialog *dialog,
+                         int              response,
+                         DothiWindow     *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      const char *zone = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (dialog), "crs");
+      g_autofree char *crs = NULL;
+      guint n_zones;
+      const DothiVn2000Zone *zones = dothi_crs_vn2000_zones (&n_zones);
+      guint64 index = zone ? g_ascii_strtoull (zone, NULL, 10) : G_MAXUINT64;
+
+      if (index < n_zones)
+        crs = g_strdup_printf ("EPSG:%d", zones[index].srid);
+
+      if (path != NULL && !g_str_has_suffix (path, ".dothi"))
+        {
+          char *with_suffix = g_strconcat (path, ".dothi", NULL);
+          g_free (path);
+          path = with_suffix;
+        }
+      if (path != NULL)
+        create_project (self, path, crs);
+    }
+
+  g_clear_object (&self->chooser);
+}
+
+static void
+new_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) labels = g_ptr_array_new_with_free_func (g_free);
+  const DothiVn2000Zone *zones;
+  guint n_zones;
+  char *selected = NULL;
+
+  if (reuse_chooser (self))
+    return;
+
+  /* Translators: title and accept button of the New Project file chooser */
+  self->chooser = gtk_file_chooser_native_new (_("New Project"),
+                                               GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SAVE,
+                                               _("_Create"),
+                                               _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  add_project_filter (GTK_FILE_CHOOSER (self->chooser));
+  /* Translators: suggested file name of a new project; keep .dothi */
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), _("project.dothi"));
+
+  /* The province chooses the VN-2000 zone (DESIGN.md §2). */
+  zones = dothi_crs_vn2000_zones (&n_zones);
+  for (guint i = 0; i < n_zones; i++)
+    {
+      g_ptr_array_add (ids, g_strdup_printf ("%u", i));
+      /* Translators: a choice of coordinate system for a new project: a
+       * province name and the EPSG code of its VN-2000 zone */
+      g_ptr_array_add (labels, g_strdup_printf (_("%s (EPSG:%d)"),
+                                                zones[i].province, zones[i].srid));
+      if (zones[i].srid == 9218 && selected == NULL)
+        selected = g_ptr_array_index (ids, i);
+    }
+  g_ptr_array_add (ids, NULL);
+  g_ptr_array_add (labels, NULL);
+  gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (self->chooser), "crs",
+                               /* Translators: label of the province choice in the New Project dialog */
+                               _("Province (VN-2000 zone)"),
+                               (const char **) ids->pdata, (const char **) labels->pdata);
+  if (selected != NULL)
+    gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (self->chooser), "crs", selected);
+
+  g_signal_connect (self->chooser, "response",
+                    G_CALLBACK (new_chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+/* ---- import ------------------------------------------------------------- */
+
+static void
+imported_cb (GtkWidget   *dialog,
+             DothiWindow *self)
+{
+  reload_layers (self);
+}
+
+static void
+show_import_dialog (DothiWindow *self,
+                    GFile       *source)
+{
+  GtkWidget *dialog;
+
+  if (!project_writable (self))
+    return;
+
+  dialog = dothi_import_dialog_new (GTK_WINDOW (self), self->project, source);
+  g_signal_connect_object (dialog, "imported", G_CALLBACK (imported_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+import_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  show_import_dialog (DOTHI_WINDOW (widget), NULL);
+}
+
+/* ---- map actions -------------------------------------------------------- */
+
+static void
+zoom_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  if (self->project == NULL)
+    return;
+  if (g_str_equal (action_name, "win.zoom-in"))
+    dothi_map_view_zoom_in (self->map_view);
+  else if (g_str_equal (action_name, "win.zoom-out"))
+    dothi_map_view_zoom_out (self->map_view);
+  else
+    dothi_map_view_zoom_to_project (self->map_view);
+}
+
+static void
+zoom_to_layer_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  if (self->project != NULL)
+    dothi_map_view_zoom_to_layer (self->map_view, g_variant_get_string (parameter, NULL));
+}
+
+static void
+style_applied_cb (DothiStyleDialog *dialog,
+                  DothiStyle       *style,
+                  DothiWindow      *self)
+{
+  const DothiLayerInfo *info = NULL;
+  DothiLayerRow *row;
+  g_autofree char *message = NULL;
+
+  g_object_get_data (G_OBJECT (dialog), "layer");
+  row = find_row (self, g_object_get_data (G_OBJECT (dialog), "layer"));
+  if (row == NULL || self->project == NULL)
+    return;
+  info = dothi_layer_row_get_info (row);
+  dothi_layer_row_set_style (row, style);
+  dothi_map_view_reload_layers (self->map_view);
+
+  /* Translators: shown after a layer's style was changed; layer title */
+  message = g_strdup_printf (_("Style of “%s” changed"),
+                             info->title && info->title[0] ? info->title : info->name);
+  show_toast (self, message);
+}
+
+static void
+layer_style_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+  const char *name = g_variant_get_string (parameter, NULL);
+  DothiLayerRow *row = find_row (self, name);
+  g_autoptr(DothiStyle) style = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *dialog;
+
+  if (self->project == NULL || row == NULL)
+    return;
+
+  style = dothi_project_dup_style (self->project, name, &error);
+  if (style == NULL)
+    {
+      show_toast_error (self, error);
+      return;
+    }
+
+  dialog = dothi_style_dialog_new (GTK_WINDOW (self), self->project,
+                                   dothi_layer_row_get_info (row), style);
+  g_object_set_data_full (G_OBJECT (dialog), "layer", g_strdup (name), g_free);
+  g_signal_connect_object (dialog, "applied", G_CALLBACK (style_applied_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+search_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+  gtk_editable_select_region (GTK_EDITABLE (self->search_entry), 0, -1);
+}
+
+static void
+close_identify_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  hide_identify (DOTHI_WINDOW (widget));
+}
+
+static void
+close_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  gtk_window_close (GTK_WINDOW (widget));
+}
+
+/* ---- basemap ------------------------------------------------------------ */
+
+static void
+set_basemap_state (DothiWindow *self,
+                   const char  *state)
+{
+  if (g_strcmp0 (self->basemap, state) == 0)
+    return;
+  g_free (self->basemap);
+  self->basemap = g_strdup (state);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BASEMAP]);
+}
+
+static void
+mbtiles_chooser_response_cb (GtkNativeDialog *dialog,
+                             int              response,
+                             DothiWindow     *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+
+      if (path != NULL)
+        {
+          dothi_map_view_set_basemap (self->map_view, DOTHI_BASEMAP_MBTILES, path);
+          set_basemap_state (self, "mbtiles");
+        }
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+choose_mbtiles (DothiWindow *self)
+{
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  if (reuse_chooser (self))
+    return;
+
+  /* Translators: title and accept button of the basemap file chooser */
+  self->chooser = gtk_file_chooser_native_new (_("Choose an Offline Basemap"),
+                                               GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_OPEN,
+                                               _("_Use"),
+                                               _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  /* Translators: file type filter in the basemap file chooser */
+  gtk_file_filter_set_name (filter, _("MBTiles raster tiles"));
+  gtk_file_filter_add_suffix (filter, "mbtiles");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
+  g_signal_connect (self->chooser, "response",
+                    G_CALLBACK (mbtiles_chooser_response_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+online_response_cb (AdwMessageDialog *dialog,
+                    const char       *response,
+                    DothiWindow      *self)
+{
+  GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), "entry");
+  const char *url = gtk_editable_get_text (entry);
+
+  if (!g_str_equal (response, "use"))
+    return;
+  if (!g_str_has_prefix (url, "https://") && !g_str_has_prefix (url, "http://"))
+    {
+      /* Translators: the text typed is not a web address; %s is that text */
+      g_autofree char *message = g_strdup_printf (_("“%s” is not a web address (https://…)"), url);
+      show_toast (self, message);
+      return;
+    }
+  dothi_map_view_set_basemap (self->map_view, DOTHI_BASEMAP_ONLINE, url);
+  set_basemap_state (self, "online");
+}
+
+static void
+choose_online (DothiWindow *self)
+{
+  GtkWidget *dialog;
+  GtkWidget *entry = gtk_entry_new ();
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (self),
+                                   /* Translators: heading of the online basemap dialog */
+                                   _("Use an Online Basemap?"),
+                                   /* Translators: body of the online basemap dialog */
+                                   _("Map tiles will be downloaded from this server whenever the map moves, so the server sees which area you look at. Online tiles are not printed: their terms of use forbid it. Enter an address with {z}, {x} and {y}."));
+  gtk_editable_set_text (GTK_EDITABLE (entry), DEFAULT_TILE_SERVER);
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  g_object_set_data (G_OBJECT (dialog), "entry", entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    /* Translators: button of the online basemap dialog */
+                                    "use", _("_Use Online Tiles"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "use",
+                                              ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "use");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (online_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* The radio items set the property; a file or server is asked for first,
+ * and the state changes only once one is chosen. */
+static void
+request_basemap (DothiWindow *self,
+                 const char  *kind)
+{
+  if (g_strcmp0 (kind, "mbtiles") == 0)
+    choose_mbtiles (self);
+  else if (g_strcmp0 (kind, "online") == 0)
+    choose_online (self);
+  else
+    {
+      dothi_map_view_set_basemap (self->map_view, DOTHI_BASEMAP_NONE, NULL);
+      set_basemap_state (self, "none");
+    }
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+static void
+update_actions (DothiWindow *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  gboolean has_project = self->project != NULL;
+  gboolean busy = self->open_cancellable != NULL;
+  gboolean showing_map = has_project && !busy
+                         && g_strcmp0 (gtk_stack_get_visible_child_name (self->stack), "layers") == 0;
+
+  gtk_widget_action_set_enabled (widget, "win.import", project_writable (self) && !busy);
+  gtk_widget_action_set_enabled (widget, "win.zoom-in", showing_map);
+  gtk_widget_action_set_enabled (widget, "win.zoom-out", showing_map);
+  gtk_widget_action_set_enabled (widget, "win.zoom-project", showing_map);
+  gtk_widget_action_set_enabled (widget, "win.zoom-to-layer", showing_map);
+  gtk_widget_action_set_enabled (widget, "win.layer-style", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.search", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.toggle-sidebar", showing_map);
+  gtk_widget_action_set_enabled (widget, "win.basemap", has_project);
+  gtk_widget_action_set_enabled (widget, "win.close-identify",
+                                 gtk_revealer_get_reveal_child (self->identify_revealer));
+  gtk_widget_action_set_enabled (widget, "win.none", FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->search_entry), has_project && !busy);
+}
+
+static void
+stack_child_changed_cb (GtkStack    *stack,
+                        GParamSpec  *pspec,
+                        DothiWindow *self)
+{
+  update_actions (self);
+}
+
+/* ---- drag and drop of files --------------------------------------------- */
+
+static gboolean
+is_project_file (GFile *file)
+{
+  g_autofree char *name = g_file_get_basename (file);
+
+  return name != NULL && g_str_has_suffix (name, ".dothi");
 }
 
 static gboolean
@@ -351,6 +1678,8 @@ drop_cb (GtkDropTarget *target,
          double         y,
          DothiWindow   *self)
 {
+  g_autoptr(GPtrArray) projects = g_ptr_array_new ();
+  GFile *data_file = NULL;
   GSList *files;
 
   if (!G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
@@ -360,22 +1689,49 @@ drop_cb (GtkDropTarget *target,
   if (files == NULL)
     return FALSE;
 
-  dothi_window_open_file (self, files->data);
-
-  /* Further projects open in windows of their own. */
-  if (files->next != NULL)
+  for (GSList *l = files; l != NULL; l = l->next)
     {
-      g_autoptr(GPtrArray) rest = g_ptr_array_new ();
+      if (is_project_file (l->data))
+        g_ptr_array_add (projects, l->data);
+      else if (data_file == NULL)
+        data_file = l->data;
+    }
 
-      for (GSList *l = files->next; l != NULL; l = l->next)
-        g_ptr_array_add (rest, l->data);
-      g_application_open (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))),
-                          (GFile **) rest->pdata, rest->len, "");
+  /* GIS data goes into the open project, through the import dialog. */
+  if (data_file != NULL)
+    {
+      if (project_writable (self))
+        show_import_dialog (self, data_file);
+      else
+        {
+          g_autofree char *name = g_file_get_parse_name (data_file);
+          /* Translators: a file dropped onto the window with no project open */
+          g_autofree char *message = g_strdup_printf (self->project == NULL
+                                                      ? _("Open or create a project to import “%s” into")
+                                                      /* Translators: a file dropped onto a read-only project */
+                                                      : _("This project is read-only: “%s” cannot be imported into it"),
+                                                      name);
+          set_error_message (self, message);
+          show_toast (self, message);
+        }
+    }
+
+  if (projects->len > 0)
+    {
+      GFile *first = g_ptr_array_index (projects, 0);
+
+      /* Further projects open in windows of their own. */
+      if (projects->len > 1)
+        g_application_open (G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self))),
+                            (GFile **) projects->pdata + 1, projects->len - 1, "");
+      dothi_window_open_file (self, first);
     }
 
   g_slist_free (files);
   return TRUE;
 }
+
+/* ---- GObject ------------------------------------------------------------ */
 
 static void
 dothi_window_dispose (GObject *object)
@@ -384,11 +1740,29 @@ dothi_window_dispose (GObject *object)
 
   g_cancellable_cancel (self->open_cancellable);
   g_clear_object (&self->open_cancellable);
+  g_cancellable_cancel (self->search_cancellable);
+  g_clear_object (&self->search_cancellable);
+  g_cancellable_cancel (self->identify_cancellable);
+  g_clear_object (&self->identify_cancellable);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  if (self->recent_manager != NULL)
+    g_signal_handlers_disconnect_by_data (self->recent_manager, self);
+  self->recent_manager = NULL;
+
+  /* The map lets go of the project before it closes. */
+  if (self->map_view != NULL)
+    dothi_map_view_set_project (self->map_view, NULL);
   if (self->project != NULL)
     close_project_in_background (self, g_steal_pointer (&self->project));
+
+  if (self->search_popover != NULL)
+    {
+      gtk_widget_unparent (GTK_WIDGET (self->search_popover));
+      self->search_popover = NULL;
+    }
+  g_clear_pointer (&self->search_results, g_ptr_array_unref);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), DOTHI_TYPE_WINDOW);
 
@@ -401,6 +1775,8 @@ dothi_window_finalize (GObject *object)
   DothiWindow *self = DOTHI_WINDOW (object);
 
   g_free (self->error_message);
+  g_free (self->crs_name);
+  g_free (self->basemap);
 
   G_OBJECT_CLASS (dothi_window_parent_class)->finalize (object);
 }
@@ -423,6 +1799,41 @@ dothi_window_get_property (GObject    *object,
       g_value_set_boolean (value, dothi_window_get_busy (self));
       break;
 
+    case PROP_SIDEBAR_VISIBLE:
+      g_value_set_boolean (value, self->sidebar_visible);
+      break;
+
+    case PROP_BASEMAP:
+      g_value_set_string (value, self->basemap);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+dothi_window_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  DothiWindow *self = DOTHI_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SIDEBAR_VISIBLE:
+      if (self->sidebar_visible != g_value_get_boolean (value))
+        {
+          self->sidebar_visible = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+
+    case PROP_BASEMAP:
+      request_basemap (self, g_value_get_string (value));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -437,6 +1848,7 @@ dothi_window_class_init (DothiWindowClass *klass)
   object_class->dispose = dothi_window_dispose;
   object_class->finalize = dothi_window_finalize;
   object_class->get_property = dothi_window_get_property;
+  object_class->set_property = dothi_window_set_property;
 
   properties[PROP_PROJECT] =
     g_param_spec_object ("project", NULL, NULL,
@@ -446,33 +1858,140 @@ dothi_window_class_init (DothiWindowClass *klass)
     g_param_spec_boolean ("busy", NULL, NULL,
                           FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SIDEBAR_VISIBLE] =
+    g_param_spec_boolean ("sidebar-visible", NULL, NULL,
+                          TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BASEMAP] =
+    g_param_spec_string ("basemap", NULL, NULL,
+                         "none",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (DOTHI_TYPE_MAP_VIEW);
+  g_type_ensure (DOTHI_TYPE_IDENTIFY_PANEL);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/vn/dothi/Dothi/ui/dothi-window.ui");
   gtk_widget_class_bind_template_child (widget_class, DothiWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, DothiWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, recent_button);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, search_entry);
   gtk_widget_class_bind_template_child (widget_class, DothiWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, DothiWindow, empty_page);
   gtk_widget_class_bind_template_child (widget_class, DothiWindow, spinner);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, DothiWindow, layers_heading);
   gtk_widget_class_bind_template_child (widget_class, DothiWindow, layer_list);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, map_view);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, identify_revealer);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, identify_panel);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, position_label);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, wgs84_label);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, map_spinner);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, scale_label);
 
   /* Accelerators are set in DothiApplication's startup table. */
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "win.open-recent", "s", open_recent_action);
+  gtk_widget_class_install_action (widget_class, "win.new", NULL, new_action);
+  gtk_widget_class_install_action (widget_class, "win.import", NULL, import_action);
+  gtk_widget_class_install_action (widget_class, "win.close", NULL, close_action);
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-in", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-out", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-project", NULL, zoom_action);
+  gtk_widget_class_install_action (widget_class, "win.zoom-to-layer", "s", zoom_to_layer_action);
+  gtk_widget_class_install_action (widget_class, "win.layer-style", "s", layer_style_action);
+  gtk_widget_class_install_action (widget_class, "win.close-identify", NULL, close_identify_action);
+  /* Placeholder of empty menus: never enabled. */
+  gtk_widget_class_install_action (widget_class, "win.none", NULL, NULL);
+  gtk_widget_class_install_property_action (widget_class, "win.toggle-sidebar", "sidebar-visible");
+  gtk_widget_class_install_property_action (widget_class, "win.basemap", "basemap");
+
+  /* Escape belongs to whatever has focus first (the search entry, a
+   * popover); a widget binding runs after them, unlike an accelerator. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0,
+                                       "win.close-identify", NULL);
 }
 
 static void
 dothi_window_init (DothiWindow *self)
 {
   GtkDropTarget *target;
+  GtkEventController *keys;
+  GtkWidget *scrolled;
+
+  self->sidebar_visible = TRUE;
+  self->basemap = g_strdup ("none");
 
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  g_object_bind_property (self, "sidebar-visible", self->flap, "reveal-flap",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+
+  /* Search results drop down under the entry; typing goes on in it. */
+  self->search_list = GTK_LIST_BOX (gtk_list_box_new ());
+  gtk_list_box_set_selection_mode (self->search_list, GTK_SELECTION_BROWSE);
+  gtk_list_box_set_activate_on_single_click (self->search_list, TRUE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->search_list), "navigation-sidebar");
+  g_signal_connect (self->search_list, "row-activated",
+                    G_CALLBACK (search_row_activated_cb), self);
+  scrolled = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled),
+                                  GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_propagate_natural_height (GTK_SCROLLED_WINDOW (scrolled), TRUE);
+  gtk_scrolled_window_set_max_content_height (GTK_SCROLLED_WINDOW (scrolled), 480);
+  gtk_widget_set_size_request (scrolled, 340, -1);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), GTK_WIDGET (self->search_list));
+  self->search_popover = GTK_POPOVER (gtk_popover_new ());
+  gtk_popover_set_child (self->search_popover, scrolled);
+  gtk_popover_set_autohide (self->search_popover, FALSE);
+  gtk_popover_set_has_arrow (self->search_popover, FALSE);
+  gtk_popover_set_position (self->search_popover, GTK_POS_BOTTOM);
+  gtk_widget_set_halign (GTK_WIDGET (self->search_popover), GTK_ALIGN_START);
+  gtk_widget_set_parent (GTK_WIDGET (self->search_popover), GTK_WIDGET (self->search_entry));
+
+  g_signal_connect (self->search_entry, "search-changed",
+                    G_CALLBACK (search_changed_cb), self);
+  g_signal_connect (self->search_entry, "activate",
+                    G_CALLBACK (search_activated_cb), self);
+  g_signal_connect (self->search_entry, "stop-search",
+                    G_CALLBACK (search_stopped_cb), self);
+  keys = gtk_event_controller_key_new ();
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (search_key_pressed_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->search_entry), keys);
+
+  g_signal_connect (self->map_view, "pointer-moved", G_CALLBACK (pointer_moved_cb), self);
+  g_signal_connect (self->map_view, "pointer-left", G_CALLBACK (pointer_left_cb), self);
+  g_signal_connect (self->map_view, "clicked", G_CALLBACK (map_clicked_cb), self);
+  g_signal_connect (self->map_view, "error", G_CALLBACK (map_error_cb), self);
+  g_signal_connect (self->map_view, "notify::scale-denominator",
+                    G_CALLBACK (scale_changed_cb), self);
+  g_signal_connect (self->map_view, "notify::busy", G_CALLBACK (map_busy_cb), self);
+
+  g_signal_connect (self->identify_panel, "result-shown",
+                    G_CALLBACK (identify_result_shown_cb), self);
+  g_signal_connect (self->identify_panel, "zoom-requested",
+                    G_CALLBACK (identify_zoom_requested_cb), self);
+  g_signal_connect (self->identify_panel, "close-requested",
+                    G_CALLBACK (identify_close_requested_cb), self);
+
+  g_signal_connect (self->stack, "notify::visible-child",
+                    G_CALLBACK (stack_child_changed_cb), self);
+
+  self->recent_manager = gtk_recent_manager_get_default ();
+  g_signal_connect (self->recent_manager, "changed", G_CALLBACK (recent_changed_cb), self);
+  update_recent_menu (self);
 
   target = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
   g_signal_connect (target, "drop", G_CALLBACK (drop_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (target));
+
+  update_actions (self);
 }
+
+/* ---- public API --------------------------------------------------------- */
 
 DothiWindow *
 dothi_window_new (AdwApplication *application)
@@ -514,6 +2033,7 @@ dothi_window_open_file (DothiWindow *self,
 
   gtk_stack_set_visible_child_name (self->stack, "loading");
   set_busy (self, TRUE);
+  update_actions (self);
 
   /* Held until the worker is done: quitting in the middle of an open
    * (which may migrate the file) waits for it. */
@@ -591,4 +2111,99 @@ dothi_window_dup_layer_rows (DothiWindow *self)
       g_ptr_array_add (rows, child);
 
   return rows;
+}
+
+GtkWidget *
+dothi_window_get_map_view (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), NULL);
+
+  return GTK_WIDGET (self->map_view);
+}
+
+GtkWidget *
+dothi_window_get_identify_panel (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), NULL);
+
+  return GTK_WIDGET (self->identify_panel);
+}
+
+gboolean
+dothi_window_get_identify_visible (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), FALSE);
+
+  return gtk_revealer_get_reveal_child (self->identify_revealer);
+}
+
+const char *
+dothi_window_get_position_text (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), NULL);
+
+  return gtk_label_get_text (self->position_label);
+}
+
+const char *
+dothi_window_get_wgs84_text (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), NULL);
+
+  return gtk_label_get_text (self->wgs84_label);
+}
+
+const char *
+dothi_window_get_scale_text (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), NULL);
+
+  return gtk_label_get_text (self->scale_label);
+}
+
+void
+dothi_window_search (DothiWindow *self,
+                     const char  *text)
+{
+  g_return_if_fail (DOTHI_IS_WINDOW (self));
+
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), text);
+}
+
+gboolean
+dothi_window_get_searching (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), FALSE);
+
+  return self->search_cancellable != NULL || self->identify_cancellable != NULL;
+}
+
+guint
+dothi_window_get_n_search_results (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), 0);
+
+  return self->search_results ? self->search_results->len : 0;
+}
+
+gboolean
+dothi_window_activate_search_result (DothiWindow *self,
+                                     guint        index)
+{
+  const DothiSearchResult *result;
+
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), FALSE);
+
+  if (self->project == NULL || self->search_results == NULL
+      || index >= self->search_results->len)
+    return FALSE;
+
+  result = g_ptr_array_index (self->search_results, index);
+  gtk_popover_popdown (self->search_popover);
+  fly_to_bbox (self, result->bbox);
+  if (result->kind != DOTHI_SEARCH_COORDINATE && result->layer != NULL)
+    dothi_map_view_highlight (self->map_view, result->layer, result->fid);
+  else
+    dothi_map_view_highlight (self->map_view, NULL, -1);
+  return TRUE;
 }

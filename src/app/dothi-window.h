@@ -1,5 +1,5 @@
-/* dothi-window.h: the main window: opens one project and lists its
- * layers. */
+/* dothi-window.h: the main window: one project's layer panel, map,
+ * identify panel, search and status bar. */
 #pragma once
 
 #include <adwaita.h>
@@ -13,14 +13,15 @@ G_DECLARE_FINAL_TYPE (DothiWindow, dothi_window, DOTHI, WINDOW, AdwApplicationWi
 DothiWindow  *dothi_window_new          (AdwApplication *application);
 
 /* Opens @file in a worker thread and shows its layers; an error is shown
- * in the window. A newer call cancels an open still in progress. */
+ * in the window. A newer call cancels an open still in progress. The
+ * project is added to the recent projects once open. */
 void          dothi_window_open_file    (DothiWindow    *self,
                                          GFile          *file);
 
 /* The open project, or NULL; borrowed. Owned by the main thread once the
  * open has finished. */
 DothiProject *dothi_window_get_project  (DothiWindow    *self);
-/* TRUE while a project is being opened. */
+/* TRUE while a project is being opened or created. */
 gboolean      dothi_window_get_busy     (DothiWindow    *self);
 
 /* For tests/test-ui.c. */
@@ -29,9 +30,29 @@ const char   *dothi_window_get_page             (DothiWindow *self);
 const char   *dothi_window_get_placeholder_title (DothiWindow *self);
 /* The header bar subtitle: the project CRS, or NULL. */
 const char   *dothi_window_get_subtitle         (DothiWindow *self);
-/* The last error shown to the user, or NULL. */
+/* The last error shown to the user (dialog or toast), or NULL. */
 const char   *dothi_window_get_error_message    (DothiWindow *self);
-/* The DothiLayerRow widgets in list order; a new array of borrowed rows. */
+/* The DothiLayerRow widgets in list order (topmost layer first); a new
+ * array of borrowed rows. */
 GPtrArray    *dothi_window_dup_layer_rows       (DothiWindow *self);
+/* The DothiMapView and DothiIdentifyPanel; borrowed. */
+GtkWidget    *dothi_window_get_map_view         (DothiWindow *self);
+GtkWidget    *dothi_window_get_identify_panel   (DothiWindow *self);
+gboolean      dothi_window_get_identify_visible (DothiWindow *self);
+/* The status bar texts: pointer in the project CRS ("X: … m  Y: … m
+ * (zone)"), in WGS 84, and the scale ("1:2500"). */
+const char   *dothi_window_get_position_text    (DothiWindow *self);
+const char   *dothi_window_get_wgs84_text       (DothiWindow *self);
+const char   *dothi_window_get_scale_text       (DothiWindow *self);
+/* Types @text into the search entry (the search starts after the usual
+ * short delay). */
+void          dothi_window_search               (DothiWindow *self,
+                                                 const char  *text);
+/* TRUE while a search or identify is running. */
+gboolean      dothi_window_get_searching        (DothiWindow *self);
+guint         dothi_window_get_n_search_results (DothiWindow *self);
+/* Flies to result @index as a click on it does; FALSE if there is none. */
+gboolean      dothi_window_activate_search_result (DothiWindow *self,
+                                                   guint        index);
 
 G_END_DECLS
