@@ -480,6 +480,44 @@ test_watcher_spatialite_cli (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (change->bbox[3], >=, my);
 }
 
+/* A layer whose style stops at 5 m per pixel draws at zoom 18 (0.6 m)
+ * and nothing at zoom 13 (19 m). */
+static void
+test_scale_visibility (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiRenderLayer) layer = NULL;
+  g_autoptr(DothiStyle) style = NULL;
+  g_autoptr(DothiTileRenderer) r = NULL;
+  DothiBlock block;
+  double px, py;
+  cairo_surface_t *s;
+  guint n = 0;
+
+  create_parcels (f->project, 2, 40, 20);
+  style = dothi_project_dup_style (f->project, "parcels", &error);
+  g_assert_no_error (error);
+  style->max_resolution = 5.0;
+  g_assert_true (dothi_project_set_style (f->project, "parcels", style, &error));
+  g_assert_no_error (error);
+  layer = parcels_layer (f->project);
+  g_assert_cmpfloat (layer->style->max_resolution, ==, 5.0);
+  r = dothi_tile_renderer_new (f->path, &error);
+  g_assert_no_error (error);
+
+  block_at (18, X0 + 20, Y0 + 20, &block, &px, &py);
+  s = draw_block (r, layer, &block, 0, &n);
+  g_assert_cmpuint (n, >=, 1);
+  g_assert_cmpuint (pixel (s, (int) px, (int) py) >> 24, ==, 0xff);
+  cairo_surface_destroy (s);
+
+  block_at (13, X0 + 20, Y0 + 20, &block, &px, &py);
+  s = draw_block (r, layer, &block, 0, &n);
+  g_assert_cmpuint (n, ==, 0);
+  g_assert_cmphex (pixel (s, (int) px, (int) py), ==, 0);
+  cairo_surface_destroy (s);
+}
+
 static void
 test_labels (Fixture *f, gconstpointer data)
 {
@@ -584,6 +622,7 @@ main (int argc, char **argv)
   ADD ("/render/tile/control-points", test_tile_transform);
   ADD ("/render/lod/within-2-percent", test_lod);
   ADD ("/render/labels", test_labels);
+  ADD ("/render/scale-visibility", test_scale_visibility);
   ADD ("/render/cache/invalidate-bbox", test_cache_invalidation);
   ADD ("/render/cache/catch-up", test_cache_catch_up);
   ADD ("/render/watcher/spatialite-cli", test_watcher_spatialite_cli);

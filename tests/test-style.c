@@ -175,7 +175,7 @@ test_json_round_trip (void)
                    "\"other\":{\"fill\":\"#4e79a7\",\"stroke\":\"#304b67\","
                    "\"stroke_width\":1.5,\"marker\":\"circle\",\"marker_size\":7},"
                    "\"outline_min_px\":3,\"label_field\":null,"
-                   "\"label_max_resolution\":0.6,\"rules\":[]}");
+                   "\"label_max_resolution\":0.6,\"max_resolution\":0,\"rules\":[]}");
 
   /* Open-ended classes are written as null and read back as infinite. */
   g_clear_pointer (&json, g_free);

@@ -196,6 +196,7 @@ dothi_style_copy (const DothiStyle *style)
   copy->outline_min_px = style->outline_min_px;
   copy->label_field = g_strdup (style->label_field);
   copy->label_max_resolution = style->label_max_resolution;
+  copy->max_resolution = style->max_resolution;
   return copy;
 }
 
@@ -433,6 +434,7 @@ dothi_style_to_json (const DothiStyle *style)
   add_number (b, "outline_min_px", style->outline_min_px);
   add_string (b, "label_field", style->label_field);
   add_number (b, "label_max_resolution", style->label_max_resolution);
+  add_number (b, "max_resolution", style->max_resolution);
   json_builder_set_member_name (b, "rules");
   json_builder_begin_array (b);
   for (guint i = 0; i < style->rules->len; i++)
@@ -726,7 +728,9 @@ dothi_style_new_from_json (const char  *json,
                        style->outline_min_px, TRUE, layer, error)
       || !read_string (root, "label_field", &style->label_field, layer, error)
       || !read_number (root, "label_max_resolution", &style->label_max_resolution,
-                       style->label_max_resolution, TRUE, layer, error))
+                       style->label_max_resolution, TRUE, layer, error)
+      || !read_number (root, "max_resolution", &style->max_resolution,
+                       style->max_resolution, TRUE, layer, error))
     return NULL;
 
   if (style->kind != DOTHI_STYLE_SINGLE
@@ -1578,6 +1582,11 @@ dothi_style_new_default (const DothiLayerInfo *info,
       style->label_max_resolution = 5.0;
       break;
     case DOTHI_GEOMETRY_KIND_MULTIPOINT:
+      style->label_max_resolution = 2.0;
+      /* Valves and sensors are read at district scale; over a whole
+       * city their markers would bury the map (about 1:75 000). */
+      style->max_resolution = 20.0;
+      break;
     case DOTHI_GEOMETRY_KIND_GEOMETRY:
     default:
       style->label_max_resolution = 2.0;

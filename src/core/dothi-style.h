@@ -64,6 +64,9 @@ typedef struct {
   /* Labels are shown only when the map resolution (metres per pixel) is at
    * most this value. */
   double          label_max_resolution;
+  /* The layer is drawn only when the map resolution (metres per pixel)
+   * is at most this value; 0 for every scale. */
+  double          max_resolution;
 } DothiStyle;
 
 #define DOTHI_TYPE_STYLE (dothi_style_get_type ())

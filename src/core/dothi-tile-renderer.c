@@ -808,6 +808,9 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
     *n_drawn = 0;
   if (layer->kind == DOTHI_GEOMETRY_KIND_NONE || layer->srid <= 0)
     return TRUE;
+  /* Scale-dependent visibility, in logical pixels. */
+  if (style->max_resolution > 0 && block->resolution * scale > style->max_resolution * 1.0001)
+    return TRUE;
 
   d.transform = get_transform (self, layer->srid, error);
   if (d.transform == NULL)
