@@ -362,6 +362,7 @@ test_cache_invalidation (Fixture *f, gconstpointer data)
   s = dothi_render_pool_render_sync (pool, layers, merc, 1024, 1024, 0, NULL, &error);
   g_assert_no_error (error);
   cairo_surface_destroy (s);
+  dothi_render_pool_wait_cache (pool);
   total = dothi_render_pool_get_n_rendered (pool);
   g_assert_cmpuint (total, >=, 16);
   g_assert_cmpuint (dothi_render_pool_get_n_cache_hits (pool), ==, 0);
@@ -370,6 +371,7 @@ test_cache_invalidation (Fixture *f, gconstpointer data)
   cairo_surface_destroy (s);
   g_assert_cmpuint (dothi_render_pool_get_n_rendered (pool), ==, total);
   g_assert_cmpuint (dothi_render_pool_get_n_cache_hits (pool), ==, total);
+  dothi_render_pool_wait_cache (pool);
 
   /* Nothing changed: the watcher says so. */
   changes = dothi_change_watcher_poll_sync (watcher, &registry, NULL, &error);

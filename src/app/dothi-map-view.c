@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "dothi-map-view.h"
+#include "dothi-flat-layer.h"
 
 #include "dothi-change-watcher.h"
 #include "dothi-label-layer.h"
@@ -58,6 +59,7 @@ struct _DothiMapView
   GPtrArray          *tile_layers;  /* DothiTileLayer*, bottom first */
   GHashTable         *extents;      /* layer name → double[4] Web Mercator */
   DothiLabelLayer    *label_layer;
+  DothiFlatLayer     *flat_layer;
 
   gboolean            has_pending_fit;
   double              pending_fit[4];
@@ -69,6 +71,13 @@ struct _DothiMapView
   double              scale_denominator;
 
   double              press_x, press_y;
+
+  /* DOTHI_BENCH_PAN: frame times of a warm pan, for the benchmark. */
+  guint               pan_tick_id;
+  guint               pan_frame;
+  gint64              pan_frame_start;
+  GArray             *pan_times;     /* double, ms */
+  gulong              after_paint_id;
 };
 
 G_DEFINE_FINAL_TYPE (DothiMapView, dothi_map_view, ADW_TYPE_BIN)
@@ -159,6 +168,79 @@ get_frame (DothiMapView *self, DothiMapFrame *frame)
   return dothi_map_frame_init (frame, self->viewport, GTK_WIDGET (self->map));
 }
 
+/* Benchmark hooks -------------------------------------------------------- */
+
+#define PAN_FRAMES 120
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* Each frame's work: from the tick that moves the map to the end of its
+ * paint (snapshot and GSK render). */
+static void
+pan_after_paint_cb (GdkFrameClock *clock, DothiMapView *self)
+{
+  if (self->pan_frame_start == 0)
+    return;
+  {
+    double ms = (g_get_monotonic_time () - self->pan_frame_start) / 1000.0;
+
+    g_array_append_val (self->pan_times, ms);
+  }
+  self->pan_frame_start = 0;
+  if (self->pan_times->len < PAN_FRAMES)
+    return;
+
+  g_array_sort (self->pan_times, compare_doubles);
+  printf ("pan-frame-ms median %.2f p95 %.2f max %.2f frames %u\n",
+          g_array_index (self->pan_times, double, self->pan_times->len / 2),
+          g_array_index (self->pan_times, double, self->pan_times->len * 95 / 100),
+          g_array_index (self->pan_times, double, self->pan_times->len - 1),
+          self->pan_times->len);
+  fflush (stdout);
+  g_clear_signal_handler (&self->after_paint_id, clock);
+  if (self->pan_tick_id)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self->map), self->pan_tick_id);
+  self->pan_tick_id = 0;
+}
+
+/* Pans 16 px a frame, back and forth over 256 px, so every tile shown
+ * was drawn before: a warm pan. */
+static gboolean
+pan_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  DothiMapView *self = data;
+  double w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  double lat, lon;
+  int step = (self->pan_frame / 16) % 2 ? -16 : 16;
+
+  self->pan_frame++;
+  shumate_viewport_widget_coords_to_location (self->viewport, widget, w / 2 + step, h / 2,
+                                              &lat, &lon);
+  self->pan_frame_start = g_get_monotonic_time ();
+  shumate_map_center_on (self->map, lat, lon);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_pan_benchmark (DothiMapView *self)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self->map));
+
+  if (clock == NULL || self->pan_times != NULL)
+    return;
+  self->pan_times = g_array_new (FALSE, FALSE, sizeof (double));
+  self->after_paint_id = g_signal_connect (clock, "after-paint",
+                                           G_CALLBACK (pan_after_paint_cb), self);
+  self->pan_tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self->map), pan_tick_cb,
+                                                    self, NULL);
+}
+
 /* Completion ------------------------------------------------------------- */
 
 static void
@@ -181,6 +263,8 @@ report_first_map (DothiMapView *self)
     }
   printf ("first-map-ms %" G_GINT64_FORMAT "\n", (now - start) / 1000);
   fflush (stdout);
+  if (g_getenv ("DOTHI_BENCH_PAN") != NULL)
+    start_pan_benchmark (self);
 }
 
 static void
@@ -635,6 +719,8 @@ reload_layers (DothiMapView *self, gboolean fit)
     g_ptr_array_add (self->tile_layers, g_object_ref (order->pdata[i]));
 
   dothi_label_layer_set_layers (self->label_layer, render_layers);
+  if (self->flat_layer != NULL)
+    dothi_flat_layer_set_layers (self->flat_layer, self->tile_layers);
   update_busy (self);
   expect_complete (self);
 
@@ -716,6 +802,13 @@ clear_project (DothiMapView *self)
   g_clear_object (&self->watch_cancellable);
   self->polling = FALSE;
   g_clear_object (&self->watcher);
+  if (self->flat_layer != NULL)
+    {
+      dothi_flat_layer_set_layers (self->flat_layer, NULL);
+      shumate_map_remove_layer (self->map, SHUMATE_LAYER (self->flat_layer));
+      g_object_run_dispose (G_OBJECT (self->flat_layer));
+      g_clear_object (&self->flat_layer);
+    }
   if (self->tile_layers != NULL)
     remove_tile_layers (self);
   if (self->label_layer != NULL)
@@ -788,6 +881,12 @@ dothi_map_view_dispose (GObject *object)
   DothiMapView *self = DOTHI_MAP_VIEW (object);
 
   g_clear_handle_id (&self->complete_idle_id, g_source_remove);
+  if (self->after_paint_id && self->map && gtk_widget_get_frame_clock (GTK_WIDGET (self->map)))
+    g_clear_signal_handler (&self->after_paint_id, gtk_widget_get_frame_clock (GTK_WIDGET (self->map)));
+  if (self->pan_tick_id && self->map)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self->map), self->pan_tick_id);
+  self->pan_tick_id = 0;
+  g_clear_pointer (&self->pan_times, g_array_unref);
   clear_project (self);
   remove_basemap (self);
   g_clear_pointer (&self->transforms, g_hash_table_unref);
@@ -966,6 +1065,10 @@ dothi_map_view_set_project (DothiMapView *self,
   self->label_layer = g_object_ref_sink (dothi_label_layer_new (self->viewport, self->pool));
   g_signal_connect_swapped (self->label_layer, "error", G_CALLBACK (report_error), self);
   shumate_map_add_layer (self->map, SHUMATE_LAYER (self->label_layer));
+  /* Beneath every tile layer: they are stacked behind the labels. */
+  self->flat_layer = g_object_ref_sink (dothi_flat_layer_new (self->viewport));
+  shumate_map_insert_layer_behind (self->map, SHUMATE_LAYER (self->flat_layer),
+                                   SHUMATE_LAYER (self->label_layer));
 
   reload_layers (self, TRUE);
 

@@ -29,6 +29,7 @@ typedef struct {
   gint64        x;
   gint64        y;
   GdkTexture   *texture;   /* NULL: not in yet, or an empty tile */
+  GBytes       *pixels;    /* the texture's pixels, for flattening */
   gboolean      done;      /* a picture (or "nothing here") arrived */
   gboolean      failed;
   gboolean      stale;     /* shown until its replacement arrives */
@@ -69,6 +70,9 @@ struct _DothiTileLayer
   gboolean          complete;
   gboolean          busy;
   gboolean          error_reported;
+
+  DothiTileCoverFunc cover_func;
+  GtkWidget         *cover;   /* the flat layer; drawn again with this one */
 };
 
 G_DEFINE_FINAL_TYPE (DothiTileLayer, dothi_tile_layer, SHUMATE_TYPE_LAYER)
@@ -184,6 +188,15 @@ dothi_map_frame_get_bbox (const DothiMapFrame *frame,
 
 /* Tiles ------------------------------------------------------------------ */
 
+/* Whatever changes this layer's picture changes the flattened one too. */
+static void
+queue_draw (DothiTileLayer *self)
+{
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  if (self->cover != NULL)
+    gtk_widget_queue_draw (self->cover);
+}
+
 static inline guint64
 tile_key (int z, gint64 x, gint64 y)
 {
@@ -229,6 +242,7 @@ tile_entry_free (gpointer data)
       g_clear_object (&entry->pending);
     }
   g_clear_object (&entry->texture);
+  g_clear_pointer (&entry->pixels, g_bytes_unref);
   g_free (entry);
 }
 
@@ -402,14 +416,18 @@ tile_ready_cb (DothiRenderPool *pool,
   else
     {
       g_clear_object (&entry->texture);
+      g_clear_pointer (&entry->pixels, g_bytes_unref);
       if (tile != NULL && tile->pixels != NULL)
-        entry->texture = gdk_memory_texture_new (tile->width, tile->height,
-                                                 GDK_MEMORY_DEFAULT,
-                                                 tile->pixels, tile->stride);
+        {
+          entry->texture = gdk_memory_texture_new (tile->width, tile->height,
+                                                   GDK_MEMORY_DEFAULT,
+                                                   tile->pixels, tile->stride);
+          entry->pixels = g_bytes_ref (tile->pixels);
+        }
       entry->done = TRUE;
       entry->stale = FALSE;
       entry->failed = FALSE;
-      gtk_widget_queue_draw (GTK_WIDGET (self));
+      queue_draw (self);
     }
   update_state (self);
 }
@@ -528,7 +546,7 @@ queue_update (DothiTileLayer *self)
    * zoom come one by one) and runs before the next frame is laid out. */
   if (self->update_id == 0)
     self->update_id = g_idle_add_full (G_PRIORITY_HIGH_IDLE, update_grid_cb, self, NULL);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  queue_draw (self);
 }
 
 static void
@@ -539,11 +557,11 @@ viewport_changed_cb (DothiTileLayer *self)
 
 /* Drawing ---------------------------------------------------------------- */
 
-static void
-tile_rect (const DothiMapFrame *frame,
-           double               scale,
-           int z, gint64 x, gint64 y,
-           graphene_rect_t     *rect)
+void
+dothi_map_frame_tile_rect (const DothiMapFrame *frame,
+                           double               scale,
+                           int z, gint64 x, gint64 y,
+                           graphene_rect_t     *rect)
 {
   double bbox[4];
   double x0, y0, x1, y1;
@@ -588,7 +606,7 @@ draw_stand_in (DothiTileLayer      *self,
         continue;
       if (parent->texture == NULL)
         return;   /* an empty parent: nothing here */
-      tile_rect (frame, scale, z - up, x >> up, y >> up, &parent_rect);
+      dothi_map_frame_tile_rect (frame, scale, z - up, x >> up, y >> up, &parent_rect);
       gtk_snapshot_push_clip (snapshot, rect);
       gtk_snapshot_append_texture (snapshot, parent->texture, &parent_rect);
       gtk_snapshot_pop (snapshot);
@@ -605,7 +623,7 @@ draw_stand_in (DothiTileLayer      *self,
 
         if (child == NULL || child->texture == NULL)
           continue;
-        tile_rect (frame, scale, z + 1, cx, cy, &child_rect);
+        dothi_map_frame_tile_rect (frame, scale, z + 1, cx, cy, &child_rect);
         gtk_snapshot_append_texture (snapshot, child->texture, &child_rect);
       }
 }
@@ -646,9 +664,12 @@ dothi_tile_layer_snapshot (GtkWidget   *widget,
 
         if (entry != NULL && entry->done && entry->texture == NULL)
           continue;   /* drawn, and empty */
+        /* The flattened map below already shows this tile. */
+        if (self->cover_func != NULL && self->cover_func (range.z, x, y, self->cover))
+          continue;
         if (entry == NULL && outside_extent (self, range.z, x, y))
           continue;
-        tile_rect (&frame, scale, range.z, x, y, &rect);
+        dothi_map_frame_tile_rect (&frame, scale, range.z, x, y, &rect);
         if (entry != NULL && entry->texture != NULL)
           gtk_snapshot_append_texture (snapshot, entry->texture, &rect);
         else
@@ -887,7 +908,7 @@ dothi_tile_layer_set_opacity (DothiTileLayer *self,
   if (was_drawn != (opacity > 0.0))
     queue_update (self);
   else
-    gtk_widget_queue_draw (GTK_WIDGET (self));
+    queue_draw (self);
 }
 
 double
@@ -946,4 +967,45 @@ dothi_tile_layer_get_complete (DothiTileLayer *self)
   g_return_val_if_fail (DOTHI_IS_TILE_LAYER (self), FALSE);
   /* A viewport change not yet looked at is not complete. */
   return self->update_id == 0 && self->complete;
+}
+
+gboolean
+dothi_tile_layer_peek (DothiTileLayer *self, int z, gint64 x, gint64 y, GBytes **pixels)
+{
+  TileEntry *entry;
+
+  g_return_val_if_fail (DOTHI_IS_TILE_LAYER (self), FALSE);
+  *pixels = NULL;
+  entry = lookup (self, z, x, y);
+  if (entry == NULL)
+    return outside_extent (self, z, x, y);   /* known empty */
+  if (!entry->done || entry->stale || entry->failed)
+    return FALSE;
+  *pixels = entry->pixels;
+  return TRUE;
+}
+
+void
+dothi_tile_layer_set_cover_func (DothiTileLayer     *self,
+                                 DothiTileCoverFunc  func,
+                                 GtkWidget          *cover)
+{
+  g_return_if_fail (DOTHI_IS_TILE_LAYER (self));
+  self->cover_func = func;
+  self->cover = cover;
+  queue_draw (self);
+}
+
+int
+dothi_map_frame_tile_range (const DothiMapFrame *frame,
+                            gint64 *x0, gint64 *y0, gint64 *x1, gint64 *y1)
+{
+  TileRange range;
+
+  tile_range_for (frame, &range);
+  *x0 = range.x0;
+  *y0 = range.y0;
+  *x1 = range.x1;
+  *y1 = range.y1;
+  return range.z;
 }

@@ -40,6 +40,22 @@ void     dothi_mercator_to_lat_lon  (double mx, double my,
 void     dothi_lat_lon_to_mercator  (double lat, double lon,
                                      double *mx, double *my);
 
+/* The XYZ tiles the map shows for @frame: returns the zoom, and the
+ * inclusive column and row range. */
+int      dothi_map_frame_tile_range (const DothiMapFrame *frame,
+                                     gint64 *x0, gint64 *y0,
+                                     gint64 *x1, gint64 *y1);
+/* Where tile (z, x, y) lands in widget space (before rotation), edges on
+ * device pixels. */
+void     dothi_map_frame_tile_rect  (const DothiMapFrame *frame,
+                                     double               scale,
+                                     int z, gint64 x, gint64 y,
+                                     graphene_rect_t     *rect);
+
+/* TRUE when the flattened map @cover draws tile (z, x, y) in this
+ * layer's place. */
+typedef gboolean (*DothiTileCoverFunc) (int z, gint64 x, gint64 y, GtkWidget *cover);
+
 #define DOTHI_TYPE_TILE_LAYER (dothi_tile_layer_get_type ())
 G_DECLARE_FINAL_TYPE (DothiTileLayer, dothi_tile_layer, DOTHI, TILE_LAYER, ShumateLayer)
 
@@ -79,6 +95,17 @@ gboolean          dothi_tile_layer_get_busy     (DothiTileLayer *self);
 /* TRUE when every tile of the current viewport is in (or the layer is
  * hidden). The "tiles-complete" signal is emitted when this turns TRUE. */
 gboolean          dothi_tile_layer_get_complete (DothiTileLayer *self);
+
+/* The tile (z, x, y) as it is drawn now: TRUE when it is in and current,
+ * with *@pixels (borrowed; NULL for an empty tile). */
+gboolean          dothi_tile_layer_peek (DothiTileLayer *self,
+                                         int z, gint64 x, gint64 y,
+                                         GBytes        **pixels);
+/* Tiles @func claims are left to the flattened map @cover (a
+ * DothiFlatLayer), which is drawn again whenever this layer is. */
+void              dothi_tile_layer_set_cover_func (DothiTileLayer     *self,
+                                                   DothiTileCoverFunc  func,
+                                                   GtkWidget          *cover);
 
 /* Signals: "tiles-complete" (); "tile-failed" (GError*): a tile could not
  * be drawn (reported once until the layer is invalidated). */

@@ -880,6 +880,9 @@ cmd_render (int argc, char **argv)
   ms = (g_get_monotonic_time () - start) / 1000.0;
   if (image == NULL)
     return fail (error);
+  /* The cache is written behind the render; the numbers are read once
+   * it is done. */
+  dothi_render_pool_wait_cache (pool);
 
   page = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
   cr = cairo_create (page);

@@ -66,7 +66,28 @@ struct _DothiRenderPool
   guint        epoch;
   guint        n_rendered;
   guint        n_cache_hits;
+  /* Cache writes go to one writer thread that batches them in
+   * transactions, so a render never waits on the disk. */
+  GAsyncQueue *writes;
+  GThread     *writer;
+  guint        n_pending_writes;   /* guarded by lock */
+  GCond        written;
 };
+
+typedef struct {
+  DothiRenderLayer *layer;   /* NULL: the writer stops */
+  DothiBlock        block;
+  GBytes           *pixels;
+  guint             epoch;   /* when the render began */
+} Write;
+
+static void
+write_free (Write *w)
+{
+  g_clear_pointer (&w->layer, dothi_render_layer_unref);
+  g_clear_pointer (&w->pixels, g_bytes_unref);
+  g_free (w);
+}
 
 G_DEFINE_FINAL_TYPE (DothiRenderPool, dothi_render_pool, G_TYPE_OBJECT)
 
@@ -172,11 +193,62 @@ job_free (Job *job)
   g_free (job);
 }
 
+static gpointer
+writer_thread (gpointer data)
+{
+  DothiRenderPool *self = data;
+  g_autoptr(DothiTileCache) cache = dothi_tile_cache_open (self->cache_path, NULL);
+  gboolean running = TRUE;
+
+  while (running)
+    {
+      Write *w = g_async_queue_pop (self->writes);
+      guint n = 0;
+
+      if (cache)
+        dothi_tile_cache_begin (cache);
+      while (w != NULL)
+        {
+          if (w->layer == NULL)
+            running = FALSE;
+          /* A block whose render straddled an invalidation may hold the
+           * old data: not cached. */
+          else if (cache && w->epoch == (guint) g_atomic_int_get (&self->epoch))
+            dothi_tile_cache_put (cache, w->layer, &w->block, w->pixels);
+          write_free (w);
+          w = ++n < 64 && running ? g_async_queue_try_pop (self->writes) : NULL;
+        }
+      if (cache)
+        dothi_tile_cache_commit (cache);
+      g_mutex_lock (&self->lock);
+      self->n_pending_writes -= MIN (self->n_pending_writes, n);
+      g_cond_broadcast (&self->written);
+      g_mutex_unlock (&self->lock);
+    }
+  return NULL;
+}
+
+static void
+queue_write (DothiRenderPool *self, DothiRenderLayer *layer, const DothiBlock *block,
+             GBytes *pixels, guint epoch)
+{
+  Write *w = g_new0 (Write, 1);
+
+  w->layer = dothi_render_layer_ref (layer);
+  w->block = *block;
+  w->pixels = pixels ? g_bytes_ref (pixels) : NULL;
+  w->epoch = epoch;
+  g_mutex_lock (&self->lock);
+  self->n_pending_writes++;
+  g_mutex_unlock (&self->lock);
+  g_async_queue_push (self->writes, w);
+}
+
 /* Renders one layer into one block, or reads it from the cache. */
 static DothiTile *
 render_tile (DothiRenderPool *self, Worker *w, DothiRenderLayer *layer,
              const DothiBlock *block, double scale, DothiRenderFlags flags,
-             GCancellable *cancellable, GError **error)
+             gboolean store, GCancellable *cancellable, GError **error)
 {
   gboolean use_cache = w->cache != NULL && (flags & DOTHI_RENDER_REFERENCE) == 0;
   g_autoptr(GBytes) pixels = NULL;
@@ -214,9 +286,8 @@ render_tile (DothiRenderPool *self, Worker *w, DothiRenderLayer *layer,
     pixels = g_bytes_new_take (data, len);
   else
     g_free (data);
-  if (use_cache && (guint) g_atomic_int_get (&self->epoch) == epoch
-      && !g_cancellable_is_cancelled (cancellable))
-    dothi_tile_cache_put (w->cache, layer, block, pixels);
+  if (use_cache && store && !g_cancellable_is_cancelled (cancellable))
+    queue_write (self, layer, block, pixels, epoch);
   return tile_new (block, scale, pixels, FALSE);
 }
 
@@ -285,7 +356,7 @@ run_job (gpointer data, gpointer user_data)
     {
     case JOB_TILE:
       job->tile = render_tile (self, w, job->layer, &job->block, job->scale, 0,
-                               job->cancellable, &error);
+                               TRUE, job->cancellable, &error);
       break;
 
     case JOB_LABELS:
@@ -340,18 +411,20 @@ run_job (gpointer data, gpointer user_data)
 
             if (!layer->visible)
               continue;
+            /* Only the composite is stored: a map render from the CLI
+             * would otherwise write every layer's block too. */
             tile = render_tile (self, w, layer, &job->block, job->scale, job->flags,
-                                job->cancellable, &error);
+                                FALSE, job->cancellable, &error);
             if (tile)
               composite (cr, tile, layer->opacity, 0, 0);
           }
         cairo_destroy (cr);
         cairo_surface_flush (job->surface);
-        if (use_cache && error == NULL && (guint) g_atomic_int_get (&self->epoch) == epoch)
+        if (use_cache && error == NULL)
           {
             g_autoptr(GBytes) pixels = g_bytes_new (cairo_image_surface_get_data (job->surface), len);
 
-            dothi_tile_cache_put (w->cache, job->composite, &job->block, pixels);
+            queue_write (self, job->composite, &job->block, pixels, epoch);
           }
       }
       break;
@@ -408,9 +481,17 @@ dothi_render_pool_finalize (GObject *object)
    * cancellables. Their threads exit and free their renderers. */
   if (self->threads)
     g_thread_pool_free (self->threads, FALSE, TRUE);
+  if (self->writer)
+    {
+      /* The stop mark goes last: queued writes are kept. */
+      g_async_queue_push (self->writes, g_new0 (Write, 1));
+      g_thread_join (self->writer);
+    }
+  g_clear_pointer (&self->writes, g_async_queue_unref);
   g_free (self->path);
   g_free (self->cache_path);
   g_mutex_clear (&self->lock);
+  g_cond_clear (&self->written);
   G_OBJECT_CLASS (dothi_render_pool_parent_class)->finalize (object);
 }
 
@@ -424,6 +505,7 @@ static void
 dothi_render_pool_init (DothiRenderPool *self)
 {
   g_mutex_init (&self->lock);
+  g_cond_init (&self->written);
 }
 
 /* Brings the disk cache up to date with edits made while no Dothi had
@@ -558,6 +640,11 @@ dothi_render_pool_new (const char  *path,
       self->cache_path = dothi_tile_cache_path_for (uuid);
       sync_cache (self);
     }
+  if (self->cache_path != NULL)
+    {
+      self->writes = g_async_queue_new ();
+      self->writer = g_thread_new ("dothi-cache-writer", writer_thread, self);
+    }
   if (n_threads == 0)
     n_threads = MAX (1, g_get_num_processors ());
   self->threads = g_thread_pool_new (run_job, self, n_threads, TRUE, error);
@@ -670,6 +757,16 @@ dothi_render_pool_invalidate (DothiRenderPool *self, const char *layer, const do
     dothi_tile_cache_invalidate (cache, layer, bbox);
 }
 
+void
+dothi_render_pool_wait_cache (DothiRenderPool *self)
+{
+  g_return_if_fail (DOTHI_IS_RENDER_POOL (self));
+  g_mutex_lock (&self->lock);
+  while (self->n_pending_writes > 0)
+    g_cond_wait (&self->written, &self->lock);
+  g_mutex_unlock (&self->lock);
+}
+
 guint
 dothi_render_pool_get_n_rendered (DothiRenderPool *self)
 {
@@ -735,6 +832,14 @@ dothi_render_pool_render_sync (DothiRenderPool   *self,
   res = MAX ((bbox[2] - bbox[0]) / width, (bbox[3] - bbox[1]) / height);
   if (!(res > 0))
     res = dothi_mercator_resolution (20);
+  /* Resolutions snap to 1/256 of a zoom level (0.27 %): a window moved
+   * in VN-2000 comes out a centimetre wider or narrower in Web Mercator,
+   * and must still meet its blocks in the cache. */
+  {
+    double zoom = log2 (2 * DOTHI_MERCATOR_HALF_WORLD / (256 * res));
+
+    res = dothi_mercator_resolution (floor (zoom * 256 + 1e-9) / 256);
+  }
   ox = (bbox[0] + bbox[2]) / 2 - res * width / 2.0;
   oy = (bbox[1] + bbox[3]) / 2 + res * height / 2.0;
   i0 = (gint64) floor ((ox + DOTHI_MERCATOR_HALF_WORLD) / res + 0.5);

@@ -111,6 +111,10 @@ cairo_surface_t *dothi_render_pool_render_sync (DothiRenderPool   *self,
 GPtrArray *dothi_render_layers_for_project (DothiProject  *project,
                                             GError       **error);
 
+/* Blocks until every rendered block queued for the disk cache is written
+ * (writes happen on a thread of their own, in batches). */
+void     dothi_render_pool_wait_cache (DothiRenderPool *self);
+
 /* Counters for tests and the status of the cache. */
 guint    dothi_render_pool_get_n_rendered  (DothiRenderPool *self);
 guint    dothi_render_pool_get_n_cache_hits (DothiRenderPool *self);

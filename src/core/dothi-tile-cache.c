@@ -240,3 +240,16 @@ dothi_tile_cache_set_audit_id (DothiTileCache *self, gint64 id)
       sqlite3_step (stmt);
     }
 }
+
+void
+dothi_tile_cache_begin (DothiTileCache *self)
+{
+  sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+}
+
+void
+dothi_tile_cache_commit (DothiTileCache *self)
+{
+  if (!sqlite3_get_autocommit (self->db))
+    sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
+}

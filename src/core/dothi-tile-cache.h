@@ -32,6 +32,9 @@ void            dothi_tile_cache_put (DothiTileCache         *self,
 void            dothi_tile_cache_invalidate (DothiTileCache *self,
                                              const char     *layer,
                                              const double   *bbox);
+/* Groups puts in one transaction (failures only cost speed). */
+void            dothi_tile_cache_begin  (DothiTileCache *self);
+void            dothi_tile_cache_commit (DothiTileCache *self);
 /* The newest audit id the cache reflects; 0 for an empty cache. */
 gint64          dothi_tile_cache_get_audit_id (DothiTileCache *self);
 void            dothi_tile_cache_set_audit_id (DothiTileCache *self, gint64 id);

@@ -114,7 +114,7 @@ dothi_tile_renderer_new (const char *path, GError **error)
                    self->db ? sqlite3_errmsg (self->db) : "");
       return NULL;
     }
-  sqlite3_exec (self->db, "PRAGMA query_only = 1; PRAGMA cache_size = -32768; "
+  sqlite3_exec (self->db, "PRAGMA query_only = 1; PRAGMA cache_size = -16384; "
                 "PRAGMA mmap_size = 0", NULL, NULL, NULL);
   sqlite3_busy_timeout (self->db, 5000);
   return g_steal_pointer (&self);
