@@ -1005,6 +1005,8 @@ test_demo_style (Fixture       *f,
   dothi_style_dialog_classify (dialog, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (dothi_style_dialog_get_style (dialog)->rules->len, >, 1);
+  g_assert_true (dothi_style_dialog_set_visible_scale (dialog, 25000));
+  g_assert_false (dothi_style_dialog_set_visible_scale (dialog, 12345));
   dothi_style_dialog_apply (dialog, &error);
   g_assert_no_error (error);
 
@@ -1012,6 +1014,8 @@ test_demo_style (Fixture       *f,
   g_assert_no_error (error);
   g_assert_cmpint (stored->kind, ==, DOTHI_STYLE_CATEGORISED);
   g_assert_cmpstr (stored->field, ==, "muc_dich");
+  /* 1:25 000 at 96 dpi is 6.61 m a pixel. */
+  g_assert_cmpfloat_with_epsilon (stored->max_resolution, 25000 * 0.0254 / 96, 0.001);
   g_assert_cmpuint (dothi_layer_row_get_n_legend_items (parcels), ==,
                     MIN (stored->rules->len, 24) + (stored->draw_other ? 1 : 0));
 }

@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "dothi-style-dialog.h"
+#include "dothi-format.h"
 
 #include "dothi-error.h"
 
@@ -36,6 +37,8 @@ struct _DothiStyleDialog
   AdwActionRow    *classes_row;
   GtkSpinButton   *classes_spin;
   GtkSpinButton   *width_spin;
+  AdwComboRow     *scale_row;
+  GtkStringList   *scale_names;
   GtkButton       *classify_button;
   GtkListBox      *rules_list;
   AdwComboRow     *label_row;
@@ -43,6 +46,32 @@ struct _DothiStyleDialog
 };
 
 G_DEFINE_FINAL_TYPE (DothiStyleDialog, dothi_style_dialog, ADW_TYPE_WINDOW)
+
+/* Scales a layer may stop at (0: every scale), and what one CSS pixel is
+ * on the ground at 1:1 (96 dpi): a scale of 1:N is N × this metres/px. */
+static const gint64 visibility_scales[] = { 0, 5000, 10000, 25000, 50000, 75000, 100000, 250000, 500000 };
+#define METRES_PER_CSS_PIXEL (0.0254 / 96.0)
+
+static guint
+scale_index_for (double max_resolution)
+{
+  guint best = 0;
+  double best_diff = G_MAXDOUBLE;
+
+  if (max_resolution <= 0)
+    return 0;
+  for (guint i = 1; i < G_N_ELEMENTS (visibility_scales); i++)
+    {
+      double diff = fabs (visibility_scales[i] * METRES_PER_CSS_PIXEL - max_resolution);
+
+      if (diff < best_diff)
+        {
+          best_diff = diff;
+          best = i;
+        }
+    }
+  return best;
+}
 
 enum {
   APPLIED,
@@ -421,6 +450,17 @@ load_style (DothiStyleDialog *self)
       gtk_string_list_append (self->field_names, field->name);
     }
 
+  /* Translators: the layer is drawn at every map scale */
+  gtk_string_list_append (self->scale_names, _("Every scale"));
+  for (guint i = 1; i < G_N_ELEMENTS (visibility_scales); i++)
+    {
+      g_autofree char *n = dothi_format_int64 (visibility_scales[i]);
+      g_autofree char *text = g_strdup_printf ("1:%s", n);
+
+      gtk_string_list_append (self->scale_names, text);
+    }
+  adw_combo_row_set_selected (self->scale_row, scale_index_for (self->style->max_resolution));
+
   /* Translators: choice of the label field meaning "no labels" */
   gtk_string_list_append (self->label_names, _("None"));
   for (guint i = 0; i < self->fields->len; i++)
@@ -497,6 +537,8 @@ dothi_style_dialog_class_init (DothiStyleDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DothiStyleDialog, classes_row);
   gtk_widget_class_bind_template_child (widget_class, DothiStyleDialog, classes_spin);
   gtk_widget_class_bind_template_child (widget_class, DothiStyleDialog, width_spin);
+  gtk_widget_class_bind_template_child (widget_class, DothiStyleDialog, scale_row);
+  gtk_widget_class_bind_template_child (widget_class, DothiStyleDialog, scale_names);
   gtk_widget_class_bind_template_child (widget_class, DothiStyleDialog, classify_button);
   gtk_widget_class_bind_template_child (widget_class, DothiStyleDialog, rules_list);
   gtk_widget_class_bind_template_child (widget_class, DothiStyleDialog, label_row);
@@ -634,6 +676,13 @@ dothi_style_dialog_apply (DothiStyleDialog  *self,
 
   g_return_val_if_fail (DOTHI_IS_STYLE_DIALOG (self), FALSE);
 
+  {
+    guint scale = adw_combo_row_get_selected (self->scale_row);
+
+    self->style->max_resolution = scale != GTK_INVALID_LIST_POSITION && scale > 0
+                                  && scale < G_N_ELEMENTS (visibility_scales)
+                                  ? visibility_scales[scale] * METRES_PER_CSS_PIXEL : 0;
+  }
   g_clear_pointer (&self->style->label_field, g_free);
   if (label != GTK_INVALID_LIST_POSITION && label > 0 && label <= self->fields->len)
     self->style->label_field = g_strdup (g_ptr_array_index (self->fields, label - 1));
@@ -654,4 +703,19 @@ dothi_style_dialog_get_style (DothiStyleDialog *self)
   g_return_val_if_fail (DOTHI_IS_STYLE_DIALOG (self), NULL);
 
   return self->style;
+}
+
+gboolean
+dothi_style_dialog_set_visible_scale (DothiStyleDialog *self,
+                                      gint64            denominator)
+{
+  g_return_val_if_fail (DOTHI_IS_STYLE_DIALOG (self), FALSE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (visibility_scales); i++)
+    if (visibility_scales[i] == denominator)
+      {
+        adw_combo_row_set_selected (self->scale_row, i);
+        return TRUE;
+      }
+  return FALSE;
 }

@@ -36,5 +36,9 @@ gboolean    dothi_style_dialog_apply     (DothiStyleDialog  *self,
                                           GError           **error);
 /* The style being edited; borrowed. */
 const DothiStyle *dothi_style_dialog_get_style (DothiStyleDialog *self);
+/* Chooses the smallest scale the layer is drawn at: 1:@denominator, one
+ * of the offered ones, or 0 for every scale. FALSE if not offered. */
+gboolean    dothi_style_dialog_set_visible_scale (DothiStyleDialog *self,
+                                                  gint64            denominator);
 
 G_END_DECLS
