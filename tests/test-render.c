@@ -281,40 +281,57 @@ differing_share (cairo_surface_t *a, cairo_surface_t *b)
   return (double) differ / (w * h);
 }
 
-/* 40 000 parcels of 6 m at 9.6 m per pixel: nearly all below a pixel. */
+typedef struct {
+  guint  n;        /* n × n parcels */
+  double side;     /* metres */
+  double gap;
+  int    pixels;   /* image size */
+} LodCase;
+
+/* 40 000 parcels of 6 m at about 9.6 m per pixel: nearly all below a
+ * pixel, merged as coverage. */
+static const LodCase lod_subpixel = { 200, 6, 1, 160 };
+/* 22 500 parcels of 15 m at about 8 m per pixel: one to two pixels,
+ * drawn from their exact area. */
+static const LodCase lod_small = { 150, 15, 2, 320 };
+
 static void
 test_lod (Fixture *f, gconstpointer data)
 {
+  const LodCase *lc = data;
   g_autoptr(GError) error = NULL;
   g_autoptr(DothiRenderPool) pool = NULL;
   g_autoptr(GPtrArray) layers = NULL;
   g_autoptr(DothiMapTransform) t = dothi_map_transform_new (9218, NULL);
-  double bbox[4] = { X0 - 100, Y0 - 100, X0 + 200 * 7 + 100, Y0 + 200 * 7 + 100 };
+  double span = lc->n * (lc->side + lc->gap);
+  double bbox[4] = { X0 - 100, Y0 - 100, X0 + span + 100, Y0 + span + 100 };
   double merc[4];
   cairo_surface_t *lod, *ref;
   double share;
 
-  create_parcels (f->project, 200, 6, 1);
+  create_parcels (f->project, lc->n, lc->side, lc->gap);
   layers = dothi_render_layers_for_project (f->project, &error);
   g_assert_no_error (error);
   pool = dothi_render_pool_new (f->path, NULL, 2, &error);
   g_assert_no_error (error);
   g_assert_true (dothi_map_transform_bbox_to_mercator (t, bbox, merc));
 
-  lod = dothi_render_pool_render_sync (pool, layers, merc, 160, 160, DOTHI_RENDER_DEFAULT, NULL, &error);
+  lod = dothi_render_pool_render_sync (pool, layers, merc, lc->pixels, lc->pixels,
+                                       DOTHI_RENDER_DEFAULT, NULL, &error);
   g_assert_no_error (error);
-  ref = dothi_render_pool_render_sync (pool, layers, merc, 160, 160, DOTHI_RENDER_REFERENCE, NULL, &error);
+  ref = dothi_render_pool_render_sync (pool, layers, merc, lc->pixels, lc->pixels,
+                                       DOTHI_RENDER_REFERENCE, NULL, &error);
   g_assert_no_error (error);
   if (g_getenv ("DOTHI_TEST_DUMP"))
     {
-      cairo_surface_write_to_png (lod, "/tmp/r/lod.png");
-      cairo_surface_write_to_png (ref, "/tmp/r/ref.png");
+      cairo_surface_write_to_png (lod, "lod.png");
+      cairo_surface_write_to_png (ref, "ref.png");
     }
   share = differing_share (lod, ref);
   g_test_message ("level of detail differs from the reference in %.2f %% of pixels", share * 100);
   g_assert_cmpfloat (share, <=, 0.02);
   /* And it did draw something: the city is not blank. */
-  g_assert_cmpuint (pixel (lod, 80, 80) >> 24, >, 0x80);
+  g_assert_cmpuint (pixel (lod, lc->pixels / 2, lc->pixels / 2) >> 24, >, 0x80);
   cairo_surface_destroy (lod);
   cairo_surface_destroy (ref);
 }
@@ -359,14 +376,14 @@ test_cache_invalidation (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 
   /* Cold: every block drawn. Warm: every block from the cache. */
-  s = dothi_render_pool_render_sync (pool, layers, merc, 1024, 1024, 0, NULL, &error);
+  s = dothi_render_pool_render_sync (pool, layers, merc, 2048, 2048, 0, NULL, &error);
   g_assert_no_error (error);
   cairo_surface_destroy (s);
   dothi_render_pool_wait_cache (pool);
   total = dothi_render_pool_get_n_rendered (pool);
   g_assert_cmpuint (total, >=, 16);
   g_assert_cmpuint (dothi_render_pool_get_n_cache_hits (pool), ==, 0);
-  s = dothi_render_pool_render_sync (pool, layers, merc, 1024, 1024, 0, NULL, &error);
+  s = dothi_render_pool_render_sync (pool, layers, merc, 2048, 2048, 0, NULL, &error);
   g_assert_no_error (error);
   cairo_surface_destroy (s);
   g_assert_cmpuint (dothi_render_pool_get_n_rendered (pool), ==, total);
@@ -392,7 +409,7 @@ test_cache_invalidation (Fixture *f, gconstpointer data)
   /* Only the blocks the parcel touches are drawn again. */
   rendered = dothi_render_pool_get_n_rendered (pool);
   hits = dothi_render_pool_get_n_cache_hits (pool);
-  s = dothi_render_pool_render_sync (pool, layers, merc, 1024, 1024, 0, NULL, &error);
+  s = dothi_render_pool_render_sync (pool, layers, merc, 2048, 2048, 0, NULL, &error);
   g_assert_no_error (error);
   cairo_surface_destroy (s);
   g_assert_cmpuint (dothi_render_pool_get_n_rendered (pool) - rendered, >=, 1);
@@ -419,7 +436,7 @@ test_cache_catch_up (Fixture *f, gconstpointer data)
 
   pool = dothi_render_pool_new (f->path, dothi_project_get_uuid (f->project), 2, &error);
   g_assert_no_error (error);
-  s = dothi_render_pool_render_sync (pool, layers, merc, 1024, 1024, 0, NULL, &error);
+  s = dothi_render_pool_render_sync (pool, layers, merc, 2048, 2048, 0, NULL, &error);
   g_assert_no_error (error);
   cairo_surface_destroy (s);
   g_object_unref (pool);
@@ -427,7 +444,7 @@ test_cache_catch_up (Fixture *f, gconstpointer data)
   external_update (f->path, "UPDATE parcels SET muc_dich = 'LUC' WHERE fid = 100");
   pool = dothi_render_pool_new (f->path, dothi_project_get_uuid (f->project), 2, &error);
   g_assert_no_error (error);
-  s = dothi_render_pool_render_sync (pool, layers, merc, 1024, 1024, 0, NULL, &error);
+  s = dothi_render_pool_render_sync (pool, layers, merc, 2048, 2048, 0, NULL, &error);
   g_assert_no_error (error);
   cairo_surface_destroy (s);
   g_assert_cmpuint (dothi_render_pool_get_n_rendered (pool), >=, 1);
@@ -622,7 +639,10 @@ main (int argc, char **argv)
   ADD ("/render/tile/fill-colour", test_tile_fill);
   ADD ("/render/tile/outside", test_tile_outside);
   ADD ("/render/tile/control-points", test_tile_transform);
-  ADD ("/render/lod/within-2-percent", test_lod);
+  g_test_add ("/render/lod/sub-pixel", Fixture, &lod_subpixel, fixture_set_up, test_lod,
+              fixture_tear_down);
+  g_test_add ("/render/lod/small-polygons", Fixture, &lod_small, fixture_set_up, test_lod,
+              fixture_tear_down);
   ADD ("/render/labels", test_labels);
   ADD ("/render/scale-visibility", test_scale_visibility);
   ADD ("/render/cache/invalidate-bbox", test_cache_invalidation);

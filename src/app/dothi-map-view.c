@@ -60,6 +60,7 @@ struct _DothiMapView
   GHashTable         *extents;      /* layer name → double[4] Web Mercator */
   DothiLabelLayer    *label_layer;
   DothiFlatLayer     *flat_layer;
+  gboolean            prepared;     /* the pool's threads were warmed up */
 
   gboolean            has_pending_fit;
   double              pending_fit[4];
@@ -719,6 +720,13 @@ reload_layers (DothiMapView *self, gboolean fit)
     g_ptr_array_add (self->tile_layers, g_object_ref (order->pdata[i]));
 
   dothi_label_layer_set_layers (self->label_layer, render_layers);
+  /* The render threads open their connections and PROJ while the window
+   * lays out its first frame. */
+  if (!self->prepared)
+    {
+      dothi_render_pool_prepare (self->pool, render_layers, FALSE);
+      self->prepared = TRUE;
+    }
   if (self->flat_layer != NULL)
     dothi_flat_layer_set_layers (self->flat_layer, self->tile_layers);
   update_busy (self);
@@ -821,6 +829,7 @@ clear_project (DothiMapView *self)
   if (self->extents != NULL)
     g_hash_table_remove_all (self->extents);
   g_clear_object (&self->pool);
+  self->prepared = FALSE;
   g_clear_object (&self->project);
   self->waiting_complete = FALSE;
   self->has_pending_fit = FALSE;

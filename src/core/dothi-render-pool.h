@@ -111,6 +111,14 @@ cairo_surface_t *dothi_render_pool_render_sync (DothiRenderPool   *self,
 GPtrArray *dothi_render_layers_for_project (DothiProject  *project,
                                             GError       **error);
 
+/* Opens every thread's renderer and prepares @layers (DothiRenderLayer*)
+ * ahead of the first tile: the map calls it when a project opens, while
+ * the window draws its first frame. With @wait, blocks until done. Call
+ * it once, before any request. */
+void     dothi_render_pool_prepare (DothiRenderPool *self,
+                                    GPtrArray       *layers,
+                                    gboolean         wait);
+
 /* Blocks until every rendered block queued for the disk cache is written
  * (writes happen on a thread of their own, in batches). */
 void     dothi_render_pool_wait_cache (DothiRenderPool *self);

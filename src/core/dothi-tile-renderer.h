@@ -73,6 +73,12 @@ gboolean dothi_tile_renderer_draw (DothiTileRenderer      *self,
                                    GCancellable           *cancellable,
                                    GError                **error);
 
+/* Does now what the first draw of @layer would do first: its PROJ
+ * transformation and prepared statement. */
+gboolean dothi_tile_renderer_prepare (DothiTileRenderer      *self,
+                                      const DothiRenderLayer *layer,
+                                      GError                **error);
+
 /* A label candidate: anchor in Web Mercator metres, text, and a priority
  * (larger first: a feature's size in pixels). */
 typedef struct {
