@@ -74,6 +74,8 @@ struct _DothiRenderPool
   guint        n_pending_writes;   /* guarded by lock */
   GCond        written;
   guint        n_threads;
+  guint        n_rendering;        /* guarded by lock: tile and block jobs running */
+  GCond        idle;
   guint        n_preparing;        /* guarded by lock */
   guint        n_prepared;         /* guarded by lock */
   GCond        prepared;
@@ -210,6 +212,18 @@ writer_thread (gpointer data)
       Write *w = g_async_queue_pop (self->writes);
       guint n = 0;
 
+      /* Renders first: the disk waits while blocks are being drawn, up to
+       * 256 queued blocks (64 MB) or a quarter of a second. */
+      if (w->layer != NULL)
+        {
+          gint64 until = g_get_monotonic_time () + G_TIME_SPAN_SECOND / 4;
+
+          g_mutex_lock (&self->lock);
+          while (self->n_rendering > 0 && g_async_queue_length (self->writes) < 256)
+            if (!g_cond_wait_until (&self->idle, &self->lock, until))
+              break;
+          g_mutex_unlock (&self->lock);
+        }
       if (cache)
         dothi_tile_cache_begin (cache);
       while (w != NULL)
@@ -361,6 +375,12 @@ run_job (gpointer data, gpointer user_data)
         g_cond_wait (&self->prepared, &self->lock);
       g_mutex_unlock (&self->lock);
     }
+  if (job->kind == JOB_TILE || job->kind == JOB_BLOCK)
+    {
+      g_mutex_lock (&self->lock);
+      self->n_rendering++;
+      g_mutex_unlock (&self->lock);
+    }
   if (g_cancellable_set_error_if_cancelled (job->cancellable, &error))
     goto out;
   w = get_worker (self, &error);
@@ -468,6 +488,13 @@ run_job (gpointer data, gpointer user_data)
     }
 
 out:
+  if (job->kind == JOB_TILE || job->kind == JOB_BLOCK)
+    {
+      g_mutex_lock (&self->lock);
+      if (--self->n_rendering == 0)
+        g_cond_broadcast (&self->idle);
+      g_mutex_unlock (&self->lock);
+    }
   switch (job->kind)
     {
     case JOB_TILE:
@@ -538,6 +565,7 @@ dothi_render_pool_finalize (GObject *object)
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->written);
   g_cond_clear (&self->prepared);
+  g_cond_clear (&self->idle);
   G_OBJECT_CLASS (dothi_render_pool_parent_class)->finalize (object);
 }
 
@@ -553,6 +581,7 @@ dothi_render_pool_init (DothiRenderPool *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->written);
   g_cond_init (&self->prepared);
+  g_cond_init (&self->idle);
 }
 
 /* Brings the disk cache up to date with edits made while no Dothi had
