@@ -442,6 +442,10 @@ sizer_resized_cb (GtkDrawingArea *sizer,
 
       memcpy (bbox, self->pending_fit, sizeof bbox);
       fit_mercator_bbox (self, bbox, 0);
+      /* The first frame takes a while to paint: the tiles are drawn
+       * meanwhile. */
+      for (guint i = 0; self->tile_layers != NULL && i < self->tile_layers->len; i++)
+        dothi_tile_layer_update_now (self->tile_layers->pdata[i]);
     }
   expect_complete (self);
 }

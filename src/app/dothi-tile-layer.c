@@ -386,8 +386,6 @@ tile_ready_cb (DothiRenderPool *pool,
   g_autoptr(DothiTileLayer) self = g_weak_ref_get (&request->layer);
   TileEntry *entry;
 
-  if (g_getenv ("DOTHI_DEBUG_TILES"))
-    g_printerr ("%" G_GINT64_FORMAT " ready %s\n", g_get_monotonic_time () / 1000, tile ? "tile" : "error");
   if (self == NULL || g_cancellable_is_cancelled (request->cancellable))
     return;
   entry = g_hash_table_lookup (self->tiles, &request->key);
@@ -448,8 +446,6 @@ request_tile (DothiTileLayer *self, TileEntry *entry, double scale)
   block.y = entry->y;
   block.size = size;
 
-  if (g_getenv ("DOTHI_DEBUG_TILES"))
-    g_printerr ("%" G_GINT64_FORMAT " request %s z%d %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT " gen %u\n", g_get_monotonic_time () / 1000, self->layer->name, entry->z, entry->x, entry->y, self->generation);
   entry->pending = g_cancellable_new ();
   self->n_pending++;
   request = g_new0 (Request, 1);
@@ -1012,4 +1008,12 @@ dothi_map_frame_tile_range (const DothiMapFrame *frame,
   *x1 = range.x1;
   *y1 = range.y1;
   return range.z;
+}
+
+void
+dothi_tile_layer_update_now (DothiTileLayer *self)
+{
+  g_return_if_fail (DOTHI_IS_TILE_LAYER (self));
+  g_clear_handle_id (&self->update_id, g_source_remove);
+  update_grid (self);
 }

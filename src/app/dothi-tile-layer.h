@@ -90,6 +90,9 @@ double            dothi_tile_layer_get_opacity       (DothiTileLayer *self);
 void              dothi_tile_layer_invalidate_bbox (DothiTileLayer *self,
                                                     const double   *merc_bbox);
 
+/* Asks for the visible tiles at once instead of at the next idle: when
+ * the map is first laid out, so they render while the frame paints. */
+void              dothi_tile_layer_update_now (DothiTileLayer *self);
 /* "busy": requests are pending. */
 gboolean          dothi_tile_layer_get_busy     (DothiTileLayer *self);
 /* TRUE when every tile of the current viewport is in (or the layer is
