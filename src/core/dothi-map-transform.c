@@ -151,12 +151,12 @@ dothi_map_transform_from_wgs84 (DothiMapTransform *self, double lat, double lon,
   return trans (self->to_wgs84, PJ_INV, lon, lat, x, y);
 }
 
-/* 21 points per edge: TM-3 to Web Mercator bends edges by far less than a
- * metre over a city, so the sampled bbox is tight and safe. */
+/* 9 points per edge: TM-3 to Web Mercator bends an edge by far less than
+ * a metre over a city, so the sampled bbox is tight and safe. */
 static gboolean
 transform_bbox (DothiMapTransform *self, gboolean forward, const double bbox[4], double out[4])
 {
-  const int n = 20;
+  const int n = 8;
   gboolean any = FALSE;
 
   out[0] = out[1] = G_MAXDOUBLE;

@@ -75,6 +75,7 @@ struct _DothiRenderPool
   GCond        written;
   guint        n_threads;
   guint        n_rendering;        /* guarded by lock: tile and block jobs running */
+  gint64       last_render_end;    /* guarded by lock */
   GCond        idle;
   guint        n_preparing;        /* guarded by lock */
   guint        n_prepared;         /* guarded by lock */
@@ -212,16 +213,24 @@ writer_thread (gpointer data)
       Write *w = g_async_queue_pop (self->writes);
       guint n = 0;
 
-      /* Renders first: the disk waits while blocks are being drawn, up to
-       * 256 queued blocks (64 MB) or a quarter of a second. */
+      /* Renders first: the disk waits until no block has been drawn for
+       * 50 ms (a render's blocks come back to back), up to 256 queued
+       * blocks (64 MB) or a second. */
       if (w->layer != NULL)
         {
-          gint64 until = g_get_monotonic_time () + G_TIME_SPAN_SECOND / 4;
+          gint64 until = g_get_monotonic_time () + G_TIME_SPAN_SECOND;
 
           g_mutex_lock (&self->lock);
-          while (self->n_rendering > 0 && g_async_queue_length (self->writes) < 256)
-            if (!g_cond_wait_until (&self->idle, &self->lock, until))
-              break;
+          while (g_async_queue_length (self->writes) < 256)
+            {
+              gint64 now = g_get_monotonic_time ();
+              gint64 quiet = self->last_render_end + 50 * G_TIME_SPAN_MILLISECOND;
+
+              if (now >= until || (self->n_rendering == 0 && now >= quiet))
+                break;
+              g_cond_wait_until (&self->idle, &self->lock,
+                                 self->n_rendering == 0 ? MIN (quiet, until) : until);
+            }
           g_mutex_unlock (&self->lock);
         }
       if (cache)
@@ -338,25 +347,6 @@ post (Job *job)
   g_source_unref (source);
 }
 
-/* Composites @tile over @cr with @opacity at block offset (dx, dy). */
-static void
-composite (cairo_t *cr, DothiTile *tile, double opacity, double dx, double dy)
-{
-  cairo_surface_t *s;
-
-  if (tile->pixels == NULL)
-    return;
-  s = cairo_image_surface_create_for_data ((guint8 *) g_bytes_get_data (tile->pixels, NULL),
-                                           CAIRO_FORMAT_ARGB32, tile->width, tile->height,
-                                           (int) tile->stride);
-  cairo_set_source_surface (cr, s, dx, dy);
-  if (opacity >= 1.0)
-    cairo_paint (cr);
-  else
-    cairo_paint_with_alpha (cr, opacity);
-  cairo_surface_destroy (s);
-}
-
 static void
 run_job (gpointer data, gpointer user_data)
 {
@@ -447,23 +437,14 @@ run_job (gpointer data, gpointer user_data)
         for (guint i = 0; i < job->layers->len && error == NULL; i++)
           {
             DothiRenderLayer *layer = job->layers->pdata[i];
-            g_autoptr(DothiTile) tile = NULL;
-            GBytes *cached_layer = NULL;
             guint n_drawn = 0;
 
             if (!layer->visible)
               continue;
-            /* A layer the app already cached is copied... */
-            if (use_cache && dothi_tile_cache_get (w->cache, layer, &job->block, &cached_layer))
-              {
-                g_atomic_int_inc (&self->n_cache_hits);
-                tile = tile_new (&job->block, job->scale, cached_layer, TRUE);
-                g_clear_pointer (&cached_layer, g_bytes_unref);
-                composite (cr, tile, layer->opacity, 0, 0);
-                continue;
-              }
-            /* ...the others are drawn straight into the block, through a
-             * group only when they are translucent. */
+            /* Drawn straight into the block, through a group only when
+             * translucent. (Layer blocks the app cached are not looked
+             * up: at a CLI's resolution they are rarely there, and the
+             * lookups cost more than they save.) */
             if (layer->opacity < 1.0)
               cairo_push_group (cr);
             if (dothi_tile_renderer_draw (w->renderer, layer, &job->block, job->scale,
@@ -479,7 +460,11 @@ run_job (gpointer data, gpointer user_data)
         cairo_surface_flush (job->surface);
         if (use_cache && error == NULL)
           {
-            g_autoptr(GBytes) pixels = g_bytes_new (cairo_image_surface_get_data (job->surface), len);
+            /* The surface itself, not a copy: it is only read from now. */
+            g_autoptr(GBytes) pixels =
+              g_bytes_new_with_free_func (cairo_image_surface_get_data (job->surface), len,
+                                          (GDestroyNotify) cairo_surface_destroy,
+                                          cairo_surface_reference (job->surface));
 
             queue_write (self, job->composite, &job->block, pixels, epoch);
           }
@@ -491,6 +476,7 @@ out:
   if (job->kind == JOB_TILE || job->kind == JOB_BLOCK)
     {
       g_mutex_lock (&self->lock);
+      self->last_render_end = g_get_monotonic_time ();
       if (--self->n_rendering == 0)
         g_cond_broadcast (&self->idle);
       g_mutex_unlock (&self->lock);
