@@ -26,6 +26,9 @@ struct _DothiProject
   int                   schema_version;
   gboolean              read_only;
   DothiSpatialiteStore *store;
+  /* Default styles computed so far (layer name → DothiStyle): sampling
+   * a million-parcel layer once per session is enough. */
+  GHashTable           *default_styles;
 };
 
 enum {
@@ -99,6 +102,7 @@ dothi_project_finalize (GObject *object)
 
   dothi_project_close (self);
   g_clear_object (&self->store);
+  g_clear_pointer (&self->default_styles, g_hash_table_unref);
   g_free (self->path);
   g_free (self->uuid);
   g_free (self->crs);
@@ -149,6 +153,8 @@ dothi_project_class_init (DothiProjectClass *klass)
 static void
 dothi_project_init (DothiProject *self)
 {
+  self->default_styles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                (GDestroyNotify) dothi_style_unref);
 }
 
 static gboolean
@@ -630,6 +636,12 @@ dothi_project_dup_style (DothiProject *self, const char *name, GError **error)
     return NULL;
   if (info->style != NULL)
     return dothi_style_new_from_json (info->style, info->title ? info->title : name, error);
+  {
+    DothiStyle *known = g_hash_table_lookup (self->default_styles, name);
+
+    if (known != NULL)
+      return dothi_style_copy (known);
+  }
 
   /* The default looks at a sample of each text field's values, enough to
    * recognise land-use codes or zoning functions. */
@@ -649,7 +661,12 @@ dothi_project_dup_style (DothiProject *self, const char *name, GError **error)
       if (sample != NULL)
         g_hash_table_insert (values, field->name, sample);
     }
-  return dothi_style_new_default (info, values);
+  {
+    DothiStyle *style = dothi_style_new_default (info, values);
+
+    g_hash_table_replace (self->default_styles, g_strdup (name), dothi_style_copy (style));
+    return style;
+  }
 }
 
 gboolean
@@ -665,5 +682,6 @@ dothi_project_set_style (DothiProject *self, const char *name,
     return FALSE;
   g_free (info->style);
   info->style = dothi_style_to_json (style);
+  g_hash_table_remove (self->default_styles, name);
   return update_layer (self, _("Change layer style"), info, error);
 }
