@@ -739,9 +739,9 @@ fly_to_bbox (DothiWindow  *self,
              const double  bbox[4])
 {
   double cx = (bbox[0] + bbox[2]) / 2, cy = (bbox[1] + bbox[3]) / 2;
-  /* Some room around the feature, and a point gets a street's worth. */
-  double w = MAX ((bbox[2] - bbox[0]) * 1.6, MIN_FLY_SIZE);
-  double h = MAX ((bbox[3] - bbox[1]) * 1.6, MIN_FLY_SIZE);
+  /* The feature among its neighbours, and a point gets a street's worth. */
+  double w = MAX ((bbox[2] - bbox[0]) * 3.0, MIN_FLY_SIZE);
+  double h = MAX ((bbox[3] - bbox[1]) * 3.0, MIN_FLY_SIZE);
   double padded[4] = { cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2 };
 
   dothi_map_view_zoom_to_bbox (self->map_view, padded);
