@@ -367,8 +367,7 @@ dothi_flat_layer_new (ShumateViewport *viewport)
 {
   DothiFlatLayer *self = g_object_new (DOTHI_TYPE_FLAT_LAYER, "viewport", viewport, NULL);
 
-  g_signal_connect_object (viewport, "notify", G_CALLBACK (gtk_widget_queue_draw), self,
-                           G_CONNECT_SWAPPED);
+  dothi_viewport_connect_moved (viewport, G_CALLBACK (gtk_widget_queue_draw), self);
   return self;
 }
 

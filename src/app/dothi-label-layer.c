@@ -610,14 +610,7 @@ dothi_label_layer_constructed (GObject *object)
   G_OBJECT_CLASS (dothi_label_layer_parent_class)->constructed (object);
 
   viewport = shumate_layer_get_viewport (SHUMATE_LAYER (self));
-  g_signal_connect_object (viewport, "notify::latitude",
-                           G_CALLBACK (viewport_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (viewport, "notify::longitude",
-                           G_CALLBACK (viewport_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (viewport, "notify::zoom-level",
-                           G_CALLBACK (viewport_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (viewport, "notify::rotation",
-                           G_CALLBACK (viewport_changed_cb), self, G_CONNECT_SWAPPED);
+  dothi_viewport_connect_moved (viewport, G_CALLBACK (viewport_changed_cb), self);
   g_signal_connect (self, "notify::scale-factor",
                     G_CALLBACK (scale_factor_changed_cb), NULL);
 }

@@ -708,14 +708,7 @@ dothi_tile_layer_constructed (GObject *object)
   G_OBJECT_CLASS (dothi_tile_layer_parent_class)->constructed (object);
 
   viewport = shumate_layer_get_viewport (SHUMATE_LAYER (self));
-  g_signal_connect_object (viewport, "notify::latitude",
-                           G_CALLBACK (viewport_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (viewport, "notify::longitude",
-                           G_CALLBACK (viewport_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (viewport, "notify::zoom-level",
-                           G_CALLBACK (viewport_changed_cb), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (viewport, "notify::rotation",
-                           G_CALLBACK (viewport_changed_cb), self, G_CONNECT_SWAPPED);
+  dothi_viewport_connect_moved (viewport, G_CALLBACK (viewport_changed_cb), self);
   g_signal_connect (self, "notify::scale-factor",
                     G_CALLBACK (scale_factor_changed_cb), NULL);
 }
@@ -1016,4 +1009,17 @@ dothi_tile_layer_update_now (DothiTileLayer *self)
   g_return_if_fail (DOTHI_IS_TILE_LAYER (self));
   g_clear_handle_id (&self->update_id, g_source_remove);
   update_grid (self);
+}
+
+void
+dothi_viewport_connect_moved (ShumateViewport *viewport,
+                              GCallback        callback,
+                              gpointer         object)
+{
+  static const char * const moves[] = {
+    "notify::latitude", "notify::longitude", "notify::zoom-level", "notify::rotation",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (moves); i++)
+    g_signal_connect_object (viewport, moves[i], callback, object, G_CONNECT_SWAPPED);
 }

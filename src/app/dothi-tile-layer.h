@@ -52,6 +52,12 @@ void     dothi_map_frame_tile_rect  (const DothiMapFrame *frame,
                                      int z, gint64 x, gint64 y,
                                      graphene_rect_t     *rect);
 
+/* Calls @callback (swapped: @object first) whenever the viewport moves,
+ * zooms or turns, for as long as @object lives. */
+void     dothi_viewport_connect_moved (ShumateViewport *viewport,
+                                       GCallback        callback,
+                                       gpointer         object);
+
 /* TRUE when the flattened map @cover draws tile (z, x, y) in this
  * layer's place. */
 typedef gboolean (*DothiTileCoverFunc) (int z, gint64 x, gint64 y, GtkWidget *cover);

@@ -196,6 +196,25 @@ get_statement (DothiTileRenderer *self, const char *layer, const char *field,
       return stmt;
     }
 
+  /* Names reach SQL only once the registry knows the layer and its
+   * table has the field. */
+  {
+    g_autoptr(sqlite3_stmt) known = NULL;
+
+    if (sqlite3_prepare_v2 (self->db, "SELECT 1 FROM dothi_layers WHERE name = ?1",
+                            -1, &known, NULL) != SQLITE_OK)
+      {
+        set_db_error (self, layer, error);
+        return NULL;
+      }
+    sqlite3_bind_text (known, 1, layer, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step (known) != SQLITE_ROW)
+      {
+        g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                     _("There is no layer “%s” in “%s”"), layer, self->path);
+        return NULL;
+      }
+  }
   if (field != NULL)
     {
       g_autoptr(sqlite3_stmt) check = NULL;
