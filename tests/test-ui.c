@@ -758,6 +758,72 @@ test_demo_map (Fixture       *f,
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.zoom-in", NULL));
 }
 
+/* A digest of @widget's pixels as drawn now. */
+static char *
+widget_pixels_digest (GtkWidget *widget)
+{
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  graphene_rect_t bounds;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree guchar *pixels = NULL;
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  int width, height;
+
+  wait_for_paint (widget);
+  gtk_widget_snapshot_child (gtk_widget_get_parent (widget), widget, snapshot);
+  node = gtk_snapshot_free_to_node (snapshot);
+  g_assert_nonnull (node);
+  gsk_render_node_get_bounds (node, &bounds);
+  texture = gsk_renderer_render_texture (renderer, node, &bounds);
+  width = gdk_texture_get_width (texture);
+  height = gdk_texture_get_height (texture);
+  pixels = g_malloc ((gsize) width * height * 4);
+  gdk_texture_download (texture, pixels, (gsize) width * 4);
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, pixels, (gsize) width * height * 4);
+}
+
+/* The spatialite shell changes every parcel's land use while the map is
+ * open: the map notices within its one-second poll and draws again. */
+static void
+test_demo_external_edit (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *spatialite = g_find_program_in_path ("spatialite");
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean map_complete = FALSE;
+  GtkWidget *map;
+  int status = 0;
+
+  if (spatialite == NULL)
+    {
+      g_test_skip ("the spatialite shell (spatialite-bin) is not installed");
+      return;
+    }
+  open_demo (f, &map_complete);
+  map = dothi_window_get_map_view (f->window);
+  before = widget_pixels_digest (map);
+
+  {
+    const char *argv[] = { spatialite, f->path,
+                           "UPDATE parcels SET muc_dich = 'CQP';", NULL };
+
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL,
+                                 G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                 NULL, NULL, NULL, NULL, &status, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+
+  /* The map draws the touched tiles again and completes once more. */
+  map_complete = FALSE;
+  wait_for_map (&map_complete);
+  after = widget_pixels_digest (map);
+  g_assert_cmpstr (before, !=, after);
+}
+
 static ShumateMap *
 find_shumate_map (GtkWidget *widget)
 {
@@ -1435,6 +1501,7 @@ main (int   argc,
   ADD ("/ui/open/error-keeps-project", test_open_error_keeps_project);
   ADD ("/ui/demo/map", test_demo_map);
   ADD ("/ui/demo/search", test_demo_search);
+  ADD ("/ui/demo/external-edit", test_demo_external_edit);
   ADD ("/ui/demo/identify", test_demo_identify);
   ADD ("/ui/demo/layer-panel", test_demo_layer_panel);
   ADD ("/ui/demo/style", test_demo_style);
