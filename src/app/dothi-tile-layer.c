@@ -271,13 +271,17 @@ in_range (const TileRange *range, int z, gint64 x, gint64 y)
          && y >= range->y0 && y <= range->y1;
 }
 
-/* Tiles wholly outside the layer's extent are known to be empty. */
+/* Tiles wholly outside the layer's extent, or at a zoom its style hides
+ * it, are known to be empty: never asked for. */
 static gboolean
 outside_extent (DothiTileLayer *self, int z, gint64 x, gint64 y)
 {
   double bbox[4];
   double margin;
 
+  if (self->layer != NULL && self->layer->style->max_resolution > 0
+      && dothi_mercator_resolution (z) > self->layer->style->max_resolution * 1.0001)
+    return TRUE;
   if (!self->has_extent)
     return FALSE;
   tile_bbox (z, x, y, bbox);
