@@ -290,6 +290,10 @@ test_help (void)
     { "export", { "--layer", "--output", "--format", NULL } },
     { "check", { "--layer", NULL } },
     { "demo", { "--parcels", "--seed", NULL } },
+    { "edit", { "--changes", "--layer", "--label", NULL } },
+    { "undo", { NULL } },
+    { "redo", { NULL } },
+    { "audit", { "--feature", "--limit", NULL } },
   };
   g_autoptr(Run) top = cli ("--help", NULL);
 
@@ -849,6 +853,239 @@ test_demo (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_object_get_int_member (find_object (array, "name", "parcels"), "features"), ==, 200);
 }
 
+/* ---- edit, undo, redo, audit ------------------------------------------- */
+
+/* A project with the demo city's 50 parcels; FALSE never (the demo is
+ * generated). */
+static void
+demo_project (Fixture *f)
+{
+  g_autofree char *gpkg = path_in (f, "city.gpkg");
+  g_autoptr(Run) demo = cli ("demo", "--parcels", "50", gpkg, NULL);
+
+  g_assert_cmpint (demo->status, ==, 0);
+  new_project (f);
+  import_ok (f, gpkg);
+}
+
+static char *
+write_changes (Fixture *f, const char *name, const char *json)
+{
+  g_autofree char *path = path_in (f, name);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (path, json, -1, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&path);
+}
+
+static void
+test_edit_undo_redo (Fixture *f, gconstpointer data)
+{
+  g_autofree char *changes = NULL;
+  g_autofree char *bad = NULL;
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *state = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *o;
+  JsonArray *a;
+  gint64 action;
+
+  demo_project (f);
+  before = project_state (f->project);
+  changes = write_changes (f, "changes.geojson",
+                           "{\"type\": \"FeatureCollection\", \"features\": ["
+                           "{\"type\": \"Feature\", \"id\": 1, \"properties\": {\"ten_chu\": \"Hồ Thị Lan\"}},"
+                           "{\"type\": \"Feature\", \"properties\": {\"so_thua\": 900, \"ma_xa\": \"24121\"},"
+                           " \"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[[457000,1402000],"
+                           "[457020,1402000],[457020,1402020],[457000,1402020],[457000,1402000]]]}},"
+                           "{\"type\": \"Feature\", \"id\": 2, \"dothi:op\": \"delete\"}]}");
+
+  /* Edit, as JSON. */
+  {
+    g_autoptr(Run) r = cli ("edit", "--json", f->project, "--changes", changes, "--layer", "parcels",
+                            "--label", "Sửa thử", NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    node = parse_json (r->out);
+    o = json_node_get_object (node);
+    action = json_object_get_int_member (o, "action");
+    g_assert_cmpint (action, >, 0);
+    g_assert_cmpint (json_object_get_int_member (o, "inserted"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (o, "updated"), ==, 1);
+    g_assert_cmpint (json_object_get_int_member (o, "deleted"), ==, 1);
+    a = json_object_get_array_member (o, "new_fids");
+    g_assert_cmpuint (json_array_get_length (a), ==, 1);
+    g_assert_cmpint (json_array_get_int_element (a, 0), ==, 51);
+    g_clear_pointer (&node, json_node_unref);
+  }
+  after = project_state (f->project);
+  g_assert_cmpstr (after, !=, before);
+
+  /* The history, newest first. */
+  {
+    g_autoptr(Run) r = cli ("audit", "--json", f->project, NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    node = parse_json (r->out);
+    a = json_node_get_array (node);
+    g_assert_cmpuint (json_array_get_length (a), ==, 2);
+    o = json_array_get_object_element (a, 0);
+    g_assert_cmpint (json_object_get_int_member (o, "id"), ==, action);
+    g_assert_cmpstr (json_object_get_string_member (o, "label"), ==, "Sửa thử");
+    g_assert_cmpint (json_object_get_int_member (o, "features"), ==, 3);
+    g_assert_cmpstr (json_array_get_string_element (json_object_get_array_member (o, "layers"), 0), ==, "parcels");
+    g_assert_false (json_object_get_boolean_member (o, "undone"));
+    g_clear_pointer (&node, json_node_unref);
+  }
+  {
+    g_autoptr(Run) r = cli ("audit", "--json", f->project, "--feature", "parcels:1", NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    node = parse_json (r->out);
+    a = json_node_get_array (node);
+    g_assert_cmpuint (json_array_get_length (a), ==, 1);
+    o = json_array_get_object_element (a, 0);
+    g_assert_cmpstr (json_object_get_string_member (o, "op"), ==, "update");
+    g_assert_cmpint (json_object_get_int_member (o, "action"), ==, action);
+    g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (o, "after"), "ten_chu"),
+                     ==, "Hồ Thị Lan");
+    assert_contains (json_object_get_string_member (o, "after_geometry"), "MULTIPOLYGON");
+    g_clear_pointer (&node, json_node_unref);
+  }
+  {
+    g_autoptr(Run) r = cli ("audit", f->project, "--limit", "1", NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    assert_contains (r->out, "Sửa thử");
+    assert_not_contains (r->out, "Import");
+  }
+
+  /* Undo: the layers are as before, byte for byte. */
+  {
+    g_autoptr(Run) r = cli ("undo", "--json", f->project, NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    node = parse_json (r->out);
+    o = json_node_get_object (node);
+    g_assert_cmpint (json_object_get_int_member (o, "undo_of"), ==, action);
+    g_assert_cmpstr (json_object_get_string_member (o, "label"), ==, "Undo: Sửa thử");
+    g_clear_pointer (&node, json_node_unref);
+  }
+  state = project_state (f->project);
+  g_assert_cmpstr (state, ==, before);
+  {
+    g_autoptr(Run) r = cli ("redo", f->project, NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    assert_contains (r->out, "Redo: Sửa thử");
+  }
+  g_clear_pointer (&state, g_free);
+  state = project_state (f->project);
+  g_assert_cmpstr (state, ==, after);
+  {
+    g_autoptr(Run) r = cli ("redo", f->project, NULL);
+
+    g_assert_cmpint (r->status, ==, 1);
+    assert_contains (r->err, "Nothing to redo");
+  }
+
+  /* A refused change set: exit 1, the field named, nothing changed. */
+  bad = write_changes (f, "bad.geojson",
+                       "{\"type\": \"FeatureCollection\", \"features\": ["
+                       "{\"type\": \"Feature\", \"id\": 3, \"properties\": {\"so_thua\": \"ba\"}}]}");
+  {
+    g_autoptr(Run) r = cli ("edit", f->project, "--changes", bad, "--layer", "parcels", NULL);
+
+    g_assert_cmpint (r->status, ==, 1);
+    assert_contains (r->err, "so_thua");
+    assert_contains (r->err, "feature 3");
+  }
+  g_clear_pointer (&state, g_free);
+  state = project_state (f->project);
+  g_assert_cmpstr (state, ==, after);
+
+  /* Another program changed the row: undo is refused, naming it. */
+  {
+    g_autoptr(Run) sql = program ("sqlite3", f->project,
+                                  "UPDATE parcels SET ten_chu = 'Hộ bà Lan' WHERE fid = 1;", NULL);
+    g_autoptr(Run) r = NULL;
+    g_autofree char *changed = NULL;
+
+    g_assert_cmpint (sql->status, ==, 0);
+    changed = project_state (f->project);
+    r = cli ("undo", f->project, NULL);
+    g_assert_cmpint (r->status, ==, 1);
+    assert_contains (r->err, "feature 1");
+    assert_contains (r->err, "Thửa đất");
+    g_clear_pointer (&state, g_free);
+    state = project_state (f->project);
+    g_assert_cmpstr (state, ==, changed);
+  }
+  {
+    g_autoptr(Run) r = cli ("audit", f->project, NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    assert_contains (r->out, "external");
+  }
+}
+
+static void
+test_edit_errors (Fixture *f, gconstpointer data)
+{
+  g_autofree char *changes = NULL;
+  g_autofree char *missing = path_in (f, "missing.geojson");
+
+  new_project (f);
+  {
+    g_autoptr(Run) r = cli ("undo", f->project, NULL);
+
+    g_assert_cmpint (r->status, ==, 1);
+    assert_contains (r->err, "Nothing to undo");
+  }
+  {
+    g_autoptr(Run) r = cli ("undo", "--json", f->project, NULL);
+
+    g_assert_cmpint (r->status, ==, 1);
+    g_assert_cmpstr (r->out, ==, "");
+  }
+  {
+    g_autoptr(Run) r = cli ("edit", f->project, NULL);
+    g_assert_cmpint (r->status, ==, 2);
+  }
+  {
+    g_autoptr(Run) r = cli ("edit", f->project, "--changes", missing, NULL);
+    g_assert_cmpint (r->status, ==, 1);
+    assert_contains (r->err, "missing.geojson");
+  }
+  changes = write_changes (f, "c.geojson", "{\"type\": \"FeatureCollection\", \"features\": ["
+                                           "{\"type\": \"Feature\", \"properties\": {}}]}");
+  {
+    g_autoptr(Run) r = cli ("edit", f->project, "--changes", changes, "--layer", "khong_co", NULL);
+    g_assert_cmpint (r->status, ==, 1);
+    assert_contains (r->err, "khong_co");
+  }
+  {
+    g_autoptr(Run) r = cli ("audit", f->project, "--feature", "parcels", NULL);
+    g_assert_cmpint (r->status, ==, 2);
+  }
+  {
+    g_autoptr(Run) r = cli ("audit", "--json", f->project, NULL);
+    g_autoptr(JsonNode) node = NULL;
+
+    g_assert_cmpint (r->status, ==, 0);
+    node = parse_json (r->out);
+    g_assert_cmpuint (json_array_get_length (json_node_get_array (node)), ==, 0);
+  }
+  {
+    g_autoptr(Run) r = cli_vi ("undo", f->project, NULL);
+
+    g_assert_cmpint (r->status, ==, 1);
+    assert_contains (r->err, "dothi-cli: lỗi:");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -870,6 +1107,8 @@ main (int argc, char **argv)
   ADD ("/cli/ogrinfo", test_ogrinfo);
   ADD ("/cli/spatialite", test_spatialite_shell);
   ADD ("/cli/demo", test_demo);
+  ADD ("/cli/edit/undo-redo-audit", test_edit_undo_redo);
+  ADD ("/cli/edit/errors", test_edit_errors);
 
   return g_test_run ();
 }

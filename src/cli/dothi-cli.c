@@ -11,13 +11,18 @@
 #include <json-glib/json-glib.h>
 #include <locale.h>
 #include <stdio.h>
+#include <string.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <gdal.h>
+#include <ogr_api.h>
+#include <cpl_conv.h>
 
+#include "dothi-autocleanups.h"
 #include "dothi-check.h"
 #include "dothi-crs.h"
 #include "dothi-demo-city.h"
+#include "dothi-edit.h"
 #include "dothi-encoding.h"
 #include "dothi-error.h"
 #include "dothi-export.h"
@@ -1038,6 +1043,374 @@ cmd_check (int argc, char **argv)
   return problems->len > 0 ? EXIT_BAD_INPUT : EXIT_DONE;
 }
 
+/* ---- edit / undo / redo / audit ---------------------------------------- */
+
+static int
+cmd_edit (int argc, char **argv)
+{
+  g_autofree char *changes = NULL;
+  g_autofree char *layer = NULL;
+  g_autofree char *label = NULL;
+  GOptionEntry entries[] = {
+    { "changes", 'c', 0, G_OPTION_ARG_FILENAME, &changes,
+      N_("GeoJSON FeatureCollection of the changes (an “id” is a feature to update; "
+         "“dothi:op” may say insert, update or delete)"), N_("FILE") },
+    { "layer", 'l', 0, G_OPTION_ARG_STRING, &layer,
+      N_("Layer of the features that name none (“dothi:layer”)"), N_("LAYER") },
+    { "label", 0, 0, G_OPTION_ARG_STRING, &label, N_("Name of the action in the history"), N_("TEXT") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi [FILE.geojson]"),
+                                               _("Applies a set of feature changes as one action that can be undone."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(DothiChangeSet) set = NULL;
+  g_autoptr(GArray) fids = NULL;
+  g_autofree char *text = NULL;
+  gsize length = 0;
+  guint counts[3] = { 0, 0, 0 };
+  gint64 action;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  /* The changes may also follow the project, as the file of an import does. */
+  if (argc == 3 && changes == NULL)
+    changes = g_strdup (argv[2]);
+  else if (argc != 2)
+    return usage_error (ctx, _("Give the project file"));
+  if (changes == NULL)
+    return usage_error (ctx, _("Give the changes with --changes FILE"));
+  if (!g_file_get_contents (changes, &text, &length, &error))
+    {
+      g_autoptr(GError) e = g_error_new (DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                                         /* Translators: file name, then the system's message */
+                                         _("Cannot read “%s”: %s"), changes, error->message);
+      return fail (e);
+    }
+  set = dothi_change_set_new_from_geojson (text, (gssize) length, layer, &error);
+  if (set == NULL)
+    {
+      g_prefix_error (&error, "%s: ", changes);
+      return fail (error);
+    }
+  project = open_project (argv[1], FALSE, &status);
+  if (project == NULL)
+    return status;
+
+  action = dothi_edit_apply_sync (project, set, label, &fids, cancellable, terminal_progress, NULL, &error);
+  if (action == 0)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_printerr (_("dothi-cli: edit cancelled; the project is unchanged\n"));
+          return EXIT_BAD_INPUT;
+        }
+      return fail (error);
+    }
+  for (guint i = 0; i < dothi_change_set_get_n_changes (set); i++)
+    counts[dothi_change_set_get_change (set, i)->op]++;
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_set_int (b, "action", action);
+      json_set_int (b, "inserted", counts[DOTHI_CHANGE_INSERT]);
+      json_set_int (b, "updated", counts[DOTHI_CHANGE_UPDATE]);
+      json_set_int (b, "deleted", counts[DOTHI_CHANGE_DELETE]);
+      json_builder_set_member_name (b, "new_fids");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < fids->len; i++)
+        json_builder_add_int_value (b, g_array_index (fids, gint64, i));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+  /* Translators: an action number, then three counts */
+  g_print (_("Saved as action %lld: %u inserted, %u updated, %u deleted\n"), (long long) action,
+           counts[DOTHI_CHANGE_INSERT], counts[DOTHI_CHANGE_UPDATE], counts[DOTHI_CHANGE_DELETE]);
+  if (fids->len > 0)
+    {
+      g_autoptr(GString) list = g_string_new (NULL);
+
+      /* Runs of consecutive fids as ranges: a bulk insert is one line. */
+      for (guint i = 0; i < fids->len;)
+        {
+          gint64 first = g_array_index (fids, gint64, i);
+          guint j = i + 1;
+
+          while (j < fids->len && g_array_index (fids, gint64, j) == g_array_index (fids, gint64, j - 1) + 1)
+            j++;
+          if (j - i > 2)
+            g_string_append_printf (list, "%s%" G_GINT64_FORMAT "–%" G_GINT64_FORMAT, i ? ", " : "",
+                                    first, g_array_index (fids, gint64, j - 1));
+          else
+            for (guint k = i; k < j; k++)
+              g_string_append_printf (list, "%s%" G_GINT64_FORMAT, k ? ", " : "", g_array_index (fids, gint64, k));
+          i = j;
+        }
+      /* Translators: a list of feature ids and ranges of them */
+      g_print (_("  New features: %s\n"), list->str);
+    }
+  return EXIT_DONE;
+}
+
+/* undo and redo: one compensating action, then what it was. */
+static int
+run_undo_redo (int argc, char **argv, gboolean redo)
+{
+  g_autoptr(GOptionContext) ctx =
+    new_context (N_("PROJECT.dothi"),
+                 redo ? _("Does again the action undone last, as a new action in the history.")
+                      : _("Undoes the last action as a new, compensating action in the history."),
+                 NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(GPtrArray) newest = NULL;
+  DothiActionInfo *info;
+  gint64 action;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (ctx, _("Give the project file"));
+  project = open_project (argv[1], FALSE, &status);
+  if (project == NULL)
+    return status;
+  action = redo ? dothi_edit_redo_sync (project, cancellable, &error)
+                : dothi_edit_undo_sync (project, cancellable, &error);
+  if (action == 0)
+    return fail (error);
+
+  newest = dothi_audit_list_actions (project, 0, 1, &error);
+  if (newest == NULL)
+    return fail (error);
+  info = newest->len > 0 ? newest->pdata[0] : NULL;
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_set_int (b, "action", action);
+      json_set_int (b, "undo_of", info ? info->undo_of : 0);
+      json_set_string (b, "label", info ? info->label : NULL);
+      json_set_int (b, "features", info ? info->n_features : 0);
+      json_builder_end_object (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+  /* Translators: an action's label such as “Undo: Edit 3 features”, then its number */
+  g_print (_("%s (action %lld)\n"), info ? info->label : "", (long long) action);
+  return EXIT_DONE;
+}
+
+static int
+cmd_undo (int argc, char **argv)
+{
+  return run_undo_redo (argc, argv, FALSE);
+}
+
+static int
+cmd_redo (int argc, char **argv)
+{
+  return run_undo_redo (argc, argv, TRUE);
+}
+
+static char *
+wkt_of (GBytes *wkb)
+{
+  g_auto(OGRGeometryH) geom = NULL;
+  char *wkt = NULL;
+  char *copy;
+  gsize len;
+  const guint8 *data;
+
+  if (wkb == NULL)
+    return NULL;
+  data = g_bytes_get_data (wkb, &len);
+  if (OGR_G_CreateFromWkbEx (data, NULL, &geom, len) != OGRERR_NONE
+      || OGR_G_ExportToIsoWkt (geom, &wkt) != OGRERR_NONE)
+    return NULL;
+  copy = g_strdup (wkt);
+  CPLFree (wkt);
+  return copy;
+}
+
+static void
+json_set_raw (JsonBuilder *b, const char *name, const char *json)
+{
+  JsonNode *node = json ? json_from_string (json, NULL) : NULL;
+
+  json_builder_set_member_name (b, name);
+  if (node != NULL)
+    json_builder_add_value (b, node);
+  else
+    json_builder_add_null_value (b);
+}
+
+static int
+print_feature_history (DothiProject *project, const char *spec, guint limit)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autofree char *layer = NULL;
+  const char *colon = strrchr (spec, ':');
+  gint64 fid = 0;
+  guint first;
+
+  if (colon == NULL || colon == spec
+      || !g_ascii_string_to_signed (colon + 1, 10, 1, G_MAXINT64, &fid, NULL))
+    {
+      g_printerr (_("dothi-cli: error: %s\n"),
+                  /* Translators: what the user gave to --feature */
+                  _("Give the feature as LAYER:FID, such as parcels:12"));
+      return EXIT_USAGE;
+    }
+  layer = g_strndup (spec, colon - spec);
+  events = dothi_audit_feature_history (project, layer, fid, &error);
+  if (events == NULL)
+    return fail (error);
+  /* The newest @limit events, oldest first. */
+  first = limit > 0 && events->len > limit ? events->len - limit : 0;
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_array (b);
+      for (guint i = first; i < events->len; i++)
+        {
+          DothiFeatureEvent *e = events->pdata[i];
+          g_autofree char *before = wkt_of (e->before_wkb);
+          g_autofree char *after = wkt_of (e->after_wkb);
+
+          json_builder_begin_object (b);
+          json_set_int (b, "audit_id", e->audit_id);
+          json_set_int (b, "action", e->action_id);
+          json_set_string (b, "time", e->time);
+          json_set_string (b, "user", e->user);
+          json_set_string (b, "op", e->op);
+          json_set_raw (b, "before", e->before_attrs);
+          json_set_raw (b, "after", e->after_attrs);
+          json_set_string (b, "before_geometry", before);
+          json_set_string (b, "after_geometry", after);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+  if (events->len == 0)
+    /* Translators: feature id, layer name */
+    g_print (_("Feature %lld of “%s” has no history\n"), (long long) fid, layer);
+  for (guint i = first; i < events->len; i++)
+    {
+      DothiFeatureEvent *e = events->pdata[i];
+      g_autofree char *user = pad (e->user, 12);
+
+      if (e->action_id > 0)
+        g_print ("%s  %s  %-7s  #%" G_GINT64_FORMAT "\n", e->time, user, e->op, e->action_id);
+      else
+        g_print ("%s  %s  %-7s\n", e->time, user, e->op);
+      if (e->before_attrs != NULL)
+        /* Translators: a feature's attributes as JSON, before a change */
+        g_print (_("  before: %s\n"), e->before_attrs);
+      if (e->after_attrs != NULL)
+        /* Translators: a feature's attributes as JSON, after a change */
+        g_print (_("  after:  %s\n"), e->after_attrs);
+    }
+  return EXIT_DONE;
+}
+
+static int
+cmd_audit (int argc, char **argv)
+{
+  g_autofree char *feature = NULL;
+  int limit = 20;
+  GOptionEntry entries[] = {
+    { "feature", 'f', 0, G_OPTION_ARG_STRING, &feature,
+      N_("The history of one feature, given as LAYER:FID"), N_("LAYER:FID") },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Show at most N entries, newest (default 20; 0 for all)"), N_("N") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"),
+                                               _("Lists the project’s history of actions, newest first, or one feature’s history."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(GPtrArray) actions = NULL;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (ctx, _("Give the project file"));
+  if (limit < 0)
+    return usage_error (ctx, _("The limit cannot be negative"));
+  project = open_project (argv[1], TRUE, &status);
+  if (project == NULL)
+    return status;
+  if (feature != NULL)
+    return print_feature_history (project, feature, (guint) limit);
+
+  actions = dothi_audit_list_actions (project, 0, (guint) limit, &error);
+  if (actions == NULL)
+    return fail (error);
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_array (b);
+      for (guint i = 0; i < actions->len; i++)
+        {
+          DothiActionInfo *a = actions->pdata[i];
+
+          json_builder_begin_object (b);
+          json_set_int (b, "id", a->id);
+          json_set_string (b, "time", a->time);
+          json_set_string (b, "user", a->user);
+          json_set_string (b, "label", a->label);
+          json_set_int (b, "undo_of", a->undo_of);
+          json_set_int (b, "features", a->n_features);
+          json_builder_set_member_name (b, "layers");
+          json_builder_begin_array (b);
+          for (guint k = 0; a->layers && a->layers[k]; k++)
+            json_builder_add_string_value (b, a->layers[k]);
+          json_builder_end_array (b);
+          json_set_boolean (b, "undone", a->undone);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+  for (guint i = 0; i < actions->len; i++)
+    {
+      DothiActionInfo *a = actions->pdata[i];
+      g_autofree char *user = pad (a->user, 12);
+      g_autofree char *layers = a->layers ? g_strjoinv (", ", a->layers) : g_strdup ("");
+      g_autofree char *id = a->id > 0 ? g_strdup_printf ("#%" G_GINT64_FORMAT, a->id) : g_strdup ("–");
+      g_autofree char *n = dothi_format_int64 (a->n_features);
+
+      g_print ("%6s  %s  %s  %s", id, a->time, user, a->label);
+      if (a->n_features > 0)
+        /* Translators: a formatted count of changed rows, then layer names */
+        g_print (ngettext (" (%s change in %s)", " (%s changes in %s)", a->n_features), n, layers);
+      else if (layers[0] != '\0')
+        g_print (" (%s)", layers);
+      if (a->undone)
+        /* Translators: after an action in the history that was undone */
+        g_print ("%s", _(" [undone]"));
+      g_print ("\n");
+    }
+  return EXIT_DONE;
+}
+
 /* ---- demo -------------------------------------------------------------- */
 
 static int
@@ -1096,6 +1469,10 @@ static const struct {
   { "demo", cmd_demo, N_("Write the demo city as a GeoPackage") },
   { "render", cmd_render, N_("Draw the map to a PNG image") },
   { "style", cmd_style, N_("Print or set a layer’s style") },
+  { "edit", cmd_edit, N_("Apply feature changes from a GeoJSON file") },
+  { "undo", cmd_undo, N_("Undo the last action") },
+  { "redo", cmd_redo, N_("Redo the action undone last") },
+  { "audit", cmd_audit, N_("Show the history of actions or of a feature") },
 };
 
 static void

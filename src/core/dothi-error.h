@@ -16,6 +16,9 @@ typedef enum {
   DOTHI_ERROR_VERSION,       /* project from a newer Dothi */
   DOTHI_ERROR_READ_ONLY,     /* project opened read-only */
   DOTHI_ERROR_CRS,           /* unknown or missing CRS */
+  DOTHI_ERROR_CONFLICT,      /* undo: a row changed since the action */
+  DOTHI_ERROR_BUSY,          /* another program holds the write lock */
+  DOTHI_ERROR_NOTHING,       /* nothing to undo or redo */
 } DothiErrorCode;
 
 GQuark dothi_error_quark (void);

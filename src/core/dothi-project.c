@@ -11,6 +11,7 @@
 
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <sys/vfs.h>
@@ -85,6 +86,8 @@ static const char schema_v1[] =
   "  before_attrs TEXT, after_attrs TEXT,\n"
   "  before_geom BLOB, after_geom BLOB);\n"
   "CREATE INDEX dothi_audit_layer_fid ON dothi_audit (layer, fid);\n"
+  "CREATE INDEX dothi_audit_action ON dothi_audit (action_id);\n"
+  "CREATE INDEX dothi_actions_undo_of ON dothi_actions (undo_of);\n"
   "CREATE TABLE dothi_context (\n"
   "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
   "  action_id INTEGER,\n"
@@ -285,6 +288,7 @@ dothi_project_create (const char *path, const char *crs, GError **error)
       || !set_meta (self, "uuid", uuid, &local_error)
       || !set_meta (self, "crs", self->crs, &local_error)
       || !set_meta (self, "created_by", "Dothi " PACKAGE_VERSION, &local_error)
+      || !set_meta (self, "audit_image_version", DOTHI_AUDIT_IMAGE_VERSION, &local_error)
       || !record_trigger_schema (self, &local_error)
       || !dothi_spatialite_store_exec (self->store, "COMMIT", &local_error))
     {
@@ -299,6 +303,24 @@ dothi_project_create (const char *path, const char *crs, GError **error)
       return NULL;
     }
   return g_steal_pointer (&self);
+}
+
+static const char history_indexes[] =
+  "CREATE INDEX IF NOT EXISTS dothi_audit_action ON dothi_audit (action_id);\n"
+  "CREATE INDEX IF NOT EXISTS dothi_actions_undo_of ON dothi_actions (undo_of);\n";
+
+static gboolean
+has_history_indexes (DothiProject *self)
+{
+  sqlite3 *db = dothi_spatialite_store_get_db (self->store);
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' "
+                          "AND name IN ('dothi_audit_action', 'dothi_actions_undo_of')",
+                          -1, &stmt, NULL) != SQLITE_OK
+      || sqlite3_step (stmt) != SQLITE_ROW)
+    return TRUE;
+  return sqlite3_column_int (stmt, 0) == 2;
 }
 
 static gboolean
@@ -330,6 +352,7 @@ dothi_project_open (const char *path, DothiProjectOpenFlags flags, GError **erro
   g_autoptr(GError) local_error = NULL;
   g_autofree char *version = NULL;
   g_autofree char *recorded = NULL;
+  g_autofree char *image = NULL;
   gboolean read_only;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -398,14 +421,31 @@ dothi_project_open (const char *path, DothiProjectOpenFlags flags, GError **erro
   self->crs = get_meta (self, "crs");
   self->srid = dothi_crs_parse (self->crs, NULL);
 
+  /* Undo and the audit view find an action's rows by these indexes; files
+   * written before they were part of version 1 get them once. */
+  if (!read_only && !has_history_indexes (self))
+    {
+      if (!dothi_spatialite_store_exec (self->store, "BEGIN IMMEDIATE", error))
+        return NULL;
+      if (!dothi_spatialite_store_exec (self->store, history_indexes, error)
+          || !dothi_spatialite_store_exec (self->store, "COMMIT", error))
+        {
+          dothi_spatialite_store_exec (self->store, "ROLLBACK", NULL);
+          return NULL;
+        }
+    }
+
   /* A table changed by another program (a column added in QGIS) gets its
    * audit triggers written anew so nothing escapes the trail. */
   recorded = get_meta (self, "triggers_schema_version");
-  if (!read_only && (recorded == NULL || atoi (recorded) != sqlite_schema_version (self)))
+  image = get_meta (self, "audit_image_version");
+  if (!read_only && (recorded == NULL || atoi (recorded) != sqlite_schema_version (self)
+                     || g_strcmp0 (image, DOTHI_AUDIT_IMAGE_VERSION) != 0))
     {
       if (!dothi_spatialite_store_exec (self->store, "BEGIN IMMEDIATE", error))
         return NULL;
       if (!dothi_spatialite_store_regenerate_triggers (self->store, error)
+          || !set_meta (self, "audit_image_version", DOTHI_AUDIT_IMAGE_VERSION, error)
           || !record_trigger_schema (self, error)
           || !dothi_spatialite_store_exec (self->store, "COMMIT", error))
         {
@@ -486,6 +526,13 @@ dothi_project_layer_checksum (DothiProject *self, const char *name, GError **err
   return dothi_store_layer_checksum (DOTHI_STORE (self->store), name, error);
 }
 
+void
+dothi_project_set_busy_timeout (DothiProject *self, guint ms)
+{
+  g_return_if_fail (DOTHI_IS_PROJECT (self));
+  dothi_spatialite_store_set_busy_timeout (self->store, (int) MIN (ms, (guint) G_MAXINT));
+}
+
 gboolean
 dothi_project_checkpoint (DothiProject *self, GError **error)
 {
@@ -505,15 +552,69 @@ dothi_project_close (DothiProject *self)
 
 /* ---- display state --------------------------------------------------- */
 
-/* Each display change is one action, so it has its audit row and, later,
- * its undo step. */
+static void
+add_registry_entry (JsonBuilder *b, const DothiLayerInfo *info)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, info->name);
+  json_builder_set_member_name (b, "title");
+  json_builder_add_string_value (b, info->title);
+  json_builder_set_member_name (b, "z_order");
+  json_builder_add_int_value (b, info->z_order);
+  json_builder_set_member_name (b, "visible");
+  json_builder_add_boolean_value (b, info->visible);
+  json_builder_set_member_name (b, "opacity");
+  json_builder_add_double_value (b, info->opacity);
+  json_builder_set_member_name (b, "style");
+  if (info->style != NULL)
+    json_builder_add_string_value (b, info->style);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+}
+
+/* The journal entry of a registry action: the registry rows it changed,
+ * before and after (DothiLayerInfo* pairs in the same order), from which
+ * undo restores them (dothi-edit.c reads it). */
+static char *
+registry_journal (GPtrArray *before, GPtrArray *after)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, "do");
+  json_builder_set_member_name (b, "registry");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "before");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < before->len; i++)
+    add_registry_entry (b, before->pdata[i]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "after");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < after->len; i++)
+    add_registry_entry (b, after->pdata[i]);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
+/* Writes the registry rows @after (whose earlier state is @before) as one
+ * action named @action, journalled with its inverse so it can be undone. */
 static gboolean
-update_layer (DothiProject         *self,
-              const char           *action,
-              const DothiLayerInfo *info,
-              GError              **error)
+update_layers (DothiProject *self,
+               const char   *action,
+               GPtrArray    *before,
+               GPtrArray    *after,
+               GError      **error)
 {
   DothiStore *store = DOTHI_STORE (self->store);
+  g_autofree char *journal = NULL;
 
   if (self->read_only)
     {
@@ -522,9 +623,16 @@ update_layer (DothiProject         *self,
                    _("“%s” is open read-only"), self->path);
       return FALSE;
     }
+  journal = registry_journal (before, after);
   if (!dothi_store_begin (store, action, error))
     return FALSE;
-  if (!dothi_store_update_layer (store, info, error)
+  for (guint i = 0; i < after->len; i++)
+    if (!dothi_store_update_layer (store, after->pdata[i], error))
+      {
+        dothi_store_rollback (store);
+        return FALSE;
+      }
+  if (!dothi_spatialite_store_set_action_journal (self->store, 0, journal, error)
       || !dothi_store_commit (store, error))
     {
       dothi_store_rollback (store);
@@ -533,11 +641,29 @@ update_layer (DothiProject         *self,
   return TRUE;
 }
 
+/* Each display change is one action, so it has its history entry and its
+ * undo step. */
+static gboolean
+update_layer (DothiProject         *self,
+              const char           *action,
+              const DothiLayerInfo *before,
+              const DothiLayerInfo *info,
+              GError              **error)
+{
+  g_autoptr(GPtrArray) b = g_ptr_array_new ();
+  g_autoptr(GPtrArray) a = g_ptr_array_new ();
+
+  g_ptr_array_add (b, (gpointer) before);
+  g_ptr_array_add (a, (gpointer) info);
+  return update_layers (self, action, b, a, error);
+}
+
 gboolean
 dothi_project_set_layer_visible (DothiProject *self, const char *name,
                                  gboolean visible, GError **error)
 {
   g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(DothiLayerInfo) before = NULL;
 
   g_return_val_if_fail (DOTHI_IS_PROJECT (self), FALSE);
   info = dothi_project_get_layer (self, name, error);
@@ -545,8 +671,9 @@ dothi_project_set_layer_visible (DothiProject *self, const char *name,
     return FALSE;
   if (info->visible == !!visible)
     return TRUE;
+  before = dothi_layer_info_copy (info);
   info->visible = !!visible;
-  return update_layer (self, visible ? _("Show layer") : _("Hide layer"), info, error);
+  return update_layer (self, visible ? _("Show layer") : _("Hide layer"), before, info, error);
 }
 
 gboolean
@@ -554,6 +681,7 @@ dothi_project_set_layer_opacity (DothiProject *self, const char *name,
                                  double opacity, GError **error)
 {
   g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(DothiLayerInfo) before = NULL;
 
   g_return_val_if_fail (DOTHI_IS_PROJECT (self), FALSE);
   info = dothi_project_get_layer (self, name, error);
@@ -562,20 +690,21 @@ dothi_project_set_layer_opacity (DothiProject *self, const char *name,
   opacity = CLAMP (opacity, 0.0, 1.0);
   if (fabs (info->opacity - opacity) < 1e-6)
     return TRUE;
+  before = dothi_layer_info_copy (info);
   info->opacity = opacity;
-  return update_layer (self, _("Change layer opacity"), info, error);
+  return update_layer (self, _("Change layer opacity"), before, info, error);
 }
 
 gboolean
 dothi_project_move_layer (DothiProject *self, const char *name,
                           guint position, GError **error)
 {
-  DothiStore *store;
   g_autoptr(GPtrArray) layers = NULL;
+  g_autoptr(GPtrArray) before = g_ptr_array_new_with_free_func ((GDestroyNotify) dothi_layer_info_free);
+  g_autoptr(GPtrArray) after = g_ptr_array_new ();
   DothiLayerInfo *moved = NULL;
 
   g_return_val_if_fail (DOTHI_IS_PROJECT (self), FALSE);
-  store = DOTHI_STORE (self->store);
   layers = dothi_project_list_layers (self, error);
   if (layers == NULL)
     return FALSE;
@@ -590,30 +719,27 @@ dothi_project_move_layer (DothiProject *self, const char *name,
     }
   g_ptr_array_insert (layers, MIN (position, layers->len), moved);
 
-  if (self->read_only)
-    return update_layer (self, NULL, moved, error);
-  if (!dothi_store_begin (store, _("Change layer order"), error))
-    return FALSE;
-  /* z_order is renumbered 1..n, bottom first. */
+  /* z_order is renumbered 1..n, bottom first; only the rows that change
+   * are written and journalled. */
   for (guint i = 0; i < layers->len; i++)
     {
       DothiLayerInfo *info = layers->pdata[i];
 
       if (info->z_order == (int) i + 1)
         continue;
+      g_ptr_array_add (before, dothi_layer_info_copy (info));
       info->z_order = i + 1;
-      if (!dothi_store_update_layer (store, info, error))
-        {
-          dothi_store_rollback (store);
-          return FALSE;
-        }
+      g_ptr_array_add (after, info);
     }
-  if (!dothi_store_commit (store, error))
+  if (after->len == 0 && self->read_only)
     {
-      dothi_store_rollback (store);
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_READ_ONLY,
+                   _("“%s” is open read-only"), self->path);
       return FALSE;
     }
-  return TRUE;
+  if (after->len == 0)
+    return TRUE;
+  return update_layers (self, _("Change layer order"), before, after, error);
 }
 
 GPtrArray *
@@ -674,14 +800,16 @@ dothi_project_set_style (DothiProject *self, const char *name,
                          const DothiStyle *style, GError **error)
 {
   g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(DothiLayerInfo) before = NULL;
 
   g_return_val_if_fail (DOTHI_IS_PROJECT (self), FALSE);
   g_return_val_if_fail (style != NULL, FALSE);
   info = dothi_project_get_layer (self, name, error);
   if (info == NULL)
     return FALSE;
+  before = dothi_layer_info_copy (info);
   g_free (info->style);
   info->style = dothi_style_to_json (style);
   g_hash_table_remove (self->default_styles, name);
-  return update_layer (self, _("Change layer style"), info, error);
+  return update_layer (self, _("Change layer style"), before, info, error);
 }

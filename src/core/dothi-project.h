@@ -86,6 +86,11 @@ GPtrArray    *dothi_project_distinct_values   (DothiProject  *self,
                                                guint          limit,
                                                GError       **error);
 
+/* How long an action waits for another program's write lock before it
+ * fails with DOTHI_ERROR_BUSY; 5000 ms by default. */
+void          dothi_project_set_busy_timeout (DothiProject *self,
+                                              guint         ms);
+
 /* Flushes the WAL into the main file (wal_checkpoint(TRUNCATE)). */
 gboolean      dothi_project_checkpoint (DothiProject *self, GError **error);
 void          dothi_project_close      (DothiProject *self);

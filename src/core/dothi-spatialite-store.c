@@ -43,6 +43,7 @@ struct _DothiSpatialiteStore
   gboolean    read_only;
   gboolean    in_action;
   gboolean    schema_changed;  /* the open action created tables or triggers */
+  gint64      action_id;       /* dothi_actions.id of the open action, or 0 */
   GHashTable *pending;   /* name -> PendingLayer*, layers created in the open action */
 };
 
@@ -224,8 +225,11 @@ append_json_image (GString *sql, GPtrArray *columns, GPtrArray *is_blob, const c
           const char *col = g_ptr_array_index (columns, i);
           g_autoptr(DothiSqlStr) pair = NULL;
 
+          /* hex(NULL) is '', which would make NULL and an empty BLOB
+           * one image. */
           if (GPOINTER_TO_INT (g_ptr_array_index (is_blob, i)))
-            pair = sqlite3_mprintf ("%s%Q, hex(%s.\"%w\")", i > start ? ", " : "", col, row, col);
+            pair = sqlite3_mprintf ("%s%Q, CASE WHEN %s.\"%w\" IS NULL THEN NULL ELSE hex(%s.\"%w\") END",
+                                    i > start ? ", " : "", col, row, col, row, col);
           else
             pair = sqlite3_mprintf ("%s%Q, %s.\"%w\"", i > start ? ", " : "", col, row, col);
           g_string_append (sql, pair);
@@ -238,19 +242,17 @@ append_json_image (GString *sql, GPtrArray *columns, GPtrArray *is_blob, const c
     g_string_append (sql, ")");
 }
 
+/* The columns the audit images hold (all but fid and geom, in table
+ * order), whether each is declared BLOB (imaged as hex()), and whether the
+ * table has the geometry column "geom". */
 static gboolean
-create_audit_triggers (DothiSpatialiteStore *self, const char *table, GError **error)
+read_image_columns (DothiSpatialiteStore *self, const char *table, GPtrArray *columns,
+                    GPtrArray *is_blob, gboolean *has_geom, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
-  g_autoptr(GPtrArray) columns = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GPtrArray) is_blob = g_ptr_array_new ();
-  g_autoptr(GString) sql = g_string_new (NULL);
   g_autoptr(DothiSqlStr) pragma = NULL;
-  g_autofree char *geom = NULL;
-  const char *ops[] = { "insert", "update", "delete" };
 
-  g_assert (is_slug (table));
-
+  *has_geom = FALSE;
   pragma = sqlite3_mprintf ("PRAGMA table_info(\"%w\")", table);
   if (!prepare (self, pragma, &stmt, error))
     return FALSE;
@@ -263,12 +265,28 @@ create_audit_triggers (DothiSpatialiteStore *self, const char *table, GError **e
         continue;
       if (g_strcmp0 (name, "geom") == 0)
         {
-          geom = g_strdup (name);
+          *has_geom = TRUE;
           continue;
         }
       g_ptr_array_add (columns, g_strdup (name));
       g_ptr_array_add (is_blob, GINT_TO_POINTER (type != NULL && g_ascii_strcasecmp (type, "BLOB") == 0));
     }
+  return TRUE;
+}
+
+static gboolean
+create_audit_triggers (DothiSpatialiteStore *self, const char *table, GError **error)
+{
+  g_autoptr(GPtrArray) columns = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) is_blob = g_ptr_array_new ();
+  g_autoptr(GString) sql = g_string_new (NULL);
+  gboolean geom = FALSE;
+  const char *ops[] = { "insert", "update", "delete" };
+
+  g_assert (is_slug (table));
+
+  if (!read_image_columns (self, table, columns, is_blob, &geom, error))
+    return FALSE;
 
   for (guint k = 0; k < G_N_ELEMENTS (ops); k++)
     {
@@ -328,6 +346,87 @@ dothi_spatialite_store_regenerate_triggers (DothiSpatialiteStore *self, GError *
   return TRUE;
 }
 
+gboolean
+dothi_spatialite_store_get_image_columns (DothiSpatialiteStore  *self,
+                                          const char            *table,
+                                          GPtrArray            **columns,
+                                          GArray               **is_blob,
+                                          char                 **image_sql,
+                                          gboolean              *has_geom,
+                                          GError               **error)
+{
+  g_autoptr(GPtrArray) cols = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) blobs = g_ptr_array_new ();
+  g_autoptr(GString) sql = g_string_new (NULL);
+  gboolean geom = FALSE;
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+
+  if (!is_slug (table) || !store_has_table (DOTHI_STORE (self), table))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   _("There is no layer “%s” in “%s”"), table, self->path);
+      return FALSE;
+    }
+  if (!read_image_columns (self, table, cols, blobs, &geom, error))
+    return FALSE;
+  append_json_image (sql, cols, blobs, "t");
+  if (is_blob != NULL)
+    {
+      *is_blob = g_array_sized_new (FALSE, FALSE, sizeof (gboolean), blobs->len);
+      for (guint i = 0; i < blobs->len; i++)
+        {
+          gboolean b = GPOINTER_TO_INT (g_ptr_array_index (blobs, i));
+          g_array_append_val (*is_blob, b);
+        }
+    }
+  if (columns != NULL)
+    *columns = g_steal_pointer (&cols);
+  if (image_sql != NULL)
+    *image_sql = g_string_free (g_steal_pointer (&sql), FALSE);
+  if (has_geom != NULL)
+    *has_geom = geom;
+  return TRUE;
+}
+
+void
+dothi_spatialite_store_set_busy_timeout (DothiSpatialiteStore *self, int ms)
+{
+  g_return_if_fail (DOTHI_IS_SPATIALITE_STORE (self));
+  sqlite3_busy_timeout (self->db, ms);
+}
+
+gint64
+dothi_spatialite_store_get_action_id (DothiSpatialiteStore *self)
+{
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), 0);
+  return self->in_action ? self->action_id : 0;
+}
+
+gboolean
+dothi_spatialite_store_set_action_journal (DothiSpatialiteStore  *self,
+                                           gint64                 undo_of,
+                                           const char            *inverse,
+                                           GError               **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+  g_return_val_if_fail (self->in_action, FALSE);
+
+  if (!prepare (self, "UPDATE dothi_actions SET undo_of = ?2, inverse = ?3 WHERE id = ?1", &stmt, error))
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, self->action_id);
+  if (undo_of > 0)
+    sqlite3_bind_int64 (stmt, 2, undo_of);
+  else
+    sqlite3_bind_null (stmt, 2);
+  sqlite3_bind_text (stmt, 3, inverse, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, self->path, error);
+  return TRUE;
+}
+
 /* ---- actions ----------------------------------------------------------- */
 
 static gboolean
@@ -345,8 +444,19 @@ store_begin (DothiStore *store, const char *action, GError **error)
     }
   g_return_val_if_fail (!self->in_action, FALSE);
 
-  if (!dothi_spatialite_store_exec (self, "BEGIN IMMEDIATE", error))
-    return FALSE;
+  /* The busy timeout waits for another program's write lock; after it
+   * the user is told who is in the way, not "database is locked". */
+  if (sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    {
+      if ((sqlite3_extended_errcode (self->db) & 0xff) == SQLITE_BUSY)
+        g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_BUSY,
+                     /* Translators: project file */
+                     _("Another program is writing to “%s”; try again when it has finished"),
+                     self->path);
+      else
+        set_db_error (self->db, self->path, error);
+      return FALSE;
+    }
   self->in_action = TRUE;
 
   if (!prepare (self,
@@ -361,6 +471,7 @@ store_begin (DothiStore *store, const char *action, GError **error)
       goto fail;
     }
   action_id = sqlite3_last_insert_rowid (self->db);
+  self->action_id = action_id;
   g_clear_pointer (&stmt, sqlite3_finalize);
 
   /* The row only lives inside an action; REPLACE clears one that another
@@ -1052,6 +1163,25 @@ store_insert_feature (DothiStore *store, const char *layer, const DothiValue *va
   return TRUE;
 }
 
+/* A parcel layer numbered per map sheet (and commune) gets an index on
+ * them: a split's next parcel number, and the search of "tờ 12 thửa 345",
+ * then read one sheet instead of a million rows. */
+static gboolean
+create_sheet_index (DothiSpatialiteStore *self, const DothiLayerInfo *info, GError **error)
+{
+  g_autoptr(DothiSqlStr) sql = NULL;
+  gboolean commune;
+
+  if (dothi_layer_info_find_field (info, "so_to") < 0
+      || dothi_layer_info_find_field (info, "so_thua") < 0)
+    return TRUE;
+  commune = dothi_layer_info_find_field (info, "ma_xa") >= 0;
+  sql = sqlite3_mprintf ("CREATE INDEX IF NOT EXISTS \"dothi_ix_%w_sheet\" ON \"%w\" "
+                         "(so_to%s, so_thua)", info->name, info->name,
+                         commune ? ", ma_xa" : "");
+  return dothi_spatialite_store_exec (self, sql, error);
+}
+
 static gboolean
 store_finish_layer (DothiStore *store, const char *layer, GError **error)
 {
@@ -1075,6 +1205,8 @@ store_finish_layer (DothiStore *store, const char *layer, GError **error)
     }
 
   if (!create_audit_triggers (self, info->name, error))
+    return FALSE;
+  if (!create_sheet_index (self, info, error))
     return FALSE;
   self->schema_changed = TRUE;
 

@@ -10,6 +10,10 @@ G_BEGIN_DECLS
 #define DOTHI_TYPE_SPATIALITE_STORE (dothi_spatialite_store_get_type ())
 G_DECLARE_FINAL_TYPE (DothiSpatialiteStore, dothi_spatialite_store, DOTHI, SPATIALITE_STORE, GObject)
 
+/* Bumped when the audit triggers image rows differently; a project
+ * whose triggers are older gets them rewritten when it is opened. */
+#define DOTHI_AUDIT_IMAGE_VERSION "2"
+
 typedef enum {
   DOTHI_STORE_OPEN_READ_WRITE,
   DOTHI_STORE_OPEN_READ_ONLY,
@@ -44,6 +48,33 @@ gboolean  dothi_spatialite_store_ensure_srid (DothiSpatialiteStore *self,
  * column added by another program is audited too. */
 gboolean  dothi_spatialite_store_regenerate_triggers (DothiSpatialiteStore *self,
                                                       GError              **error);
+
+/* How long a write waits for another connection's lock before
+ * dothi_store_begin() gives DOTHI_ERROR_BUSY (5 s by default). */
+void      dothi_spatialite_store_set_busy_timeout (DothiSpatialiteStore *self,
+                                                   int                   ms);
+
+/* Inside an action: the dothi_actions id of the open action (0 outside). */
+gint64    dothi_spatialite_store_get_action_id (DothiSpatialiteStore *self);
+/* Inside an action: records what the action compensates (@undo_of, 0 for
+ * none) and its journal entry @inverse (JSON) in dothi_actions. */
+gboolean  dothi_spatialite_store_set_action_journal (DothiSpatialiteStore  *self,
+                                                     gint64                 undo_of,
+                                                     const char            *inverse,
+                                                     GError               **error);
+
+/* What the audit triggers of @table image, from PRAGMA table_info as they
+ * were written: the attribute columns (char*, all but fid and geom),
+ * whether each is a BLOB (imaged as hex(); gboolean), the SQL expression
+ * of the JSON image of a row aliased "t", and whether the table has "geom".
+ * Each out argument may be NULL. */
+gboolean  dothi_spatialite_store_get_image_columns (DothiSpatialiteStore  *self,
+                                                    const char            *table,
+                                                    GPtrArray            **columns,
+                                                    GArray               **is_blob,
+                                                    char                 **image_sql,
+                                                    gboolean              *has_geom,
+                                                    GError               **error);
 
 void      dothi_spatialite_store_close  (DothiSpatialiteStore *self);
 
