@@ -1,6 +1,6 @@
 /* test-ui.c: the application under Xvfb: the real DothiApplication and
  * DothiWindow open a project made with the core, list its layers, draw the
- * demo city, search, identify, restyle and speak Vietnamese. */
+ * demo city, search, identify, restyle, edit, undo and speak Vietnamese. */
 #include "config.h"
 
 #include <glib/gi18n.h>
@@ -15,9 +15,13 @@
 #include <ogr_srs_api.h>
 
 #include "dothi-application.h"
+#include "dothi-attribute-table.h"
+#include "dothi-audit-view.h"
 #include "dothi-crs.h"
 #include "dothi-demo-city.h"
+#include "dothi-edit.h"
 #include "dothi-error.h"
+#include "dothi-feature-form.h"
 #include "dothi-identify-panel.h"
 #include "dothi-import.h"
 #include "dothi-import-dialog.h"
@@ -27,6 +31,9 @@
 #include "dothi-search.h"
 #include "dothi-style-dialog.h"
 #include "dothi-window.h"
+#include "dothi-tile-layer.h"
+#include "dothi-store.h"
+#include "dothi-edit-layer.h"
 #include "test-util.h"
 
 /* Generous: opening a project takes milliseconds, a loaded CI runner
@@ -1086,6 +1093,944 @@ test_demo_style (Fixture       *f,
                     MIN (stored->rules->len, 24) + (stored->draw_other ? 1 : 0));
 }
 
+
+/* ---- editing: undo, redo, feature form, history ------------------------- */
+
+/* Changes @field of @fid in @layer to @value with the core, on the
+ * window's own connection, as one action named @label. */
+static gint64
+edit_text (DothiWindow *window,
+           const char  *layer,
+           gint64       fid,
+           const char  *field,
+           const char  *value,
+           const char  *label)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiChangeSet) set = dothi_change_set_new ();
+  g_autoptr(JsonObject) properties = json_object_new ();
+  gint64 id;
+
+  json_object_set_string_member (properties, field, value);
+  dothi_change_set_update (set, layer, fid, properties, NULL);
+  id = dothi_edit_apply_sync (dothi_window_get_project (window), set, label, NULL,
+                              NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (id, >, 0);
+  return id;
+}
+
+static char *
+layer_checksum (DothiWindow *window,
+                const char  *layer)
+{
+  g_autoptr(GError) error = NULL;
+  char *sum = dothi_project_layer_checksum (dothi_window_get_project (window), layer, &error);
+
+  g_assert_no_error (error);
+  return sum;
+}
+
+typedef struct {
+  DothiWindow *window;
+  const char  *undo;
+  const char  *redo;
+} HistoryCheck;
+
+/* No edit runs and the window offers to undo and redo these labels. */
+static gboolean
+history_shows (gpointer data)
+{
+  HistoryCheck *check = data;
+
+  return !dothi_window_get_edit_running (check->window)
+         && g_strcmp0 (dothi_window_get_undo_label (check->window), check->undo) == 0
+         && g_strcmp0 (dothi_window_get_redo_label (check->window), check->redo) == 0;
+}
+
+/* An attribute edit made with the core (on the window's own connection)
+ * reaches the Undo button within the window's one-second poll; undo and
+ * redo run from the window and swap the labels and the layer's rows. */
+static void
+test_edit_undo_redo (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *label = "Sửa số thửa 1 & 2";
+  g_autofree char *before_label = NULL;
+  g_autofree char *before_sum = NULL;
+  g_autofree char *after_sum = NULL;
+  g_autofree char *now_sum = NULL;
+  GtkWidget *undo_button, *redo_button;
+  HistoryCheck check = { f->window };
+
+  make_project (f, TRUE);
+  open_path (f, f->path);
+  undo_button = find_widget (GTK_WIDGET (f->window), "undo_button");
+  redo_button = find_widget (GTK_WIDGET (f->window), "redo_button");
+
+  before_label = dothi_edit_dup_undo_label (dothi_window_get_project (f->window));
+  g_assert_cmpstr (dothi_window_get_undo_label (f->window), ==, before_label);
+  g_assert_null (dothi_window_get_redo_label (f->window));
+  g_assert_false (gtk_widget_get_sensitive (redo_button));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (redo_button), ==, "Nothing to Redo");
+
+  before_sum = layer_checksum (f->window, "thua_dat");
+  edit_text (f->window, "thua_dat", 1, "so_thua", "00042", label);
+  after_sum = layer_checksum (f->window, "thua_dat");
+  g_assert_cmpstr (before_sum, !=, after_sum);
+
+  check.undo = label;
+  check.redo = NULL;
+  wait_until (history_shows, &check);
+  g_assert_true (gtk_widget_get_sensitive (undo_button));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (undo_button), ==, "Undo “Sửa số thửa 1 & 2”");
+  g_assert_false (gtk_widget_get_sensitive (redo_button));
+
+  /* Undo runs in a worker; nothing else may start meanwhile. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.undo", NULL));
+  g_assert_true (dothi_window_get_edit_running (f->window));
+  g_assert_false (gtk_widget_get_sensitive (undo_button));
+  check.undo = before_label;
+  check.redo = label;
+  wait_until (history_shows, &check);
+  now_sum = layer_checksum (f->window, "thua_dat");
+  g_assert_cmpstr (now_sum, ==, before_sum);
+  g_assert_true (gtk_widget_get_sensitive (redo_button));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (redo_button), ==, "Redo “Sửa số thửa 1 & 2”");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.redo", NULL));
+  check.undo = label;
+  check.redo = NULL;
+  wait_until (history_shows, &check);
+  g_clear_pointer (&now_sum, g_free);
+  now_sum = layer_checksum (f->window, "thua_dat");
+  g_assert_cmpstr (now_sum, ==, after_sum);
+  g_assert_null (dothi_window_get_error_message (f->window));
+}
+
+/* A read-only project: editing is off, and the tooltips say why. */
+static void
+test_edit_read_only (Fixture       *f,
+                     gconstpointer  data)
+{
+  GtkWidget *edit_button;
+
+  make_project (f, TRUE);
+  g_assert_cmpint (g_chmod (f->path, 0444), ==, 0);
+  open_path (f, f->path);
+  if (!dothi_project_get_read_only (dothi_window_get_project (f->window)))
+    {
+      /* root may write a 0444 file, so the project opens writable. */
+      g_test_skip ("the read-only file opened writable (running as root?)");
+      g_assert_cmpint (g_chmod (f->path, 0644), ==, 0);
+      return;
+    }
+
+  edit_button = find_widget (GTK_WIDGET (f->window), "edit_button");
+  g_assert_false (gtk_widget_get_sensitive (edit_button));
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (edit_button), ==,
+                   "The project is open read-only, so it cannot be edited");
+  g_assert_cmpstr (gtk_widget_get_tooltip_text (find_widget (GTK_WIDGET (f->window), "undo_button")), ==,
+                   "The project is open read-only, so it cannot be edited");
+  g_object_set (f->window, "editing", TRUE, NULL);
+  {
+    gboolean editing = TRUE;
+    g_object_get (f->window, "editing", &editing, NULL);
+    g_assert_false (editing);
+  }
+  g_assert_cmpint (g_chmod (f->path, 0644), ==, 0);
+}
+
+static void
+saved_cb (DothiFeatureForm *form,
+          gint64            action_id,
+          gint64           *saved)
+{
+  *saved = action_id;
+}
+
+static gboolean
+is_nonzero (gpointer data)
+{
+  return *(gint64 *) data != 0;
+}
+
+/* A bad integer is refused with the field named, and Save waits; a good
+ * one is saved as one action; a parcel number may not be emptied. */
+static void
+test_edit_feature_form (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLayerInfo) pipes = NULL;
+  g_autoptr(DothiLayerInfo) parcels = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) values = g_ptr_array_new ();
+  g_autofree char *undo_label = NULL;
+  g_autofree char *text = NULL;
+  DothiProject *project;
+  DothiFeatureForm *form;
+  GtkWidget *widget;
+  const char *message;
+  gint64 saved = 0;
+
+  make_project (f, TRUE);
+  open_path (f, f->path);
+  project = dothi_window_get_project (f->window);
+  pipes = dothi_project_get_layer (project, "duong_ong", &error);
+  g_assert_no_error (error);
+
+  g_ptr_array_add (names, (gpointer) "duong_kinh");
+  g_ptr_array_add (values, (gpointer) "100");
+  widget = dothi_feature_form_new (GTK_WINDOW (f->window), project, pipes, NULL, 1,
+                                   names, values, &error);
+  g_assert_no_error (error);
+  form = DOTHI_FEATURE_FORM (widget);
+  g_signal_connect (form, "saved", G_CALLBACK (saved_cb), &saved);
+  gtk_window_present (GTK_WINDOW (form));
+  g_assert_null (dothi_feature_form_get_error_message (form));
+  text = dothi_feature_form_dup_text (form, "duong_kinh");
+  g_assert_cmpstr (text, ==, "100");
+
+  g_assert_true (dothi_feature_form_set_text (form, "duong_kinh", "12a"));
+  message = dothi_feature_form_get_error_message (form);
+  g_assert_cmpstr (message, ==, "Field “duong_kinh” needs a whole number, not “12a”");
+  g_assert_false (gtk_widget_get_sensitive (find_widget (widget, "save_button")));
+  g_assert_false (dothi_feature_form_save (form));
+  g_assert_false (dothi_feature_form_get_busy (form));
+  g_assert_false (dothi_feature_form_validate (form, &error));
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "duong_kinh"));
+  g_clear_error (&error);
+  g_assert_false (dothi_feature_form_set_text (form, "no_such_field", "1"));
+
+  /* A good value clears the error and is saved as one action. */
+  g_assert_true (dothi_feature_form_set_text (form, "duong_kinh", "150"));
+  g_assert_null (dothi_feature_form_get_error_message (form));
+  g_assert_true (gtk_widget_get_sensitive (find_widget (widget, "save_button")));
+  g_assert_true (dothi_feature_form_save (form));
+  wait_until (is_nonzero, &saved);
+  g_assert_cmpint (saved, >, 0);
+  undo_label = dothi_edit_dup_undo_label (project);
+  g_assert_cmpstr (undo_label, ==, "Edit feature 1 of “Đường ống cấp nước”");
+
+  /* The parcel number is required. */
+  parcels = dothi_project_get_layer (project, "thua_dat", &error);
+  g_assert_no_error (error);
+  g_ptr_array_index (names, 0) = (gpointer) "so_thua";
+  g_ptr_array_index (values, 0) = (gpointer) "00001";
+  widget = dothi_feature_form_new (GTK_WINDOW (f->window), project, parcels, NULL, 1,
+                                   names, values, &error);
+  g_assert_no_error (error);
+  form = DOTHI_FEATURE_FORM (widget);
+  g_assert_true (dothi_feature_form_get_required (form, "so_thua"));
+  g_assert_false (dothi_feature_form_get_has_domain (form, "so_thua"));
+  g_assert_true (dothi_feature_form_set_text (form, "so_thua", ""));
+  g_assert_false (dothi_feature_form_save (form));
+  g_assert_cmpstr (dothi_feature_form_get_error_message (form), ==,
+                   "Field “so_thua” is required");
+  gtk_window_destroy (GTK_WINDOW (form));
+}
+
+/* On the demo city the parcels are categorised by land use: the form
+ * offers the land-use codes with their Vietnamese names. */
+static void
+test_edit_feature_form_domain (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLayerInfo) parcels = NULL;
+  g_autoptr(DothiStyle) style = NULL;
+  gboolean map_complete = FALSE;
+  DothiProject *project;
+  DothiFeatureForm *form;
+  GtkWidget *widget;
+
+  open_demo (f, &map_complete);
+  project = dothi_window_get_project (f->window);
+  parcels = dothi_project_get_layer (project, "parcels", &error);
+  g_assert_no_error (error);
+  style = dothi_project_dup_style (project, "parcels", &error);
+  g_assert_no_error (error);
+  if (style->kind != DOTHI_STYLE_CATEGORISED || style->field == NULL)
+    {
+      g_test_skip ("the demo parcels are not categorised by default");
+      return;
+    }
+
+  /* Read by the form itself, as from the attribute table. */
+  widget = dothi_feature_form_new (GTK_WINDOW (f->window), project, parcels, style, 1,
+                                   NULL, NULL, &error);
+  g_assert_no_error (error);
+  form = DOTHI_FEATURE_FORM (widget);
+  g_assert_true (dothi_feature_form_get_has_domain (form, style->field));
+  g_assert_true (dothi_feature_form_get_required (form, style->field));
+  g_assert_true (dothi_feature_form_set_text (form, style->field,
+                                              ((DothiStyleRule *) g_ptr_array_index (style->rules, 0))->value));
+  g_assert_false (dothi_feature_form_set_text (form, style->field, "no such code"));
+  g_assert_null (dothi_feature_form_get_error_message (form));
+  gtk_window_destroy (GTK_WINDOW (form));
+}
+
+typedef struct {
+  DothiWindow *window;
+  const char  *layer;
+  const char  *sum;
+} SumCheck;
+
+static gboolean
+checksum_is (gpointer data)
+{
+  SumCheck *check = data;
+  g_autofree char *sum = NULL;
+
+  if (dothi_window_get_edit_running (check->window))
+    return FALSE;
+  sum = layer_checksum (check->window, check->layer);
+  return g_strcmp0 (sum, check->sum) == 0;
+}
+
+/* History (Ctrl+H) lists the action newest first; Revert undoes it from
+ * there; a feature's history names the field that changed. */
+static void
+test_edit_audit_view (Fixture       *f,
+                      gconstpointer  data)
+{
+  const char *label = "Sửa số thửa 2";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLayerInfo) parcels = NULL;
+  g_autofree char *before_sum = NULL;
+  DothiAuditView *view;
+  GtkWidget *feature_view;
+  SumCheck check = { f->window, "thua_dat" };
+  gint64 id;
+
+  make_project (f, TRUE);
+  open_path (f, f->path);
+  before_sum = layer_checksum (f->window, "thua_dat");
+  id = edit_text (f->window, "thua_dat", 2, "so_thua", "00099", label);
+
+  g_assert_null (dothi_window_get_audit_view (f->window));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.history", NULL));
+  view = DOTHI_AUDIT_VIEW (dothi_window_get_audit_view (f->window));
+  g_assert_nonnull (view);
+  g_assert_cmpuint (dothi_audit_view_get_n_items (view), >=, 1);
+  g_assert_cmpstr (dothi_audit_view_get_item_title (view, 0), ==, label);
+  g_assert_nonnull (strstr (dothi_audit_view_get_item_subtitle (view, 0), "Thửa đất · 1 feature"));
+  g_assert_true (dothi_audit_view_select (view, 0));
+  g_assert_cmpint (dothi_audit_view_get_selected_action (view), ==, id);
+
+  /* Revert: a new action, and the list follows. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "audit.revert", NULL));
+  g_assert_true (dothi_window_get_edit_running (f->window));
+  check.sum = before_sum;
+  wait_until (checksum_is, &check);
+  g_assert_null (dothi_audit_view_get_error_message (view));
+  g_assert_cmpuint (dothi_audit_view_get_n_items (view), >=, 2);
+  g_assert_cmpstr (dothi_audit_view_get_item_title (view, 1), ==, label);
+
+  /* The feature's own history: the change and its revert. */
+  parcels = dothi_project_get_layer (dothi_window_get_project (f->window), "thua_dat", &error);
+  g_assert_no_error (error);
+  feature_view = dothi_audit_view_new_for_feature (GTK_WINDOW (f->window),
+                                                   dothi_window_get_project (f->window),
+                                                   parcels, 2);
+  g_assert_cmpuint (dothi_audit_view_get_n_items (DOTHI_AUDIT_VIEW (feature_view)), >=, 2);
+  g_assert_cmpstr (dothi_audit_view_get_item_title (DOTHI_AUDIT_VIEW (feature_view), 1), ==, "Changed");
+  g_assert_nonnull (strstr (dothi_audit_view_get_item_subtitle (DOTHI_AUDIT_VIEW (feature_view), 1),
+                            "so_thua: 00002 → 00099"));
+  gtk_window_destroy (GTK_WINDOW (feature_view));
+}
+
+
+static DothiFeatureForm *
+find_feature_form (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (DOTHI_IS_FEATURE_FORM (window))
+        return DOTHI_FEATURE_FORM (window);
+    }
+  return NULL;
+}
+
+/* The Edit toggle shows the tools that fit the layer; the table (Ctrl+T)
+ * shows the topmost layer, passes its selection to the map and opens a
+ * row's form. */
+static void
+test_edit_tools_and_table (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *tool = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GArray) fids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  DothiMapView *map;
+  DothiAttributeTable *table;
+  DothiFeatureForm *form;
+  gboolean editing = FALSE;
+  gint64 fid = 2;
+
+  make_project (f, TRUE);
+  open_path (f, f->path);
+  map = DOTHI_MAP_VIEW (dothi_window_get_map_view (f->window));
+
+  /* Tools wait for the Edit toggle. */
+  g_assert_false (gtk_widget_get_sensitive (find_widget (GTK_WIDGET (f->window), "vertices_button")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.edit-mode", NULL));
+  g_object_get (f->window, "editing", &editing, NULL);
+  g_assert_true (editing);
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (find_widget (GTK_WIDGET (f->window), "edit_revealer"))));
+  g_assert_true (gtk_widget_get_sensitive (find_widget (GTK_WIDGET (f->window), "vertices_button")));
+
+  /* The pipes (topmost) are lines: “add” draws a line, no parcel split. */
+  g_assert_true (gtk_widget_get_visible (find_widget (GTK_WIDGET (f->window), "add_line_button")));
+  g_assert_false (gtk_widget_get_visible (find_widget (GTK_WIDGET (f->window), "add_polygon_button")));
+  g_assert_false (gtk_widget_get_visible (find_widget (GTK_WIDGET (f->window), "split_button")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.edit-tool", "s", "add"));
+  g_object_get (f->window, "edit-tool", &tool, NULL);
+  g_assert_cmpstr (tool, ==, "add-line");
+  g_assert_cmpint (dothi_map_view_get_edit_tool (map), ==, DOTHI_EDIT_TOOL_ADD_LINE);
+  g_clear_pointer (&tool, g_free);
+  g_object_set (f->window, "edit-tool", "split", NULL);
+  g_object_get (f->window, "edit-tool", &tool, NULL);
+  g_assert_cmpstr (tool, ==, "none");
+  g_assert_cmpint (dothi_map_view_get_edit_tool (map), ==, DOTHI_EDIT_TOOL_NONE);
+
+  /* A typed vertex that is not two numbers is refused, naming it. */
+  g_object_set (f->window, "edit-tool", "add-line", NULL);
+  gtk_editable_set_text (GTK_EDITABLE (find_widget (GTK_WIDGET (f->window), "coordinate_entry")),
+                         "1401000 abc");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.add-vertex", NULL));
+  g_assert_nonnull (strstr (dothi_window_get_error_message (f->window), "“1401000 abc”"));
+
+  /* Leaving edit mode stops the tool. */
+  g_object_set (f->window, "editing", FALSE, NULL);
+  g_assert_cmpint (dothi_map_view_get_edit_tool (map), ==, DOTHI_EDIT_TOOL_NONE);
+
+  /* The table shows the topmost layer and drives the map's selection. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.toggle-table", NULL));
+  table = DOTHI_ATTRIBUTE_TABLE (dothi_window_get_attribute_table (f->window));
+  g_assert_true (gtk_widget_get_visible (find_widget (GTK_WIDGET (f->window), "table_pane")));
+  g_assert_cmpstr (dothi_attribute_table_get_layer (table), ==, "duong_ong");
+  g_array_append_val (fids, fid);
+  g_signal_emit_by_name (table, "selection-changed", fids);
+  g_assert_cmpstr (dothi_map_view_get_selection_layer (map), ==, "duong_ong");
+  g_assert_cmpuint (dothi_map_view_get_selection (map)->len, ==, 1);
+  g_assert_cmpint (g_array_index (dothi_map_view_get_selection (map), gint64, 0), ==, 2);
+
+  /* Activating a row opens its form, with the values read from the file. */
+  g_assert_null (find_feature_form ());
+  g_signal_emit_by_name (table, "feature-activated", (gint64) 3);
+  form = find_feature_form ();
+  g_assert_nonnull (form);
+  g_assert_cmpint (dothi_feature_form_get_fid (form), ==, 3);
+  g_assert_cmpstr (dothi_feature_form_get_layer (form), ==, "duong_ong");
+  text = dothi_feature_form_dup_text (form, "duong_kinh");
+  g_assert_cmpstr (text, ==, "100");
+  gtk_window_destroy (GTK_WINDOW (form));
+}
+
+/* ---- map editing -------------------------------------------------------- */
+
+/* ---- editing on the map -------------------------------------------------- */
+
+static gboolean
+count_feature_cb (gint64            fid,
+                  const DothiValue *values,
+                  const guint8     *wkb,
+                  gsize             wkb_len,
+                  gpointer          user_data,
+                  GError          **error)
+{
+  (*(guint *) user_data)++;
+  return TRUE;
+}
+
+static guint
+count_features (DothiProject *project,
+                const char   *layer)
+{
+  g_autoptr(GError) error = NULL;
+  guint n = 0;
+
+  dothi_store_read_features (dothi_project_get_store (project), layer, NULL,
+                             count_feature_cb, &n, NULL, &error);
+  g_assert_no_error (error);
+  return n;
+}
+
+typedef struct {
+  gint64             fid;
+  DothiEditGeometry *geometry;
+} FeatureRead;
+
+static gboolean
+read_feature_cb (gint64            fid,
+                 const DothiValue *values,
+                 const guint8     *wkb,
+                 gsize             wkb_len,
+                 gpointer          user_data,
+                 GError          **error)
+{
+  FeatureRead *read = user_data;
+
+  if (fid == read->fid)
+    read->geometry = dothi_edit_geometry_new_from_wkb (wkb, wkb_len);
+  return TRUE;
+}
+
+/* Feature @fid of @layer, found within @bbox (layer CRS); NULL if gone. */
+static DothiEditGeometry *
+read_feature (DothiProject *project,
+              const char   *layer,
+              gint64        fid,
+              const double  bbox[4])
+{
+  g_autoptr(GError) error = NULL;
+  FeatureRead read = { fid, NULL };
+
+  dothi_store_read_features (dothi_project_get_store (project), layer, bbox,
+                             read_feature_cb, &read, NULL, &error);
+  g_assert_no_error (error);
+  return read.geometry;
+}
+
+typedef struct {
+  gint64  action;
+  GError *error;
+  guint   n_finished;
+} EditOutcome;
+
+static void
+edit_finished_cb (DothiMapView *map,
+                  gint64        action,
+                  EditOutcome  *outcome)
+{
+  outcome->action = action;
+  outcome->n_finished++;
+}
+
+static void
+edit_failed_cb (DothiMapView *map,
+                const GError *error,
+                EditOutcome  *outcome)
+{
+  g_clear_error (&outcome->error);
+  outcome->error = g_error_copy (error);
+}
+
+/* Parcel "tờ 1 thửa 1" of the demo: its fid, bbox and geometry. */
+static DothiEditGeometry *
+demo_parcel (Fixture *f,
+             gint64  *fid,
+             double   bbox[4])
+{
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  const DothiSearchResult *parcel;
+  DothiEditGeometry *geometry;
+
+  results = dothi_search_sync (f->path, "tờ 1 thửa 1", 1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 1);
+  parcel = g_ptr_array_index (results, 0);
+  g_assert_cmpstr (parcel->layer, ==, "parcels");
+  *fid = parcel->fid;
+  memcpy (bbox, parcel->bbox, 4 * sizeof (double));
+  geometry = read_feature (dothi_window_get_project (f->window), "parcels", *fid, bbox);
+  g_assert_nonnull (geometry);
+  g_assert_cmpint (geometry->kind, ==, DOTHI_GEOMETRY_KIND_MULTIPOLYGON);
+  return geometry;
+}
+
+static gboolean
+map_zoomed_in (gpointer data)
+{
+  return dothi_map_view_get_scale_denominator (data) < 600.0;
+}
+
+/* A tool the layer cannot take fails at once and leaves no tool. */
+static void
+test_edit_refused (Fixture       *f,
+                   gconstpointer  data)
+{
+  EditOutcome outcome = { 0 };
+  gboolean map_complete = FALSE;
+  DothiMapView *map;
+
+  open_demo (f, &map_complete);
+  map = DOTHI_MAP_VIEW (dothi_window_get_map_view (f->window));
+  g_signal_connect (map, "edit-failed", G_CALLBACK (edit_failed_cb), &outcome);
+
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_ADD_LINE, "parcels");
+  g_assert_error (outcome.error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (outcome.error->message, "“"));
+  g_assert_cmpint (dothi_map_view_get_edit_tool (map), ==, DOTHI_EDIT_TOOL_NONE);
+  g_clear_error (&outcome.error);
+
+  /* Two vertices are no polygon: refused before the core sees it, and the
+   * sketch stays for a third. */
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_ADD_POLYGON, "parcels");
+  g_assert_null (outcome.error);
+  g_assert_cmpint (dothi_map_view_get_edit_tool (map), ==, DOTHI_EDIT_TOOL_ADD_POLYGON);
+  g_assert_cmpstr (dothi_map_view_get_edit_layer (map), ==, "parcels");
+  dothi_map_view_add_typed_vertex (map, 1403000.0, 457000.0);
+  dothi_map_view_add_typed_vertex (map, 1403000.0, 457010.0);
+  g_assert_false (dothi_map_view_finish_edit (map));
+  g_assert_error (outcome.error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA);
+  g_clear_error (&outcome.error);
+
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_NONE, NULL);
+  g_assert_cmpint (dothi_map_view_get_edit_tool (map), ==, DOTHI_EDIT_TOOL_NONE);
+  g_assert_null (dothi_map_view_get_edit_layer (map));
+}
+
+/* Four typed vertices, the first a few centimetres from a parcel corner:
+ * it snaps onto the corner exactly; the polygon becomes a new feature. */
+static void
+test_edit_add_polygon_snapped (Fixture       *f,
+                               gconstpointer  data)
+{
+  static const char * const snap_layers[] = { "parcels", NULL };
+  g_autoptr(DothiEditGeometry) parcel = NULL;
+  g_autoptr(DothiEditGeometry) added = NULL;
+  EditOutcome outcome = { 0 };
+  gboolean map_complete = FALSE;
+  DothiProject *project;
+  DothiMapView *map;
+  DothiEditVertex corner;
+  const DothiEditPath *ring;
+  GArray *fids;
+  double bbox[4], around[4];
+  gint64 fid;
+  guint before;
+
+  open_demo (f, &map_complete);
+  map = DOTHI_MAP_VIEW (dothi_window_get_map_view (f->window));
+  project = dothi_window_get_project (f->window);
+  g_signal_connect (map, "edit-finished", G_CALLBACK (edit_finished_cb), &outcome);
+  g_signal_connect (map, "edit-failed", G_CALLBACK (edit_failed_cb), &outcome);
+
+  parcel = demo_parcel (f, &fid, bbox);
+  ring = g_ptr_array_index (parcel->paths, 0);
+  corner = g_array_index (ring->vertices, DothiEditVertex, 0);
+
+  /* Close in on the corner: 10 px are then well under a metre. */
+  around[0] = corner.x - 20.0;
+  around[1] = corner.y - 20.0;
+  around[2] = corner.x + 20.0;
+  around[3] = corner.y + 20.0;
+  dothi_map_view_zoom_to_bbox (map, around);
+  wait_until (map_zoomed_in, map);
+
+  before = count_features (project, "parcels");
+  dothi_map_view_set_snapping (map, snap_layers, 10.0);
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_ADD_POLYGON, "parcels");
+  g_assert_null (outcome.error);
+
+  /* X is the northing, Y the easting (survey convention). */
+  dothi_map_view_add_typed_vertex (map, corner.y + 0.05, corner.x + 0.04);
+  /* The other corners exactly as typed. */
+  dothi_map_view_set_snapping (map, NULL, 10.0);
+  dothi_map_view_add_typed_vertex (map, corner.y, corner.x - 12.5);
+  dothi_map_view_add_typed_vertex (map, corner.y - 9.75, corner.x - 12.5);
+  dothi_map_view_add_typed_vertex (map, corner.y - 9.75, corner.x);
+  g_assert_cmpuint (outcome.n_finished, ==, 0);
+
+  g_assert_true (dothi_map_view_finish_edit (map));
+  g_assert_no_error (outcome.error);
+  g_assert_cmpuint (outcome.n_finished, ==, 1);
+  g_assert_cmpint (outcome.action, >, 0);
+  g_assert_cmpuint (count_features (project, "parcels"), ==, before + 1);
+
+  fids = dothi_map_view_get_last_edit_fids (map);
+  g_assert_cmpuint (fids->len, ==, 1);
+  around[0] = corner.x - 13.0;
+  around[1] = corner.y - 10.0;
+  around[2] = corner.x + 1.0;
+  around[3] = corner.y + 1.0;
+  added = read_feature (project, "parcels", g_array_index (fids, gint64, 0), around);
+  g_assert_nonnull (added);
+  g_assert_cmpuint (added->paths->len, ==, 1);
+  ring = g_ptr_array_index (added->paths, 0);
+  g_assert_cmpuint (ring->vertices->len, ==, 4);
+  /* The snapped corner, and the typed ones, to the centimetre. */
+  g_assert_cmpfloat_with_epsilon (g_array_index (ring->vertices, DothiEditVertex, 0).x, corner.x, 0.01);
+  g_assert_cmpfloat_with_epsilon (g_array_index (ring->vertices, DothiEditVertex, 0).y, corner.y, 0.01);
+  g_assert_cmpfloat_with_epsilon (g_array_index (ring->vertices, DothiEditVertex, 1).x, corner.x - 12.5, 0.01);
+  g_assert_cmpfloat_with_epsilon (g_array_index (ring->vertices, DothiEditVertex, 2).y, corner.y - 9.75, 0.01);
+
+  /* The tool stays, ready for the next feature. */
+  g_assert_cmpint (dothi_map_view_get_edit_tool (map), ==, DOTHI_EDIT_TOOL_ADD_POLYGON);
+  g_clear_error (&outcome.error);
+}
+
+/* A line typed across parcel "tờ 1 thửa 1" splits it into two. */
+static void
+test_edit_split_typed_line (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autoptr(DothiEditGeometry) parcel = NULL;
+  g_autoptr(DothiEditGeometry) gone = NULL;
+  EditOutcome outcome = { 0 };
+  gboolean map_complete = FALSE;
+  DothiProject *project;
+  DothiMapView *map;
+  GArray *fids;
+  double bbox[4], cy;
+  gint64 fid;
+  guint before;
+
+  open_demo (f, &map_complete);
+  map = DOTHI_MAP_VIEW (dothi_window_get_map_view (f->window));
+  project = dothi_window_get_project (f->window);
+  g_signal_connect (map, "edit-finished", G_CALLBACK (edit_finished_cb), &outcome);
+  g_signal_connect (map, "edit-failed", G_CALLBACK (edit_failed_cb), &outcome);
+
+  parcel = demo_parcel (f, &fid, bbox);
+  before = count_features (project, "parcels");
+  /* Across the middle, from just outside to just outside; no snapping. */
+  cy = (bbox[1] + bbox[3]) / 2.0 + 0.013;
+  dothi_map_view_set_snapping (map, NULL, 10.0);
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_SPLIT_PARCEL, "parcels");
+  g_assert_null (outcome.error);
+  dothi_map_view_add_typed_vertex (map, cy, bbox[0] - 0.4);
+  dothi_map_view_add_typed_vertex (map, cy, bbox[2] + 0.4);
+
+  g_assert_true (dothi_map_view_finish_edit (map));
+  g_assert_no_error (outcome.error);
+  g_assert_cmpuint (outcome.n_finished, ==, 1);
+  g_assert_cmpint (outcome.action, >, 0);
+
+  /* One parcel out, two in. */
+  fids = dothi_map_view_get_last_edit_fids (map);
+  g_assert_cmpuint (fids->len, ==, 2);
+  g_assert_cmpuint (count_features (project, "parcels"), ==, before + 1);
+  gone = read_feature (project, "parcels", fid, bbox);
+  g_assert_null (gone);
+  for (guint i = 0; i < fids->len; i++)
+    {
+      g_autoptr(DothiEditGeometry) half =
+        read_feature (project, "parcels", g_array_index (fids, gint64, i), bbox);
+
+      g_assert_nonnull (half);
+      g_assert_cmpfloat (dothi_edit_geometry_area (half), >, 0.0);
+      g_assert_cmpfloat (dothi_edit_geometry_area (half), <, dothi_edit_geometry_area (parcel));
+    }
+  g_clear_error (&outcome.error);
+}
+
+/* ---- pointer tools, driven through the map's own gestures --------------- */
+
+/* The controller of @type on the ShumateMap that the map view connected
+ * (its handlers carry the view as data); @button 0 for any. */
+static GtkEventController *
+find_view_controller (DothiMapView *view,
+                      GType         type,
+                      guint         button)
+{
+  GtkWidget *map = GTK_WIDGET (dothi_map_view_get_map (view));
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (map);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (!G_TYPE_CHECK_INSTANCE_TYPE (controller, type)
+          || g_signal_handler_find (controller, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, view) == 0)
+        continue;
+      if (button != 0 && gtk_gesture_single_get_button (GTK_GESTURE_SINGLE (controller)) != button)
+        continue;
+      return controller;
+    }
+  g_assert_not_reached ();
+  return NULL;
+}
+
+/* Widget coordinates of (@x, @y) in the layer CRS @srid. */
+static void
+layer_to_widget (DothiMapView *view,
+                 int           srid,
+                 double        x,
+                 double        y,
+                 double       *wx,
+                 double       *wy)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiMapTransform) transform = dothi_map_transform_new (srid, &error);
+  ShumateMap *map = dothi_map_view_get_map (view);
+  DothiMapFrame frame;
+  double mx, my;
+
+  g_assert_no_error (error);
+  g_assert_true (dothi_map_frame_init (&frame, shumate_map_get_viewport (map), GTK_WIDGET (map)));
+  g_assert_true (dothi_map_transform_to_mercator (transform, x, y, &mx, &my));
+  dothi_map_frame_to_widget (&frame, mx, my, wx, wy);
+}
+
+static void
+click_at (DothiMapView *view,
+          double        wx,
+          double        wy,
+          int           n_press)
+{
+  GtkEventController *click = find_view_controller (view, GTK_TYPE_GESTURE_CLICK, GDK_BUTTON_PRIMARY);
+
+  g_signal_emit_by_name (click, "pressed", n_press, wx, wy);
+  g_signal_emit_by_name (click, "released", n_press, wx, wy);
+}
+
+static void
+drag_from (DothiMapView *view,
+           double        wx,
+           double        wy,
+           double        dx,
+           double        dy)
+{
+  GtkEventController *drag = find_view_controller (view, GTK_TYPE_GESTURE_DRAG, 0);
+
+  g_signal_emit_by_name (drag, "drag-begin", wx, wy);
+  g_signal_emit_by_name (drag, "drag-update", dx / 2, dy / 2);
+  g_signal_emit_by_name (drag, "drag-update", dx, dy);
+  g_signal_emit_by_name (drag, "drag-end", dx, dy);
+}
+
+static void
+count_cb (gpointer  instance,
+          guint    *count)
+{
+  (*count)++;
+}
+
+/* Draws a square by clicks (double click finishes), picks it and drags a
+ * vertex, moves it, selects it and deletes it: every step one action, and
+ * no "clicked" (identify) meanwhile. */
+static void
+test_edit_pointer_tools (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autoptr(DothiEditGeometry) parcel = NULL;
+  g_autoptr(DothiEditGeometry) square = NULL;
+  EditOutcome outcome = { 0 };
+  gboolean map_complete = FALSE;
+  guint n_clicked = 0, n_selection = 0;
+  DothiProject *project;
+  DothiMapView *map;
+  const DothiEditPath *ring;
+  int srid;
+  double bbox[4], around[4], ox, oy, wx, wy, wx2, wy2;
+  gint64 fid, added;
+
+  open_demo (f, &map_complete);
+  map = DOTHI_MAP_VIEW (dothi_window_get_map_view (f->window));
+  project = dothi_window_get_project (f->window);
+  srid = dothi_project_get_srid (project);
+  g_signal_connect (map, "edit-finished", G_CALLBACK (edit_finished_cb), &outcome);
+  g_signal_connect (map, "edit-failed", G_CALLBACK (edit_failed_cb), &outcome);
+  g_signal_connect (map, "clicked", G_CALLBACK (count_cb), &n_clicked);
+  g_signal_connect (map, "selection-changed", G_CALLBACK (count_cb), &n_selection);
+
+  /* A square of 10 m beside parcel "tờ 1 thửa 1", outside the city's
+   * parcels' corners: 30 m left of its bbox. */
+  parcel = demo_parcel (f, &fid, bbox);
+  ox = bbox[0] - 40.0;
+  oy = bbox[1];
+  around[0] = ox - 20.0;
+  around[1] = oy - 20.0;
+  around[2] = ox + 30.0;
+  around[3] = oy + 30.0;
+  dothi_map_view_zoom_to_bbox (map, around);
+  wait_until (map_zoomed_in, map);
+  /* Let the flight end: the clicks below assume a still map. */
+  shumate_map_stop_go_to (dothi_map_view_get_map (map));
+
+  dothi_map_view_set_snapping (map, NULL, 10.0);
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_ADD_POLYGON, "parcels");
+  layer_to_widget (map, srid, ox, oy, &wx, &wy);
+  click_at (map, wx, wy, 1);
+  layer_to_widget (map, srid, ox + 10, oy, &wx, &wy);
+  click_at (map, wx, wy, 1);
+  layer_to_widget (map, srid, ox + 10, oy + 10, &wx, &wy);
+  click_at (map, wx, wy, 1);
+  layer_to_widget (map, srid, ox, oy + 10, &wx, &wy);
+  click_at (map, wx, wy, 1);
+  /* The second click of the double click finishes, adding nothing. */
+  click_at (map, wx, wy, 2);
+  g_assert_no_error (outcome.error);
+  g_assert_cmpuint (outcome.n_finished, ==, 1);
+  g_assert_cmpuint (n_clicked, ==, 0);
+  g_assert_cmpuint (dothi_map_view_get_last_edit_fids (map)->len, ==, 1);
+  added = g_array_index (dothi_map_view_get_last_edit_fids (map), gint64, 0);
+  square = read_feature (project, "parcels", added, around);
+  g_assert_nonnull (square);
+  ring = g_ptr_array_index (square->paths, 0);
+  g_assert_cmpuint (ring->vertices->len, ==, 4);
+  /* A click lands within half a pixel of the vertex it means. */
+  g_assert_cmpfloat_with_epsilon (g_array_index (ring->vertices, DothiEditVertex, 2).x, ox + 10, 0.05);
+  g_assert_cmpfloat_with_epsilon (g_array_index (ring->vertices, DothiEditVertex, 2).y, oy + 10, 0.05);
+  g_clear_pointer (&square, dothi_edit_geometry_free);
+
+  /* Pick it, drag its corner (ox + 10, oy + 10) 2 m east, apply. */
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_EDIT_VERTICES, "parcels");
+  layer_to_widget (map, srid, ox + 5, oy + 5, &wx, &wy);
+  click_at (map, wx, wy, 1);
+  layer_to_widget (map, srid, ox + 10, oy + 10, &wx, &wy);
+  layer_to_widget (map, srid, ox + 12, oy + 10, &wx2, &wy2);
+  drag_from (map, wx, wy, wx2 - wx, wy2 - wy);
+  g_assert_cmpuint (outcome.n_finished, ==, 1);
+  g_assert_true (dothi_map_view_finish_edit (map));
+  g_assert_no_error (outcome.error);
+  g_assert_cmpuint (outcome.n_finished, ==, 2);
+  square = read_feature (project, "parcels", added, around);
+  ring = g_ptr_array_index (square->paths, 0);
+  g_assert_cmpfloat_with_epsilon (g_array_index (ring->vertices, DothiEditVertex, 2).x, ox + 12, 0.05);
+  g_clear_pointer (&square, dothi_edit_geometry_free);
+
+  /* Move it 3 m north by dragging from its middle. */
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_MOVE_FEATURE, "parcels");
+  layer_to_widget (map, srid, ox + 5, oy + 5, &wx, &wy);
+  layer_to_widget (map, srid, ox + 5, oy + 8, &wx2, &wy2);
+  drag_from (map, wx, wy, wx2 - wx, wy2 - wy);
+  g_assert_no_error (outcome.error);
+  g_assert_cmpuint (outcome.n_finished, ==, 3);
+  square = read_feature (project, "parcels", added, around);
+  ring = g_ptr_array_index (square->paths, 0);
+  g_assert_cmpfloat_with_epsilon (g_array_index (ring->vertices, DothiEditVertex, 0).y, oy + 3, 0.05);
+  g_clear_pointer (&square, dothi_edit_geometry_free);
+
+  /* Select it, then shift-less click on nothing clears the selection. */
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_SELECT, "parcels");
+  layer_to_widget (map, srid, ox + 5, oy + 8, &wx, &wy);
+  click_at (map, wx, wy, 1);
+  g_assert_cmpuint (n_selection, ==, 1);
+  g_assert_cmpstr (dothi_map_view_get_selection_layer (map), ==, "parcels");
+  g_assert_cmpuint (dothi_map_view_get_selection (map)->len, ==, 1);
+  g_assert_cmpint (g_array_index (dothi_map_view_get_selection (map), gint64, 0), ==, added);
+  layer_to_widget (map, srid, ox - 15, oy - 15, &wx, &wy);
+  click_at (map, wx, wy, 1);
+  g_assert_cmpuint (dothi_map_view_get_selection (map)->len, ==, 0);
+
+  /* Delete it with one click. */
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_DELETE_FEATURE, "parcels");
+  layer_to_widget (map, srid, ox + 5, oy + 8, &wx, &wy);
+  click_at (map, wx, wy, 1);
+  g_assert_no_error (outcome.error);
+  g_assert_cmpuint (outcome.n_finished, ==, 4);
+  square = read_feature (project, "parcels", added, around);
+  g_assert_null (square);
+  g_assert_cmpuint (n_clicked, ==, 0);
+
+  /* Without a tool, clicks identify again. */
+  dothi_map_view_set_edit_tool (map, DOTHI_EDIT_TOOL_NONE, NULL);
+  click_at (map, wx, wy, 1);
+  g_assert_cmpuint (n_clicked, ==, 1);
+}
+
+
 /* ---- Import dialog ------------------------------------------------------ */
 
 static const char *const import_owners[] = {
@@ -1506,6 +2451,16 @@ main (int   argc,
   ADD ("/ui/demo/layer-panel", test_demo_layer_panel);
   ADD ("/ui/demo/style", test_demo_style);
   ADD ("/ui/i18n/vietnamese", test_vietnamese);
+  ADD ("/ui/edit/undo-redo", test_edit_undo_redo);
+  ADD ("/ui/edit/read-only", test_edit_read_only);
+  ADD ("/ui/edit/feature-form", test_edit_feature_form);
+  ADD ("/ui/edit/feature-form-domain", test_edit_feature_form_domain);
+  ADD ("/ui/edit/audit-view", test_edit_audit_view);
+  ADD ("/ui/edit/tools-and-table", test_edit_tools_and_table);
+  ADD ("/ui/edit/refused", test_edit_refused);
+  ADD ("/ui/edit/add-polygon-snapped", test_edit_add_polygon_snapped);
+  ADD ("/ui/edit/split-typed-line", test_edit_split_typed_line);
+  ADD ("/ui/edit/pointer-tools", test_edit_pointer_tools);
   ADD ("/ui/import-dialog/choose", test_import_dialog_choose);
   ADD ("/ui/import-dialog/tcvn3", test_import_dialog_tcvn3);
   ADD ("/ui/import-dialog/crs-required", test_import_dialog_crs_required);

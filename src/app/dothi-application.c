@@ -34,10 +34,19 @@ static const struct {
   { "win.zoom-out",           { "<Control>minus", "<Control>KP_Subtract", NULL } },
   { "win.zoom-project",       { "<Control>0", "<Control>KP_0", NULL } },
   { "win.close",              { "<Control>w", NULL } },
+  { "win.undo",               { "<Control>z", NULL } },
+  { "win.redo",               { "<Control><Shift>z", "<Control>y", NULL } },
+  { "win.toggle-table",       { "<Control>t", NULL } },
+  { "win.history",            { "<Control>h", NULL } },
+  { "win.merge",              { "<Control>m", NULL } },
   { "win.show-help-overlay",  { "<Control>question", NULL } },
   { "app.quit",               { "<Control>q", NULL } },
-  /* Escape (win.close-identify) is a key binding of DothiWindow, so the
-   * search entry and popovers see it first. */
+  /* Escape (win.close-identify) and the single keys of the editing tools
+   * are key bindings of DothiWindow, so entries and popovers see them
+   * first: E win.edit-mode, P win.edit-tool('none'), A ('add', the layer's
+   * kind), V ('vertices'), M ('move'), D ('delete'), K ('split'),
+   * S ('select'), N win.snapping. Enter, Escape and Backspace while
+   * drawing belong to the map. */
 };
 
 /* Small additions to Adwaita's look: a drop target row while a layer is

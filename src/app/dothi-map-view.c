@@ -1,6 +1,7 @@
 /* dothi-map-view.c: the map widget: a ShumateMap whose layers are one
- * DothiTileLayer per project layer, the label and highlight overlay and an
- * optional basemap; it follows changes to the project file (DESIGN.md §5). */
+ * DothiTileLayer per project layer, the label and highlight overlay, the
+ * edit overlay and an optional basemap; it follows changes to the project
+ * file (DESIGN.md §5) and runs the geometry editing tools (§6). */
 #define G_LOG_DOMAIN "dothi-map-view"
 
 #include "config.h"
@@ -8,14 +9,19 @@
 #include "dothi-flat-layer.h"
 
 #include "dothi-change-watcher.h"
+#include "dothi-edit.h"
+#include "dothi-edit-layer.h"
+#include "dothi-error.h"
 #include "dothi-label-layer.h"
 #include "dothi-map-transform.h"
 #include "dothi-mbtiles-source.h"
+#include "dothi-parcel.h"
 #include "dothi-render-pool.h"
 #include "dothi-tile-layer.h"
 
 #include <glib/gi18n.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +38,31 @@
 #define CLICK_TOLERANCE_PX 4.0
 /* Metres per CSS pixel at 96 dpi. */
 #define METRES_PER_CSS_PX (0.0254 / 96.0)
+
+/* Editing: a vertex handle is grabbed within this many pixels, a feature
+ * picked within PICK_TOLERANCE_PX. */
+#define HANDLE_RADIUS_PX 8.0
+#define PICK_TOLERANCE_PX 6.0
+#define DEFAULT_SNAP_TOLERANCE_PX 10.0
+/* The snap layers around the viewport are held only when zoomed in this
+ * far (Web Mercator metres per pixel, about zoom 17: 10 px are 12 m) and
+ * when they have fewer vertices than this (8 MB); otherwise the marker
+ * is not shown and clicks read what is near them. */
+#define SNAP_MAX_RESOLUTION 1.2
+#define SNAP_MAX_VERTICES 250000
+/* A click reads the features around it on the main thread: a few. */
+#define PICK_MAX_VERTICES 100000
+#define SNAP_SETTLE_MS 150
+/* Selected features outlined at once. */
+#define MAX_SELECTION_SHOWN 500
+
+enum {
+  DRAG_NONE,
+  DRAG_VERTEX,
+  DRAG_FEATURE,
+};
+
+typedef struct _SnapCache SnapCache;
 
 struct _DothiMapView
 {
@@ -73,6 +104,39 @@ struct _DothiMapView
 
   double              press_x, press_y;
 
+  /* Editing (DESIGN.md §6): the sketch is in the edit layer's CRS. */
+  DothiEditLayer     *edit_overlay;
+  DothiEditTool       tool;
+  DothiLayerInfo     *edit_info;       /* the tool's layer */
+  DothiMapTransform  *edit_transform;  /* borrowed from transforms */
+  DothiEditGeometry  *sketch;
+  DothiEditGeometry  *original;        /* the picked feature as stored */
+  gint64              edit_fid;        /* the picked feature, or -1 */
+  gboolean            modified;        /* the sketch differs from original */
+  GArray             *last_fids;       /* gint64: inserted by the last edit */
+  gboolean            has_pointer;
+  double              pointer_x, pointer_y;   /* widget */
+  DothiSnap           snap;            /* at the pointer */
+  int                 hover_path, hover_vertex;
+  GtkGesture         *drag;
+  int                 drag_mode;
+  int                 drag_path, drag_vertex;
+  DothiEditVertex     drag_saved;
+  gboolean            drag_was_modified;
+  double              drag_start_x, drag_start_y;     /* widget */
+  double              drag_origin_x, drag_origin_y;   /* layer CRS */
+
+  char              **snap_layers;
+  double              snap_tolerance_px;
+  SnapCache          *snap_cache;
+  GCancellable       *snap_cancellable;  /* the cache being read */
+  double              snap_asked[4];     /* what it covers */
+  guint               snap_settle_id;
+
+  char               *selection_layer;
+  GArray             *selection;         /* gint64 */
+  GCancellable       *selection_cancellable;
+
   /* DOTHI_BENCH_PAN: frame times of a warm pan, for the benchmark. */
   guint               pan_tick_id;
   guint               pan_frame;
@@ -96,6 +160,9 @@ enum {
   CLICKED,
   MAP_COMPLETE,
   ERROR,
+  EDIT_FINISHED,
+  EDIT_FAILED,
+  SELECTION_CHANGED,
   N_SIGNALS
 };
 
@@ -349,11 +416,14 @@ update_scale_denominator (DothiMapView *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SCALE_DENOMINATOR]);
 }
 
+static void queue_snap_cache (DothiMapView *self);
+
 static void
 viewport_changed_cb (DothiMapView *self)
 {
   update_scale_denominator (self);
   expect_complete (self);
+  queue_snap_cache (self);
 }
 
 static void
@@ -492,6 +562,1558 @@ widget_to_project (DothiMapView *self,
   return TRUE;
 }
 
+/* Editing ---------------------------------------------------------------- */
+
+static void
+emit_edit_failed (DothiMapView *self,
+                  const GError *error)
+{
+  g_signal_emit (self, signals[EDIT_FAILED], 0, error);
+}
+
+static void
+fail_edit (DothiMapView *self,
+           int           code,
+           const char   *format,
+           ...) G_GNUC_PRINTF (3, 4);
+
+static void
+fail_edit (DothiMapView *self,
+           int           code,
+           const char   *format,
+           ...)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  error = g_error_new_literal (DOTHI_ERROR, code, message);
+  emit_edit_failed (self, error);
+}
+
+static const char *
+edit_layer_title (DothiMapView *self)
+{
+  const DothiLayerInfo *info = self->edit_info;
+
+  return info->title != NULL && info->title[0] != '\0' ? info->title : info->name;
+}
+
+static gboolean
+tool_draws (DothiEditTool tool)
+{
+  return tool == DOTHI_EDIT_TOOL_ADD_POINT || tool == DOTHI_EDIT_TOOL_ADD_LINE
+         || tool == DOTHI_EDIT_TOOL_ADD_POLYGON || tool == DOTHI_EDIT_TOOL_SPLIT_PARCEL;
+}
+
+static gboolean
+tool_snaps (DothiEditTool tool)
+{
+  return tool_draws (tool) || tool == DOTHI_EDIT_TOOL_EDIT_VERTICES;
+}
+
+/* The kind a tool draws. */
+static DothiGeometryKind
+tool_kind (DothiEditTool tool)
+{
+  switch (tool)
+    {
+    case DOTHI_EDIT_TOOL_ADD_POINT: return DOTHI_GEOMETRY_KIND_MULTIPOINT;
+    case DOTHI_EDIT_TOOL_ADD_LINE: return DOTHI_GEOMETRY_KIND_MULTILINESTRING;
+    case DOTHI_EDIT_TOOL_SPLIT_PARCEL: return DOTHI_GEOMETRY_KIND_MULTILINESTRING;
+    case DOTHI_EDIT_TOOL_ADD_POLYGON: return DOTHI_GEOMETRY_KIND_MULTIPOLYGON;
+    default: return DOTHI_GEOMETRY_KIND_NONE;
+    }
+}
+
+/* Widget point → edit layer CRS, exactly (PROJ per point). */
+static gboolean
+widget_to_layer (DothiMapView *self,
+                 double        wx,
+                 double        wy,
+                 double       *x,
+                 double       *y,
+                 double       *metres_per_px)
+{
+  DothiMapFrame frame;
+  double mx, my, lat, lon;
+
+  if (self->edit_transform == NULL || !get_frame (self, &frame))
+    return FALSE;
+  dothi_map_frame_to_mercator (&frame, wx, wy, &mx, &my);
+  if (metres_per_px != NULL)
+    {
+      dothi_mercator_to_lat_lon (mx, my, &lat, &lon);
+      *metres_per_px = frame.resolution * cos (lat * G_PI / 180.0);
+    }
+  return dothi_map_transform_from_mercator (self->edit_transform, mx, my, x, y);
+}
+
+static double
+centre_metres_per_px (DothiMapView *self)
+{
+  DothiMapFrame frame;
+  double lat = shumate_location_get_latitude (SHUMATE_LOCATION (self->viewport));
+
+  if (!get_frame (self, &frame))
+    return 0.0;
+  return frame.resolution * cos (lat * G_PI / 180.0);
+}
+
+/* Features read for snapping or picking ---------------------------------- */
+
+typedef struct {
+  char              *layer;
+  gint64             fid;
+  double             bbox[4];     /* the target CRS */
+  DothiEditGeometry *geometry;    /* the target CRS */
+} SnapFeature;
+
+static void
+snap_feature_free (gpointer data)
+{
+  SnapFeature *feature = data;
+
+  g_free (feature->layer);
+  dothi_edit_geometry_free (feature->geometry);
+  g_free (feature);
+}
+
+struct _SnapCache {
+  int        srid;        /* the CRS of everything here */
+  double     bbox[4];     /* the area read */
+  GPtrArray *features;    /* SnapFeature*; NULL when the area held too many */
+};
+
+static void
+snap_cache_free (SnapCache *cache)
+{
+  if (cache == NULL)
+    return;
+  g_clear_pointer (&cache->features, g_ptr_array_unref);
+  g_free (cache);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SnapCache, snap_cache_free)
+
+typedef struct {
+  const char        *layer;
+  DothiMapTransform *from;       /* layer CRS → Web Mercator, or NULL: same CRS */
+  DothiMapTransform *to;         /* Web Mercator → target CRS */
+  guint              max_vertices;
+  guint              n_vertices;
+  gboolean           too_many;
+  GPtrArray         *out;
+} CollectData;
+
+static gboolean
+collect_feature_cb (gint64            fid,
+                    const DothiValue *values,
+                    const guint8     *wkb,
+                    gsize             wkb_len,
+                    gpointer          user_data,
+                    GError          **error)
+{
+  CollectData *data = user_data;
+  g_autoptr(DothiEditGeometry) geometry = dothi_edit_geometry_new_from_wkb (wkb, wkb_len);
+  SnapFeature *feature;
+
+  /* Features Dothi cannot edit still exist: they just do not attract. */
+  if (geometry == NULL)
+    return TRUE;
+  data->n_vertices += dothi_edit_geometry_get_n_vertices (geometry);
+  if (data->n_vertices > data->max_vertices)
+    {
+      data->too_many = TRUE;
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "too many vertices");
+      return FALSE;
+    }
+  if (data->from != NULL)
+    {
+      /* Another zone: through Web Mercator, both steps exact PROJ calls. */
+      for (guint i = 0; i < geometry->paths->len; i++)
+        {
+          DothiEditPath *path = geometry->paths->pdata[i];
+
+          for (guint j = 0; j < path->vertices->len; j++)
+            {
+              DothiEditVertex *v = &g_array_index (path->vertices, DothiEditVertex, j);
+              double mx, my;
+
+              if (!dothi_map_transform_to_mercator (data->from, v->x, v->y, &mx, &my)
+                  || !dothi_map_transform_from_mercator (data->to, mx, my, &v->x, &v->y))
+                return TRUE;
+            }
+        }
+    }
+
+  feature = g_new0 (SnapFeature, 1);
+  feature->layer = g_strdup (data->layer);
+  feature->fid = fid;
+  dothi_edit_geometry_get_bbox (geometry, feature->bbox);
+  feature->geometry = g_steal_pointer (&geometry);
+  g_ptr_array_add (data->out, feature);
+  return TRUE;
+}
+
+/* The transform of @srid in @transforms (this thread's), made when first
+ * needed; NULL when PROJ has none. */
+static DothiMapTransform *
+lookup_transform (GHashTable *transforms,
+                  int         srid)
+{
+  DothiMapTransform *transform = NULL;
+
+  if (g_hash_table_lookup_extended (transforms, GINT_TO_POINTER (srid), NULL,
+                                    (gpointer *) &transform))
+    return transform;
+  transform = dothi_map_transform_new (srid, NULL);
+  g_hash_table_insert (transforms, GINT_TO_POINTER (srid), transform);
+  return transform;
+}
+
+/* Reads the features of @layers that meet @bbox (in @srid) into @out as
+ * SnapFeatures in @srid. Runs on the thread that owns @project and
+ * @transforms. FALSE without @error when more than @max_vertices. */
+static gboolean
+collect_features (DothiProject        *project,
+                  const char * const  *layers,
+                  int                  srid,
+                  const double         bbox[4],
+                  GHashTable          *transforms,
+                  guint                max_vertices,
+                  GPtrArray           *out,
+                  GCancellable        *cancellable,
+                  GError             **error)
+{
+  guint n_vertices = 0;
+
+  for (guint i = 0; layers != NULL && layers[i] != NULL; i++)
+    {
+      g_autoptr(DothiLayerInfo) info = NULL;
+      g_autoptr(GError) local_error = NULL;
+      CollectData data = { layers[i], NULL, NULL, max_vertices, n_vertices, FALSE, out };
+      double layer_bbox[4];
+
+      info = dothi_project_get_layer (project, layers[i], NULL);
+      /* A layer removed meanwhile, or one without geometry, attracts nothing. */
+      if (info == NULL || info->kind == DOTHI_GEOMETRY_KIND_NONE || info->srid <= 0)
+        continue;
+      memcpy (layer_bbox, bbox, sizeof layer_bbox);
+      if (info->srid != srid)
+        {
+          double merc[4];
+
+          data.from = lookup_transform (transforms, info->srid);
+          data.to = lookup_transform (transforms, srid);
+          if (data.from == NULL || data.to == NULL
+              || !dothi_map_transform_bbox_to_mercator (data.to, bbox, merc)
+              || !dothi_map_transform_bbox_from_mercator (data.from, merc, layer_bbox))
+            continue;
+        }
+      if (!dothi_store_read_features (dothi_project_get_store (project), layers[i], layer_bbox,
+                                      collect_feature_cb, &data, cancellable, &local_error))
+        {
+          if (data.too_many)
+            return FALSE;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      n_vertices = data.n_vertices;
+    }
+  return TRUE;
+}
+
+typedef struct {
+  char   *path;
+  GStrv   layers;
+  int     srid;
+  double  bbox[4];
+} SnapRequest;
+
+static void
+snap_request_free (SnapRequest *request)
+{
+  g_free (request->path);
+  g_strfreev (request->layers);
+  g_free (request);
+}
+
+/* On a worker thread, with a read-only connection of its own. */
+static void
+read_snap_cache_thread (GTask        *task,
+                        gpointer      source_object,
+                        gpointer      task_data,
+                        GCancellable *cancellable)
+{
+  SnapRequest *request = task_data;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(GHashTable) transforms = g_hash_table_new_full (g_direct_hash, g_direct_equal,
+                                                            NULL, transform_free);
+  g_autoptr(SnapCache) cache = g_new0 (SnapCache, 1);
+  GError *error = NULL;
+
+  project = dothi_project_open (request->path, DOTHI_PROJECT_OPEN_READ_ONLY, &error);
+  if (project == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  cache->srid = request->srid;
+  memcpy (cache->bbox, request->bbox, sizeof cache->bbox);
+  cache->features = g_ptr_array_new_with_free_func (snap_feature_free);
+  if (!collect_features (project, (const char * const *) request->layers, request->srid,
+                         request->bbox, transforms, SNAP_MAX_VERTICES, cache->features,
+                         cancellable, &error))
+    {
+      if (error != NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      /* Too dense to hold: the pointer snaps on clicks only. */
+      g_clear_pointer (&cache->features, g_ptr_array_unref);
+    }
+  g_task_return_pointer (task, g_steal_pointer (&cache), (GDestroyNotify) snap_cache_free);
+}
+
+static gboolean
+bbox_covers (const double outer[4], const double inner[4])
+{
+  return outer[0] <= inner[0] && outer[1] <= inner[1]
+         && outer[2] >= inner[2] && outer[3] >= inner[3];
+}
+
+static double
+bbox_area (const double bbox[4])
+{
+  return (bbox[2] - bbox[0]) * (bbox[3] - bbox[1]);
+}
+
+static gboolean
+bbox_meets (const double a[4], const double b[4])
+{
+  return a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3];
+}
+
+static void update_pointer (DothiMapView *self);
+
+static void
+snap_cache_read_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(DothiMapView) self = user_data;
+  g_autoptr(GError) error = NULL;
+  SnapCache *cache = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (cache == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        report_error (self, error);
+      return;
+    }
+  if (g_task_get_cancellable (G_TASK (result)) != self->snap_cancellable)
+    {
+      snap_cache_free (cache);
+      return;
+    }
+  g_clear_object (&self->snap_cancellable);
+  snap_cache_free (self->snap_cache);
+  self->snap_cache = cache;
+  update_pointer (self);
+}
+
+static void
+drop_snap_cache (DothiMapView *self)
+{
+  if (self->snap_cancellable != NULL)
+    g_cancellable_cancel (self->snap_cancellable);
+  g_clear_object (&self->snap_cancellable);
+  g_clear_pointer (&self->snap_cache, snap_cache_free);
+}
+
+/* Reads the snap layers around the viewport on a worker, unless what is
+ * held (or asked for) covers it already. */
+static void
+ensure_snap_cache (DothiMapView *self)
+{
+  g_autoptr(GTask) task = NULL;
+  SnapRequest *request;
+  DothiMapFrame frame;
+  double merc[4], bbox[4], w, h;
+
+  if (self->project == NULL || !tool_snaps (self->tool) || self->edit_transform == NULL
+      || self->snap_layers == NULL || self->snap_layers[0] == NULL
+      || self->snap_tolerance_px <= 0.0 || !get_frame (self, &frame)
+      || frame.resolution > SNAP_MAX_RESOLUTION)
+    return;
+  dothi_map_frame_get_bbox (&frame, merc);
+  if (!dothi_map_transform_bbox_from_mercator (self->edit_transform, merc, bbox))
+    return;
+  /* An area found too dense is asked again once zoomed in well past it. */
+  if (self->snap_cache != NULL && self->snap_cache->srid == self->edit_info->srid
+      && bbox_covers (self->snap_cache->bbox, bbox)
+      && (self->snap_cache->features != NULL
+          || bbox_area (bbox) * 4.5 >= bbox_area (self->snap_cache->bbox)))
+    return;
+  if (self->snap_cancellable != NULL && bbox_covers (self->snap_asked, bbox))
+    return;
+
+  drop_snap_cache (self);
+  /* A margin, so small pans are served from what is held. */
+  w = bbox[2] - bbox[0];
+  h = bbox[3] - bbox[1];
+  request = g_new0 (SnapRequest, 1);
+  request->path = g_strdup (dothi_project_get_path (self->project));
+  request->layers = g_strdupv (self->snap_layers);
+  request->srid = self->edit_info->srid;
+  request->bbox[0] = bbox[0] - w / 4.0;
+  request->bbox[1] = bbox[1] - h / 4.0;
+  request->bbox[2] = bbox[2] + w / 4.0;
+  request->bbox[3] = bbox[3] + h / 4.0;
+  memcpy (self->snap_asked, request->bbox, sizeof self->snap_asked);
+
+  self->snap_cancellable = g_cancellable_new ();
+  task = g_task_new (NULL, self->snap_cancellable, snap_cache_read_cb, g_object_ref (self));
+  g_task_set_source_tag (task, ensure_snap_cache);
+  g_task_set_task_data (task, request, (GDestroyNotify) snap_request_free);
+  g_task_run_in_thread (task, read_snap_cache_thread);
+}
+
+static gboolean
+snap_settled_cb (gpointer user_data)
+{
+  DothiMapView *self = user_data;
+
+  self->snap_settle_id = 0;
+  ensure_snap_cache (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+queue_snap_cache (DothiMapView *self)
+{
+  if (!tool_snaps (self->tool) || self->snap_layers == NULL)
+    return;
+  g_clear_handle_id (&self->snap_settle_id, g_source_remove);
+  self->snap_settle_id = g_timeout_add (SNAP_SETTLE_MS, snap_settled_cb, self);
+}
+
+static gboolean
+skip_snap_feature (DothiMapView *self, const SnapFeature *feature)
+{
+  /* The picked feature as stored: its vertices are being moved. */
+  return self->edit_fid >= 0 && feature->fid == self->edit_fid
+         && g_strcmp0 (feature->layer, self->edit_info->name) == 0;
+}
+
+/* The snap target near (@x, @y) in the edit layer CRS: from the cache, or
+ * with @allow_read by reading the few features around it (a small
+ * bbox, on the main thread: clicks and typed vertices). */
+static gboolean
+find_snap (DothiMapView *self,
+           double        x,
+           double        y,
+           double        tolerance,
+           gboolean      allow_read,
+           DothiSnap    *snap)
+{
+  g_autoptr(GPtrArray) read = NULL;
+  GPtrArray *features = NULL;
+  double box[4] = { x - tolerance, y - tolerance, x + tolerance, y + tolerance };
+
+  snap->kind = DOTHI_SNAP_NONE;
+  snap->distance = G_MAXDOUBLE;
+  if (self->project == NULL || self->snap_layers == NULL || self->snap_layers[0] == NULL
+      || tolerance <= 0.0 || isnan (x) || self->edit_info == NULL)
+    return FALSE;
+
+  if (self->snap_cache != NULL && self->snap_cache->features != NULL
+      && self->snap_cache->srid == self->edit_info->srid
+      && bbox_covers (self->snap_cache->bbox, box))
+    features = self->snap_cache->features;
+  else if (allow_read)
+    {
+      g_autoptr(GError) error = NULL;
+
+      read = g_ptr_array_new_with_free_func (snap_feature_free);
+      if (!collect_features (self->project, (const char * const *) self->snap_layers,
+                             self->edit_info->srid, box, self->transforms,
+                             SNAP_MAX_VERTICES, read, NULL, &error)
+          && error != NULL)
+        report_error (self, error);
+      features = read;
+    }
+  if (features == NULL)
+    return FALSE;
+
+  for (guint i = 0; i < features->len; i++)
+    {
+      const SnapFeature *feature = features->pdata[i];
+
+      if (bbox_meets (feature->bbox, box) && !skip_snap_feature (self, feature))
+        dothi_edit_geometry_snap (feature->geometry, x, y, tolerance, snap);
+    }
+  return snap->kind != DOTHI_SNAP_NONE;
+}
+
+/* The feature of the edit layer at (@x, @y) (layer CRS) within @tolerance:
+ * inside a polygon or nearest to the point; the upper one (later fid) on
+ * a tie. */
+static gboolean
+pick_feature (DothiMapView       *self,
+              double              x,
+              double              y,
+              double              tolerance,
+              gint64             *fid,
+              DothiEditGeometry **geometry)
+{
+  g_autoptr(GPtrArray) read = g_ptr_array_new_with_free_func (snap_feature_free);
+  g_autoptr(GError) error = NULL;
+  const char *layers[] = { self->edit_info->name, NULL };
+  double box[4] = { x - tolerance, y - tolerance, x + tolerance, y + tolerance };
+  SnapFeature *best = NULL;
+  double best_distance = G_MAXDOUBLE;
+
+  if (!collect_features (self->project, layers, self->edit_info->srid, box, self->transforms,
+                         PICK_MAX_VERTICES, read, NULL, &error))
+    {
+      if (error != NULL)
+        report_error (self, error);
+      return FALSE;
+    }
+  for (guint i = 0; i < read->len; i++)
+    {
+      SnapFeature *feature = read->pdata[i];
+      double d = dothi_edit_geometry_distance (feature->geometry, x, y);
+
+      if (d <= tolerance && (d < best_distance || (d == best_distance && feature->fid > best->fid)))
+        {
+          best = feature;
+          best_distance = d;
+        }
+    }
+  if (best == NULL)
+    return FALSE;
+  *fid = best->fid;
+  *geometry = g_steal_pointer (&best->geometry);
+  return TRUE;
+}
+
+/* The sketch on the overlay ---------------------------------------------- */
+
+static void
+show_sketch (DothiMapView *self)
+{
+  if (self->edit_overlay == NULL)
+    return;
+  dothi_edit_layer_set_sketch (self->edit_overlay, self->sketch, self->edit_transform,
+                               self->tool == DOTHI_EDIT_TOOL_EDIT_VERTICES || tool_draws (self->tool));
+  if (self->sketch == NULL)
+    dothi_edit_layer_set_hover (self->edit_overlay, -1, -1);
+}
+
+static void
+clear_sketch (DothiMapView *self)
+{
+  g_clear_pointer (&self->sketch, dothi_edit_geometry_free);
+  g_clear_pointer (&self->original, dothi_edit_geometry_free);
+  self->edit_fid = -1;
+  self->modified = FALSE;
+  self->drag_mode = DRAG_NONE;
+  self->hover_path = -1;
+  self->hover_vertex = -1;
+  show_sketch (self);
+  if (self->edit_overlay != NULL)
+    dothi_edit_layer_set_rubber_band (self->edit_overlay, -1, 0, 0);
+}
+
+static void
+set_cursor (DothiMapView *self, const char *name)
+{
+  GtkWidget *map = GTK_WIDGET (self->map);
+  GdkCursor *cursor = gtk_widget_get_cursor (map);
+
+  if (cursor != NULL && g_strcmp0 (gdk_cursor_get_name (cursor), name) == 0)
+    return;
+  gtk_widget_set_cursor_from_name (map, name);
+}
+
+/* Snap marker, rubber band, hovered vertex and cursor for the pointer at
+ * (pointer_x, pointer_y). */
+static void
+update_pointer (DothiMapView *self)
+{
+  double x, y, metres_per_px;
+  gboolean over_handle = FALSE;
+
+  if (self->edit_overlay == NULL || self->tool == DOTHI_EDIT_TOOL_NONE)
+    return;
+  if (!self->has_pointer
+      || !widget_to_layer (self, self->pointer_x, self->pointer_y, &x, &y, &metres_per_px))
+    {
+      self->snap.kind = DOTHI_SNAP_NONE;
+      dothi_edit_layer_set_snap (self->edit_overlay, DOTHI_SNAP_NONE, 0, 0);
+      dothi_edit_layer_set_rubber_band (self->edit_overlay, -1, 0, 0);
+      return;
+    }
+
+  if (tool_snaps (self->tool) && self->drag_mode != DRAG_FEATURE
+      && find_snap (self, x, y, self->snap_tolerance_px * metres_per_px, FALSE, &self->snap))
+    {
+      x = self->snap.x;
+      y = self->snap.y;
+    }
+  dothi_edit_layer_set_snap (self->edit_overlay, self->snap.kind, self->snap.x, self->snap.y);
+
+  if (tool_draws (self->tool) && self->sketch != NULL && self->sketch->paths->len > 0
+      && self->tool != DOTHI_EDIT_TOOL_ADD_POINT)
+    dothi_edit_layer_set_rubber_band (self->edit_overlay, self->sketch->paths->len - 1, x, y);
+  else
+    dothi_edit_layer_set_rubber_band (self->edit_overlay, -1, 0, 0);
+
+  if (self->tool == DOTHI_EDIT_TOOL_EDIT_VERTICES && self->sketch != NULL
+      && self->drag_mode == DRAG_NONE)
+    {
+      int path = -1, vertex = -1;
+
+      over_handle = dothi_edit_layer_find_vertex (self->edit_overlay, self->pointer_x,
+                                                  self->pointer_y, HANDLE_RADIUS_PX,
+                                                  &path, &vertex);
+      self->hover_path = over_handle ? path : -1;
+      self->hover_vertex = over_handle ? vertex : -1;
+      dothi_edit_layer_set_hover (self->edit_overlay, self->hover_path, self->hover_vertex);
+    }
+
+  if (self->drag_mode != DRAG_NONE)
+    set_cursor (self, "grabbing");
+  else if (tool_draws (self->tool))
+    set_cursor (self, "crosshair");
+  else if (over_handle)
+    set_cursor (self, "move");
+  else
+    set_cursor (self, self->tool == DOTHI_EDIT_TOOL_SELECT
+                      || self->tool == DOTHI_EDIT_TOOL_DELETE_FEATURE ? "pointer" : "grab");
+}
+
+/* Applying --------------------------------------------------------------- */
+
+/* Draws the tiles of @bbox (layer CRS of @srid) of @layer again at once,
+ * without waiting for the change watcher. */
+static void
+invalidate_edited (DothiMapView *self,
+                   const char   *layer,
+                   int           srid,
+                   const double  bbox[4])
+{
+  DothiMapTransform *transform = get_transform (self, srid);
+  DothiTileLayer *tile_layer = find_tile_layer (self, layer);
+  DothiMapFrame frame;
+  double merc[4], margin = 0.0;
+
+  if (self->pool == NULL || transform == NULL
+      || !dothi_map_transform_bbox_to_mercator (transform, bbox, merc))
+    return;
+  /* Symbols reach beyond the geometry: a few dozen pixels. */
+  if (get_frame (self, &frame))
+    margin = 32.0 * frame.resolution;
+  merc[0] -= margin;
+  merc[1] -= margin;
+  merc[2] += margin;
+  merc[3] += margin;
+  dothi_render_pool_invalidate (self->pool, layer, merc);
+  if (tile_layer != NULL)
+    dothi_tile_layer_invalidate_bbox (tile_layer, merc);
+  if (self->label_layer != NULL)
+    dothi_label_layer_refresh (self->label_layer);
+  expect_complete (self);
+}
+
+static void
+bbox_union (double into[4], const double bbox[4])
+{
+  into[0] = MIN (into[0], bbox[0]);
+  into[1] = MIN (into[1], bbox[1]);
+  into[2] = MAX (into[2], bbox[2]);
+  into[3] = MAX (into[3], bbox[3]);
+}
+
+static void
+set_last_fids (DothiMapView *self, GArray *fids)
+{
+  g_array_set_size (self->last_fids, 0);
+  if (fids != NULL)
+    g_array_append_vals (self->last_fids, fids->data, fids->len);
+}
+
+/* Applies @set as one action; afterwards the map shows it at once. The
+ * caller emits "edit-finished" once its own state is settled. */
+static gint64
+apply_change_set (DothiMapView   *self,
+                  DothiChangeSet *set,
+                  const char     *label,
+                  const double    bbox[4])
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) new_fids = NULL;
+  gint64 action;
+
+  action = dothi_edit_apply_sync (self->project, set, label, &new_fids, NULL, NULL, NULL, &error);
+  if (action <= 0)
+    {
+      emit_edit_failed (self, error);
+      return 0;
+    }
+  set_last_fids (self, new_fids);
+  invalidate_edited (self, self->edit_info->name, self->edit_info->srid, bbox);
+  drop_snap_cache (self);
+  queue_snap_cache (self);
+  return action;
+}
+
+static void
+emit_edit_finished (DothiMapView *self, gint64 action)
+{
+  g_signal_emit (self, signals[EDIT_FINISHED], 0, action);
+}
+
+/* Rings of three distinct vertices, lines of two, points of one. */
+static gboolean
+check_sketch (DothiMapView            *self,
+              const DothiEditGeometry *sketch)
+{
+  guint n_points = 0;
+
+  for (guint i = 0; i < sketch->paths->len; i++)
+    {
+      const DothiEditPath *path = sketch->paths->pdata[i];
+      guint n = dothi_edit_path_count_distinct (path);
+
+      if (sketch->kind == DOTHI_GEOMETRY_KIND_MULTIPOLYGON && n < 3)
+        {
+          fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                     /* Translators: layer title */
+                     _("A polygon in “%s” needs at least three distinct vertices"),
+                     edit_layer_title (self));
+          return FALSE;
+        }
+      if (sketch->kind == DOTHI_GEOMETRY_KIND_MULTILINESTRING && n < 2)
+        {
+          fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                     /* Translators: layer title */
+                     _("A line in “%s” needs at least two distinct vertices"),
+                     edit_layer_title (self));
+          return FALSE;
+        }
+      n_points += n;
+    }
+  if (n_points == 0)
+    {
+      fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                 /* Translators: layer title */
+                 _("Nothing was drawn for “%s”"), edit_layer_title (self));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+finish_add (DothiMapView *self)
+{
+  g_autoptr(DothiChangeSet) set = NULL;
+  g_autoptr(JsonObject) properties = NULL;
+  g_autoptr(GBytes) wkb = NULL;
+  g_autofree char *label = NULL;
+  double bbox[4];
+  gint64 action;
+
+  if (self->sketch == NULL || !check_sketch (self, self->sketch))
+    return FALSE;
+  dothi_edit_geometry_get_bbox (self->sketch, bbox);
+  wkb = dothi_edit_geometry_to_wkb (self->sketch);
+  /* No attributes yet: the window opens the form after "edit-finished". */
+  properties = json_object_new ();
+  set = dothi_change_set_new ();
+  dothi_change_set_insert (set, self->edit_info->name, properties, wkb);
+  /* Translators: an action in the history; the layer title */
+  label = g_strdup_printf (_("Add feature to “%s”"), edit_layer_title (self));
+  action = apply_change_set (self, set, label, bbox);
+  if (action <= 0)
+    return FALSE;
+  clear_sketch (self);
+  update_pointer (self);
+  emit_edit_finished (self, action);
+  return TRUE;
+}
+
+static gboolean
+finish_vertices (DothiMapView *self)
+{
+  g_autoptr(DothiChangeSet) set = NULL;
+  g_autoptr(GBytes) wkb = NULL;
+  g_autofree char *label = NULL;
+  double bbox[4], new_bbox[4];
+  gint64 action;
+
+  if (self->sketch == NULL || !self->modified || !check_sketch (self, self->sketch))
+    return FALSE;
+  dothi_edit_geometry_get_bbox (self->original, bbox);
+  dothi_edit_geometry_get_bbox (self->sketch, new_bbox);
+  bbox_union (bbox, new_bbox);
+  wkb = dothi_edit_geometry_to_wkb (self->sketch);
+  set = dothi_change_set_new ();
+  dothi_change_set_update (set, self->edit_info->name, self->edit_fid, NULL, wkb);
+  /* Translators: an action in the history; a feature id */
+  label = g_strdup_printf (_("Edit geometry of feature %lld"), (long long) self->edit_fid);
+  action = apply_change_set (self, set, label, bbox);
+  if (action <= 0)
+    return FALSE;
+  /* Still picked, as it is now stored. */
+  g_clear_pointer (&self->original, dothi_edit_geometry_free);
+  self->original = dothi_edit_geometry_copy (self->sketch);
+  self->modified = FALSE;
+  emit_edit_finished (self, action);
+  return TRUE;
+}
+
+static gboolean
+finish_move (DothiMapView *self)
+{
+  g_autoptr(DothiChangeSet) set = NULL;
+  g_autoptr(GBytes) wkb = NULL;
+  g_autofree char *label = NULL;
+  double bbox[4], new_bbox[4];
+  gint64 action;
+
+  if (self->sketch == NULL || !self->modified)
+    {
+      clear_sketch (self);
+      return FALSE;
+    }
+  dothi_edit_geometry_get_bbox (self->original, bbox);
+  dothi_edit_geometry_get_bbox (self->sketch, new_bbox);
+  bbox_union (bbox, new_bbox);
+  wkb = dothi_edit_geometry_to_wkb (self->sketch);
+  set = dothi_change_set_new ();
+  dothi_change_set_update (set, self->edit_info->name, self->edit_fid, NULL, wkb);
+  /* Translators: an action in the history; a feature id */
+  label = g_strdup_printf (_("Move feature %lld"), (long long) self->edit_fid);
+  action = apply_change_set (self, set, label, bbox);
+  clear_sketch (self);
+  if (action <= 0)
+    return FALSE;
+  emit_edit_finished (self, action);
+  return TRUE;
+}
+
+static gboolean
+delete_feature (DothiMapView      *self,
+                gint64             fid,
+                DothiEditGeometry *geometry)
+{
+  g_autoptr(DothiChangeSet) set = dothi_change_set_new ();
+  g_autofree char *label = NULL;
+  double bbox[4];
+  gint64 action;
+
+  dothi_edit_geometry_get_bbox (geometry, bbox);
+  dothi_change_set_delete (set, self->edit_info->name, fid);
+  /* Translators: an action in the history; a feature id */
+  label = g_strdup_printf (_("Delete feature %lld"), (long long) fid);
+  action = apply_change_set (self, set, label, bbox);
+  if (action <= 0)
+    return FALSE;
+  emit_edit_finished (self, action);
+  return TRUE;
+}
+
+/* The parcel the drawn line goes across; exactly one, or an error. */
+static gboolean
+finish_split (DothiMapView *self)
+{
+  g_autoptr(GPtrArray) read = g_ptr_array_new_with_free_func (snap_feature_free);
+  g_autoptr(DothiParcelRules) rules = NULL;
+  g_autoptr(GArray) new_fids = NULL;
+  g_autoptr(GBytes) wkb = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *layers[] = { self->edit_info->name, NULL };
+  const DothiEditPath *line;
+  SnapFeature *parcel = NULL;
+  guint n_crossed = 0;
+  double bbox[4];
+  gint64 action;
+
+  if (self->sketch == NULL || !check_sketch (self, self->sketch))
+    return FALSE;
+  line = self->sketch->paths->pdata[0];
+  dothi_edit_geometry_get_bbox (self->sketch, bbox);
+  /* The parcels along one drawn line: a small read. */
+  if (!collect_features (self->project, layers, self->edit_info->srid, bbox, self->transforms,
+                         PICK_MAX_VERTICES, read, NULL, &error))
+    {
+      if (error == NULL)
+        fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: layer title */
+                   _("The line crosses too many parcels of “%s”; draw it across one"),
+                   edit_layer_title (self));
+      else
+        emit_edit_failed (self, error);
+      return FALSE;
+    }
+  for (guint i = 0; i < read->len; i++)
+    {
+      SnapFeature *feature = read->pdata[i];
+
+      if (dothi_edit_geometry_crossed_by (feature->geometry, line))
+        {
+          parcel = feature;
+          n_crossed++;
+        }
+    }
+  if (n_crossed == 0)
+    {
+      fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                 /* Translators: layer title */
+                 _("The line does not cross a parcel of “%s”; draw it from outside to outside"),
+                 edit_layer_title (self));
+      return FALSE;
+    }
+  if (n_crossed > 1)
+    {
+      fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                 /* Translators: number of parcels, layer title */
+                 ngettext ("The line crosses %u parcel of “%s”; draw it across one",
+                           "The line crosses %u parcels of “%s”; draw it across one",
+                           n_crossed),
+                 n_crossed, edit_layer_title (self));
+      return FALSE;
+    }
+
+  rules = dothi_parcel_rules_new_default (self->edit_info);
+  wkb = dothi_edit_path_to_line_wkb (line);
+  action = dothi_parcel_split_sync (self->project, self->edit_info->name, parcel->fid, wkb,
+                                    rules, &new_fids, &error);
+  if (action <= 0)
+    {
+      emit_edit_failed (self, error);
+      return FALSE;
+    }
+  set_last_fids (self, new_fids);
+  invalidate_edited (self, self->edit_info->name, self->edit_info->srid, parcel->bbox);
+  drop_snap_cache (self);
+  queue_snap_cache (self);
+  clear_sketch (self);
+  update_pointer (self);
+  emit_edit_finished (self, action);
+  return TRUE;
+}
+
+/* Drawing ---------------------------------------------------------------- */
+
+/* Appends a vertex (edit layer CRS, already snapped) to the sketch. */
+static void
+add_vertex (DothiMapView *self,
+            double        x,
+            double        y)
+{
+  DothiEditVertex vertex = { x, y, 0.0, 0.0 };
+  DothiEditPath *path;
+
+  if (self->sketch == NULL)
+    {
+      self->sketch = dothi_edit_geometry_new (tool_kind (self->tool), self->edit_info->has_z,
+                                              self->edit_info->has_m);
+      dothi_edit_geometry_add_path (self->sketch, 0,
+                                    self->tool == DOTHI_EDIT_TOOL_ADD_POLYGON);
+    }
+  path = self->sketch->paths->pdata[0];
+  /* A second click on the same spot adds nothing. */
+  if (path->vertices->len > 0
+      && g_array_index (path->vertices, DothiEditVertex, path->vertices->len - 1).x == x
+      && g_array_index (path->vertices, DothiEditVertex, path->vertices->len - 1).y == y)
+    return;
+  g_array_append_val (path->vertices, vertex);
+  show_sketch (self);
+
+  if (self->tool == DOTHI_EDIT_TOOL_ADD_POINT)
+    finish_add (self);
+  else
+    update_pointer (self);
+}
+
+/* A click of a drawing tool at widget (@wx, @wy), snapped. */
+static void
+add_clicked_vertex (DothiMapView *self,
+                    double        wx,
+                    double        wy)
+{
+  DothiSnap snap;
+  double x, y, metres_per_px;
+
+  if (!widget_to_layer (self, wx, wy, &x, &y, &metres_per_px))
+    return;
+  if (find_snap (self, x, y, self->snap_tolerance_px * metres_per_px, TRUE, &snap))
+    {
+      x = snap.x;
+      y = snap.y;
+    }
+  add_vertex (self, x, y);
+}
+
+static void
+remove_last_vertex (DothiMapView *self)
+{
+  DothiEditPath *path;
+
+  if (self->sketch == NULL || !tool_draws (self->tool))
+    return;
+  path = self->sketch->paths->pdata[0];
+  if (path->vertices->len > 0)
+    g_array_set_size (path->vertices, path->vertices->len - 1);
+  if (path->vertices->len == 0)
+    g_clear_pointer (&self->sketch, dothi_edit_geometry_free);
+  show_sketch (self);
+  update_pointer (self);
+}
+
+/* Vertex editing --------------------------------------------------------- */
+
+/* Picks the feature under widget (@wx, @wy): the one whose vertices are
+ * edited. An unapplied edit of the one before is applied first. */
+static void
+pick_for_vertices (DothiMapView *self,
+                   double        wx,
+                   double        wy)
+{
+  g_autoptr(DothiEditGeometry) geometry = NULL;
+  double x, y, metres_per_px;
+  gint64 fid;
+
+  if (!widget_to_layer (self, wx, wy, &x, &y, &metres_per_px)
+      || !pick_feature (self, x, y, PICK_TOLERANCE_PX * metres_per_px, &fid, &geometry))
+    {
+      /* Clicking beside it keeps an edit that was not applied yet. */
+      if (!self->modified)
+        clear_sketch (self);
+      return;
+    }
+  if (fid == self->edit_fid)
+    return;
+  if (self->modified && !finish_vertices (self))
+    return;
+  clear_sketch (self);
+  self->edit_fid = fid;
+  self->original = dothi_edit_geometry_copy (geometry);
+  self->sketch = g_steal_pointer (&geometry);
+  show_sketch (self);
+  update_pointer (self);
+}
+
+/* A click on a segment of the picked feature adds a vertex there. */
+static gboolean
+insert_vertex_at (DothiMapView *self,
+                  double        wx,
+                  double        wy)
+{
+  DothiEditPath *path;
+  const DothiEditVertex *a, *b;
+  DothiEditVertex vertex = { 0 };
+  DothiSnap snap;
+  double x, y, metres_per_px, dx, dy, t;
+  int path_index, after;
+
+  if (self->sketch == NULL
+      || !dothi_edit_layer_find_segment (self->edit_overlay, wx, wy, HANDLE_RADIUS_PX,
+                                         &path_index, &after)
+      || !widget_to_layer (self, wx, wy, &x, &y, &metres_per_px))
+    return FALSE;
+  path = self->sketch->paths->pdata[path_index];
+  a = &g_array_index (path->vertices, DothiEditVertex, after);
+  b = &g_array_index (path->vertices, DothiEditVertex, (after + 1) % path->vertices->len);
+  /* On the segment, in the layer CRS, unless something attracts it. */
+  dx = b->x - a->x;
+  dy = b->y - a->y;
+  t = dx * dx + dy * dy > 0.0 ? CLAMP (((x - a->x) * dx + (y - a->y) * dy) / (dx * dx + dy * dy), 0.0, 1.0) : 0.0;
+  vertex.x = a->x + t * dx;
+  vertex.y = a->y + t * dy;
+  vertex.z = a->z + t * (b->z - a->z);
+  vertex.m = a->m + t * (b->m - a->m);
+  if (find_snap (self, x, y, self->snap_tolerance_px * metres_per_px, TRUE, &snap)
+      && snap.kind == DOTHI_SNAP_VERTEX)
+    {
+      vertex.x = snap.x;
+      vertex.y = snap.y;
+    }
+  g_array_insert_val (path->vertices, after + 1, vertex);
+  self->modified = TRUE;
+  show_sketch (self);
+  update_pointer (self);
+  return TRUE;
+}
+
+static void
+delete_vertex (DothiMapView *self,
+               int           path_index,
+               int           vertex)
+{
+  DothiEditPath *path;
+  guint left;
+
+  if (self->sketch == NULL || path_index < 0 || (guint) path_index >= self->sketch->paths->len)
+    return;
+  path = self->sketch->paths->pdata[path_index];
+  if (vertex < 0 || (guint) vertex >= path->vertices->len)
+    return;
+  left = path->vertices->len - 1;
+  if (self->sketch->kind == DOTHI_GEOMETRY_KIND_MULTIPOLYGON && left < 3)
+    {
+      fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                 /* Translators: feature id, layer title */
+                 _("Feature %lld of “%s” cannot lose this vertex: a ring needs three"),
+                 (long long) self->edit_fid, edit_layer_title (self));
+      return;
+    }
+  if (self->sketch->kind == DOTHI_GEOMETRY_KIND_MULTILINESTRING && left < 2)
+    {
+      fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                 /* Translators: feature id, layer title */
+                 _("Feature %lld of “%s” cannot lose this vertex: a line needs two"),
+                 (long long) self->edit_fid, edit_layer_title (self));
+      return;
+    }
+  if (left == 0)
+    {
+      /* A point of a multipoint: the others stay. */
+      if (self->sketch->paths->len < 2)
+        {
+          fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                     /* Translators: feature id, layer title */
+                     _("Feature %lld of “%s” cannot lose its only point; delete the feature instead"),
+                     (long long) self->edit_fid, edit_layer_title (self));
+          return;
+        }
+      g_ptr_array_remove_index (self->sketch->paths, path_index);
+    }
+  else
+    g_array_remove_index (path->vertices, vertex);
+  self->modified = TRUE;
+  self->hover_path = -1;
+  self->hover_vertex = -1;
+  show_sketch (self);
+  update_pointer (self);
+}
+
+/* Selection -------------------------------------------------------------- */
+
+static void
+selection_outline_cb (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(DothiMapView) self = user_data;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *outline;
+
+  outline = dothi_render_pool_outline_finish (DOTHI_RENDER_POOL (source), result, &error);
+  /* A selected feature deleted meanwhile simply is not drawn. */
+  if (outline == NULL || self->edit_overlay == NULL
+      || g_cancellable_is_cancelled (self->selection_cancellable))
+    {
+      g_clear_pointer (&outline, g_ptr_array_unref);
+      return;
+    }
+  dothi_edit_layer_add_selection (self->edit_overlay, outline);
+}
+
+/* The selection drawn: outlines from the render pool, in Web Mercator,
+ * for the picture only. */
+static void
+show_selection (DothiMapView *self)
+{
+  DothiTileLayer *tile_layer;
+
+  if (self->selection_cancellable != NULL)
+    g_cancellable_cancel (self->selection_cancellable);
+  g_clear_object (&self->selection_cancellable);
+  if (self->edit_overlay == NULL)
+    return;
+  dothi_edit_layer_set_selection (self->edit_overlay, NULL);
+  tile_layer = find_tile_layer (self, self->selection_layer);
+  if (tile_layer == NULL || self->pool == NULL || self->selection->len == 0)
+    return;
+  self->selection_cancellable = g_cancellable_new ();
+  for (guint i = 0; i < MIN (self->selection->len, MAX_SELECTION_SHOWN); i++)
+    dothi_render_pool_outline_async (self->pool, dothi_tile_layer_get_render_layer (tile_layer),
+                                     g_array_index (self->selection, gint64, i),
+                                     self->selection_cancellable, selection_outline_cb,
+                                     g_object_ref (self));
+}
+
+static void
+replace_selection (DothiMapView *self,
+                   const char   *layer,
+                   const gint64 *fids,
+                   guint         n_fids)
+{
+  g_array_set_size (self->selection, 0);
+  if (g_strcmp0 (self->selection_layer, layer) != 0)
+    {
+      g_free (self->selection_layer);
+      self->selection_layer = g_strdup (layer);
+    }
+  if (layer != NULL && fids != NULL)
+    g_array_append_vals (self->selection, fids, n_fids);
+  show_selection (self);
+}
+
+static void
+select_at (DothiMapView    *self,
+           double           wx,
+           double           wy,
+           GdkModifierType  state)
+{
+  g_autoptr(DothiEditGeometry) geometry = NULL;
+  double x, y, metres_per_px;
+  gboolean extend = (state & (GDK_SHIFT_MASK | GDK_CONTROL_MASK)) != 0;
+  gint64 fid = -1;
+  guint index;
+
+  if (!widget_to_layer (self, wx, wy, &x, &y, &metres_per_px))
+    return;
+  if (!pick_feature (self, x, y, PICK_TOLERANCE_PX * metres_per_px, &fid, &geometry))
+    fid = -1;
+  if (g_strcmp0 (self->selection_layer, self->edit_info->name) != 0)
+    replace_selection (self, self->edit_info->name, NULL, 0);
+
+  if (extend && fid >= 0)
+    {
+      /* Shift toggles one feature. */
+      gboolean found = FALSE;
+
+      for (index = 0; index < self->selection->len && !found; index++)
+        found = g_array_index (self->selection, gint64, index) == fid;
+      if (found)
+        g_array_remove_index (self->selection, index - 1);
+      else
+        g_array_append_val (self->selection, fid);
+    }
+  else if (!extend)
+    {
+      if (fid < 0 && self->selection->len == 0)
+        return;
+      if (fid >= 0 && self->selection->len == 1 && g_array_index (self->selection, gint64, 0) == fid)
+        return;
+      g_array_set_size (self->selection, 0);
+      if (fid >= 0)
+        g_array_append_val (self->selection, fid);
+    }
+  else
+    return;
+  show_selection (self);
+  g_signal_emit (self, signals[SELECTION_CHANGED], 0);
+}
+
+/* Pointer events of the tools -------------------------------------------- */
+
+static void
+tool_clicked (DothiMapView    *self,
+              int              n_press,
+              double           wx,
+              double           wy,
+              GdkModifierType  state)
+{
+  switch (self->tool)
+    {
+    case DOTHI_EDIT_TOOL_ADD_POINT:
+      if (n_press == 1)
+        add_clicked_vertex (self, wx, wy);
+      break;
+
+    case DOTHI_EDIT_TOOL_ADD_LINE:
+    case DOTHI_EDIT_TOOL_ADD_POLYGON:
+    case DOTHI_EDIT_TOOL_SPLIT_PARCEL:
+      /* The first click of a double click added the last vertex. */
+      if (n_press == 1)
+        add_clicked_vertex (self, wx, wy);
+      else if (n_press == 2)
+        dothi_map_view_finish_edit (self);
+      break;
+
+    case DOTHI_EDIT_TOOL_EDIT_VERTICES:
+      {
+        int path, vertex;
+
+        if (n_press != 1)
+          break;
+        if (self->sketch != NULL
+            && dothi_edit_layer_find_vertex (self->edit_overlay, wx, wy, HANDLE_RADIUS_PX,
+                                             &path, &vertex))
+          break;
+        if (insert_vertex_at (self, wx, wy))
+          break;
+        pick_for_vertices (self, wx, wy);
+      }
+      break;
+
+    case DOTHI_EDIT_TOOL_DELETE_FEATURE:
+      if (n_press == 1)
+        {
+          g_autoptr(DothiEditGeometry) geometry = NULL;
+          double x, y, metres_per_px;
+          gint64 fid;
+
+          /* No question asked: undo brings it back. */
+          if (widget_to_layer (self, wx, wy, &x, &y, &metres_per_px)
+              && pick_feature (self, x, y, PICK_TOLERANCE_PX * metres_per_px, &fid, &geometry))
+            delete_feature (self, fid, geometry);
+        }
+      break;
+
+    case DOTHI_EDIT_TOOL_SELECT:
+      if (n_press == 1)
+        select_at (self, wx, wy, state);
+      break;
+
+    case DOTHI_EDIT_TOOL_MOVE_FEATURE:
+    case DOTHI_EDIT_TOOL_NONE:
+    default:
+      break;
+    }
+}
+
+static void
+secondary_pressed_cb (GtkGestureClick *gesture,
+                      int              n_press,
+                      double           x,
+                      double           y,
+                      DothiMapView    *self)
+{
+  int path, vertex;
+
+  if (self->tool != DOTHI_EDIT_TOOL_EDIT_VERTICES || self->sketch == NULL
+      || !dothi_edit_layer_find_vertex (self->edit_overlay, x, y, HANDLE_RADIUS_PX,
+                                        &path, &vertex))
+    return;
+  gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+  delete_vertex (self, path, vertex);
+}
+
+/* Captured before the map's own drag: a press on a vertex handle (or on a
+ * feature with the move tool) is the tool's; anything else pans. */
+static void
+drag_begin_cb (GtkGestureDrag *gesture,
+               double          x,
+               double          y,
+               DothiMapView   *self)
+{
+  self->drag_mode = DRAG_NONE;
+
+  if (self->tool == DOTHI_EDIT_TOOL_EDIT_VERTICES && self->sketch != NULL
+      && dothi_edit_layer_find_vertex (self->edit_overlay, x, y, HANDLE_RADIUS_PX,
+                                       &self->drag_path, &self->drag_vertex))
+    {
+      DothiEditPath *path = self->sketch->paths->pdata[self->drag_path];
+
+      self->drag_mode = DRAG_VERTEX;
+      self->drag_saved = g_array_index (path->vertices, DothiEditVertex, self->drag_vertex);
+      self->drag_was_modified = self->modified;
+    }
+  else if (self->tool == DOTHI_EDIT_TOOL_MOVE_FEATURE && self->project != NULL)
+    {
+      g_autoptr(DothiEditGeometry) geometry = NULL;
+      double lx, ly, metres_per_px;
+      gint64 fid;
+
+      if (widget_to_layer (self, x, y, &lx, &ly, &metres_per_px)
+          && pick_feature (self, lx, ly, PICK_TOLERANCE_PX * metres_per_px, &fid, &geometry))
+        {
+          clear_sketch (self);
+          self->drag_mode = DRAG_FEATURE;
+          self->drag_origin_x = lx;
+          self->drag_origin_y = ly;
+          self->edit_fid = fid;
+          self->original = dothi_edit_geometry_copy (geometry);
+          self->sketch = g_steal_pointer (&geometry);
+          show_sketch (self);
+        }
+    }
+
+  if (self->drag_mode == DRAG_NONE)
+    {
+      gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_DENIED);
+      return;
+    }
+  self->drag_start_x = x;
+  self->drag_start_y = y;
+  gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  set_cursor (self, "grabbing");
+}
+
+static void
+drag_update_cb (GtkGestureDrag *gesture,
+                double          offset_x,
+                double          offset_y,
+                DothiMapView   *self)
+{
+  double wx = self->drag_start_x + offset_x, wy = self->drag_start_y + offset_y;
+  double x, y, metres_per_px;
+
+  if (self->drag_mode == DRAG_NONE || self->sketch == NULL
+      || !widget_to_layer (self, wx, wy, &x, &y, &metres_per_px))
+    return;
+  self->has_pointer = TRUE;
+  self->pointer_x = wx;
+  self->pointer_y = wy;
+
+  if (self->drag_mode == DRAG_VERTEX)
+    {
+      DothiEditPath *path = self->sketch->paths->pdata[self->drag_path];
+      DothiEditVertex *v = &g_array_index (path->vertices, DothiEditVertex, self->drag_vertex);
+
+      if (find_snap (self, x, y, self->snap_tolerance_px * metres_per_px, FALSE, &self->snap))
+        {
+          x = self->snap.x;
+          y = self->snap.y;
+        }
+      v->x = x;
+      v->y = y;
+      self->modified = TRUE;
+      dothi_edit_layer_set_snap (self->edit_overlay, self->snap.kind, self->snap.x, self->snap.y);
+    }
+  else
+    {
+      /* The offset in the layer CRS, from the two ends of the drag. */
+      g_clear_pointer (&self->sketch, dothi_edit_geometry_free);
+      self->sketch = dothi_edit_geometry_copy (self->original);
+      dothi_edit_geometry_translate (self->sketch, x - self->drag_origin_x, y - self->drag_origin_y);
+      self->modified = x != self->drag_origin_x || y != self->drag_origin_y;
+    }
+  show_sketch (self);
+  if (self->drag_mode == DRAG_VERTEX)
+    dothi_edit_layer_set_hover (self->edit_overlay, self->drag_path, self->drag_vertex);
+}
+
+static void
+drag_end_cb (GtkGestureDrag *gesture,
+             double          offset_x,
+             double          offset_y,
+             DothiMapView   *self)
+{
+  int mode = self->drag_mode;
+
+  if (mode == DRAG_NONE)
+    return;
+  self->drag_mode = DRAG_NONE;
+  if (mode == DRAG_FEATURE)
+    finish_move (self);
+  update_pointer (self);
+}
+
+/* A drag taken away (a grab, Escape): the sketch as before it. */
+static void
+drag_cancel_cb (GtkGesture       *gesture,
+                GdkEventSequence *sequence,
+                DothiMapView     *self)
+{
+  int mode = self->drag_mode;
+
+  if (mode == DRAG_NONE)
+    return;
+  self->drag_mode = DRAG_NONE;
+  if (mode == DRAG_VERTEX && self->sketch != NULL)
+    {
+      DothiEditPath *path = self->sketch->paths->pdata[self->drag_path];
+
+      g_array_index (path->vertices, DothiEditVertex, self->drag_vertex) = self->drag_saved;
+      self->modified = self->drag_was_modified;
+      show_sketch (self);
+    }
+  else if (mode == DRAG_FEATURE)
+    clear_sketch (self);
+  update_pointer (self);
+}
+
+static void
+leave_tool (DothiMapView *self)
+{
+  if (self->drag_mode != DRAG_NONE && self->drag != NULL)
+    gtk_event_controller_reset (GTK_EVENT_CONTROLLER (self->drag));
+  clear_sketch (self);
+  drop_snap_cache (self);
+  g_clear_handle_id (&self->snap_settle_id, g_source_remove);
+  self->snap.kind = DOTHI_SNAP_NONE;
+  if (self->edit_overlay != NULL)
+    dothi_edit_layer_set_snap (self->edit_overlay, DOTHI_SNAP_NONE, 0, 0);
+  g_clear_pointer (&self->edit_info, dothi_layer_info_free);
+  self->edit_transform = NULL;
+  self->tool = DOTHI_EDIT_TOOL_NONE;
+  if (self->map != NULL)
+    {
+      gtk_widget_set_cursor_from_name (GTK_WIDGET (self->map), "grab");
+      shumate_map_set_zoom_on_double_click (self->map, TRUE);
+    }
+}
+
+/* The file changed (our edit, an undo, another program): what is held
+ * from it is read again. */
+static void
+edit_data_changed (DothiMapView *self,
+                   GPtrArray    *changes)
+{
+  gboolean selection_touched = FALSE, edit_touched = FALSE;
+
+  for (guint i = 0; i < changes->len; i++)
+    {
+      const DothiChange *change = changes->pdata[i];
+
+      selection_touched |= g_strcmp0 (change->layer, self->selection_layer) == 0;
+      edit_touched |= self->edit_info != NULL
+                      && g_strcmp0 (change->layer, self->edit_info->name) == 0;
+    }
+  if (self->snap_cache != NULL || self->snap_cancellable != NULL)
+    {
+      drop_snap_cache (self);
+      queue_snap_cache (self);
+    }
+  if (selection_touched && self->selection->len > 0)
+    show_selection (self);
+
+  /* The picked feature, unless it holds an unapplied edit, follows the
+   * file (an undo brings the old vertices back). */
+  if (edit_touched && self->tool == DOTHI_EDIT_TOOL_EDIT_VERTICES && self->original != NULL
+      && !self->modified && self->drag_mode == DRAG_NONE)
+    {
+      g_autoptr(GPtrArray) read = g_ptr_array_new_with_free_func (snap_feature_free);
+      const char *layers[] = { self->edit_info->name, NULL };
+      gint64 fid = self->edit_fid;
+      double bbox[4];
+
+      dothi_edit_geometry_get_bbox (self->original, bbox);
+      clear_sketch (self);
+      if (!collect_features (self->project, layers, self->edit_info->srid, bbox, self->transforms,
+                             PICK_MAX_VERTICES, read, NULL, NULL))
+        return;
+      for (guint i = 0; i < read->len; i++)
+        {
+          SnapFeature *feature = read->pdata[i];
+
+          if (feature->fid != fid)
+            continue;
+          self->edit_fid = fid;
+          self->original = dothi_edit_geometry_copy (feature->geometry);
+          self->sketch = g_steal_pointer (&feature->geometry);
+          break;
+        }
+      show_sketch (self);
+      update_pointer (self);
+    }
+}
+
 static void
 motion_cb (GtkEventControllerMotion *controller,
            double                    x,
@@ -500,6 +2122,13 @@ motion_cb (GtkEventControllerMotion *controller,
 {
   double px, py, lat, lon;
 
+  if (self->tool != DOTHI_EDIT_TOOL_NONE && self->drag_mode == DRAG_NONE)
+    {
+      self->has_pointer = TRUE;
+      self->pointer_x = x;
+      self->pointer_y = y;
+      update_pointer (self);
+    }
   if (widget_to_project (self, x, y, &px, &py, &lat, &lon, NULL))
     g_signal_emit (self, signals[POINTER_MOVED], 0, px, py, lat, lon);
 }
@@ -508,6 +2137,11 @@ static void
 leave_cb (GtkEventControllerMotion *controller,
           DothiMapView             *self)
 {
+  if (self->drag_mode == DRAG_NONE)
+    {
+      self->has_pointer = FALSE;
+      update_pointer (self);
+    }
   g_signal_emit (self, signals[POINTER_LEFT], 0);
 }
 
@@ -532,9 +2166,17 @@ released_cb (GtkGestureClick *gesture,
 {
   double px, py, lat, lon, metres_per_px;
 
-  if (n_press != 1 || hypot (x - self->press_x, y - self->press_y) > CLICK_SLOP_PX)
+  if (hypot (x - self->press_x, y - self->press_y) > CLICK_SLOP_PX)
     return;
-  if (self->project == NULL
+  /* A tool owns the clicks: no identify meanwhile. */
+  if (self->tool != DOTHI_EDIT_TOOL_NONE)
+    {
+      if (self->project != NULL)
+        tool_clicked (self, n_press, x, y,
+                      gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (gesture)));
+      return;
+    }
+  if (n_press != 1 || self->project == NULL
       || !widget_to_project (self, x, y, &px, &py, &lat, &lon, &metres_per_px)
       || isnan (px))
     return;
@@ -550,6 +2192,32 @@ key_pressed_cb (GtkEventControllerKey *controller,
 {
   DothiMapFrame frame;
   double dx = 0, dy = 0, mx, my, lat, lon;
+
+  if (self->tool != DOTHI_EDIT_TOOL_NONE)
+    switch (keyval)
+      {
+      case GDK_KEY_Return: case GDK_KEY_KP_Enter: case GDK_KEY_ISO_Enter:
+        dothi_map_view_finish_edit (self);
+        return GDK_EVENT_STOP;
+      case GDK_KEY_Escape:
+        /* Nothing to cancel: Escape is the window's (closing a panel). */
+        if (self->sketch == NULL && self->drag_mode == DRAG_NONE)
+          return GDK_EVENT_PROPAGATE;
+        dothi_map_view_cancel_edit (self);
+        return GDK_EVENT_STOP;
+      case GDK_KEY_BackSpace:
+        if (!tool_draws (self->tool))
+          return GDK_EVENT_PROPAGATE;
+        remove_last_vertex (self);
+        return GDK_EVENT_STOP;
+      case GDK_KEY_Delete: case GDK_KEY_KP_Delete:
+        if (self->tool != DOTHI_EDIT_TOOL_EDIT_VERTICES || self->hover_path < 0)
+          return GDK_EVENT_PROPAGATE;
+        delete_vertex (self, self->hover_path, self->hover_vertex);
+        return GDK_EVENT_STOP;
+      default:
+        break;
+      }
 
   switch (keyval)
     {
@@ -786,6 +2454,7 @@ poll_done_cb (GObject      *source,
     {
       dothi_label_layer_refresh (self->label_layer);
       expect_complete (self);
+      edit_data_changed (self, changes);
     }
   if (registry_changed)
     reload_layers (self, FALSE);
@@ -814,6 +2483,15 @@ clear_project (DothiMapView *self)
   g_clear_object (&self->watch_cancellable);
   self->polling = FALSE;
   g_clear_object (&self->watcher);
+  leave_tool (self);
+  if (self->selection != NULL)
+    replace_selection (self, NULL, NULL, 0);
+  if (self->edit_overlay != NULL)
+    {
+      shumate_map_remove_layer (self->map, SHUMATE_LAYER (self->edit_overlay));
+      g_object_run_dispose (G_OBJECT (self->edit_overlay));
+      g_clear_object (&self->edit_overlay);
+    }
   if (self->flat_layer != NULL)
     {
       dothi_flat_layer_set_layers (self->flat_layer, NULL);
@@ -901,6 +2579,10 @@ dothi_map_view_dispose (GObject *object)
   self->pan_tick_id = 0;
   g_clear_pointer (&self->pan_times, g_array_unref);
   clear_project (self);
+  g_clear_pointer (&self->snap_layers, g_strfreev);
+  g_clear_pointer (&self->selection_layer, g_free);
+  g_clear_pointer (&self->selection, g_array_unref);
+  g_clear_pointer (&self->last_fids, g_array_unref);
   remove_basemap (self);
   g_clear_pointer (&self->transforms, g_hash_table_unref);
   g_clear_pointer (&self->tile_layers, g_ptr_array_unref);
@@ -971,6 +2653,15 @@ dothi_map_view_class_init (DothiMapViewClass *klass)
   signals[ERROR] =
     g_signal_new ("error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  signals[EDIT_FINISHED] =
+    g_signal_new ("edit-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+  signals[EDIT_FAILED] =
+    g_signal_new ("edit-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  signals[SELECTION_CHANGED] =
+    g_signal_new ("selection-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   g_type_ensure (SHUMATE_TYPE_MAP);
   g_type_ensure (SHUMATE_TYPE_SCALE);
@@ -989,6 +2680,7 @@ dothi_map_view_init (DothiMapView *self)
   g_autoptr(DothiMbtilesSource) no_data = NULL;
   GtkEventController *motion;
   GtkGesture *click;
+  GtkGesture *secondary;
   GtkEventController *keys;
 
   gtk_widget_init_template (GTK_WIDGET (self));
@@ -997,6 +2689,12 @@ dothi_map_view_init (DothiMapView *self)
                                             transform_free);
   self->tile_layers = g_ptr_array_new_with_free_func (g_object_unref);
   self->extents = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->edit_fid = -1;
+  self->hover_path = -1;
+  self->hover_vertex = -1;
+  self->snap_tolerance_px = DEFAULT_SNAP_TOLERANCE_PX;
+  self->last_fids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  self->selection = g_array_new (FALSE, FALSE, sizeof (gint64));
 
   /* The reference source only gives the grid and the zoom range: it has no
    * data and no layer draws it, so nothing is ever fetched. libshumate
@@ -1034,6 +2732,22 @@ dothi_map_view_init (DothiMapView *self)
   g_signal_connect (click, "pressed", G_CALLBACK (pressed_cb), self);
   g_signal_connect (click, "released", G_CALLBACK (released_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self->map), GTK_EVENT_CONTROLLER (click));
+
+  /* In the capture phase, ahead of the map's own pan: a press on a vertex
+   * handle (or a feature to move) is the tool's, any other press pans. */
+  self->drag = gtk_gesture_drag_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (self->drag), GDK_BUTTON_PRIMARY);
+  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (self->drag), GTK_PHASE_CAPTURE);
+  g_signal_connect (self->drag, "drag-begin", G_CALLBACK (drag_begin_cb), self);
+  g_signal_connect (self->drag, "drag-update", G_CALLBACK (drag_update_cb), self);
+  g_signal_connect (self->drag, "drag-end", G_CALLBACK (drag_end_cb), self);
+  g_signal_connect (self->drag, "cancel", G_CALLBACK (drag_cancel_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->map), GTK_EVENT_CONTROLLER (self->drag));
+
+  secondary = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (secondary), GDK_BUTTON_SECONDARY);
+  g_signal_connect (secondary, "pressed", G_CALLBACK (secondary_pressed_cb), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->map), GTK_EVENT_CONTROLLER (secondary));
 
   keys = gtk_event_controller_key_new ();
   g_signal_connect (keys, "key-pressed", G_CALLBACK (key_pressed_cb), self);
@@ -1078,6 +2792,9 @@ dothi_map_view_set_project (DothiMapView *self,
   self->label_layer = g_object_ref_sink (dothi_label_layer_new (self->viewport, self->pool));
   g_signal_connect_swapped (self->label_layer, "error", G_CALLBACK (report_error), self);
   shumate_map_add_layer (self->map, SHUMATE_LAYER (self->label_layer));
+  /* Above the labels: the sketch and its handles come first. */
+  self->edit_overlay = g_object_ref_sink (dothi_edit_layer_new (self->viewport));
+  shumate_map_add_layer (self->map, SHUMATE_LAYER (self->edit_overlay));
   /* Beneath every tile layer: they are stacked behind the labels. */
   self->flat_layer = g_object_ref_sink (dothi_flat_layer_new (self->viewport));
   shumate_map_insert_layer_behind (self->map, SHUMATE_LAYER (self->flat_layer),
@@ -1309,4 +3026,209 @@ dothi_map_view_get_n_labels (DothiMapView *self)
 {
   g_return_val_if_fail (DOTHI_IS_MAP_VIEW (self), 0);
   return self->label_layer ? dothi_label_layer_get_n_placed (self->label_layer) : 0;
+}
+
+/* Editing ---------------------------------------------------------------- */
+
+void
+dothi_map_view_set_edit_tool (DothiMapView  *self,
+                              DothiEditTool  tool,
+                              const char    *layer)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  DothiGeometryKind wanted;
+
+  g_return_if_fail (DOTHI_IS_MAP_VIEW (self));
+  g_return_if_fail (tool == DOTHI_EDIT_TOOL_NONE || layer != NULL);
+
+  /* An unapplied sketch is dropped: the window asks before switching. */
+  leave_tool (self);
+  if (tool == DOTHI_EDIT_TOOL_NONE || self->project == NULL)
+    return;
+
+  info = dothi_project_get_layer (self->project, layer, &error);
+  if (info == NULL)
+    {
+      emit_edit_failed (self, error);
+      return;
+    }
+  if (tool != DOTHI_EDIT_TOOL_SELECT && dothi_project_get_read_only (self->project))
+    {
+      g_autofree char *name = g_path_get_basename (dothi_project_get_path (self->project));
+
+      fail_edit (self, DOTHI_ERROR_READ_ONLY,
+                 /* Translators: a project file name */
+                 _("“%s” is open read-only: its layers cannot be edited"), name);
+      return;
+    }
+  wanted = tool == DOTHI_EDIT_TOOL_SPLIT_PARCEL ? DOTHI_GEOMETRY_KIND_MULTIPOLYGON
+                                                : tool_kind (tool);
+  if (info->kind == DOTHI_GEOMETRY_KIND_NONE
+      || (wanted != DOTHI_GEOMETRY_KIND_NONE && info->kind != wanted
+          && !(info->kind == DOTHI_GEOMETRY_KIND_GEOMETRY && tool != DOTHI_EDIT_TOOL_SPLIT_PARCEL)))
+    {
+      const char *title = info->title != NULL && info->title[0] != '\0' ? info->title : info->name;
+
+      if (info->kind == DOTHI_GEOMETRY_KIND_NONE)
+        fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: layer title */
+                   _("Layer “%s” has no geometry to edit"), title);
+      else
+        fail_edit (self, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: layer title, what the layer holds and what
+                    * the tool draws ("polygons", "lines", "points") */
+                   _("Layer “%s” holds %s; this tool draws %s"), title,
+                   dothi_geometry_kind_to_label (info->kind),
+                   dothi_geometry_kind_to_label (wanted));
+      return;
+    }
+  self->edit_transform = get_transform (self, info->srid);
+  if (self->edit_transform == NULL)
+    return;
+
+  self->edit_info = g_steal_pointer (&info);
+  self->tool = tool;
+  /* Enter, Escape and Backspace are the map's now. */
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  /* A double click finishes a line or polygon instead of zooming. */
+  shumate_map_set_zoom_on_double_click (self->map, !tool_draws (tool)
+                                                   && tool != DOTHI_EDIT_TOOL_EDIT_VERTICES);
+  if (tool == DOTHI_EDIT_TOOL_SELECT && g_strcmp0 (self->selection_layer, layer) != 0)
+    replace_selection (self, NULL, NULL, 0);
+  ensure_snap_cache (self);
+  update_pointer (self);
+}
+
+DothiEditTool
+dothi_map_view_get_edit_tool (DothiMapView *self)
+{
+  g_return_val_if_fail (DOTHI_IS_MAP_VIEW (self), DOTHI_EDIT_TOOL_NONE);
+  return self->tool;
+}
+
+const char *
+dothi_map_view_get_edit_layer (DothiMapView *self)
+{
+  g_return_val_if_fail (DOTHI_IS_MAP_VIEW (self), NULL);
+  return self->edit_info != NULL ? self->edit_info->name : NULL;
+}
+
+GArray *
+dothi_map_view_get_last_edit_fids (DothiMapView *self)
+{
+  g_return_val_if_fail (DOTHI_IS_MAP_VIEW (self), NULL);
+  return self->last_fids;
+}
+
+void
+dothi_map_view_set_snapping (DothiMapView       *self,
+                             const char * const *layers,
+                             double              tolerance_px)
+{
+  g_return_if_fail (DOTHI_IS_MAP_VIEW (self));
+
+  g_clear_pointer (&self->snap_layers, g_strfreev);
+  if (layers != NULL && layers[0] != NULL)
+    self->snap_layers = g_strdupv ((char **) layers);
+  self->snap_tolerance_px = tolerance_px > 0.0 ? tolerance_px : DEFAULT_SNAP_TOLERANCE_PX;
+  drop_snap_cache (self);
+  ensure_snap_cache (self);
+  update_pointer (self);
+}
+
+void
+dothi_map_view_add_typed_vertex (DothiMapView *self,
+                                 double        x_northing,
+                                 double        y_easting)
+{
+  DothiMapTransform *project_transform;
+  DothiSnap snap;
+  double x = y_easting, y = x_northing;
+
+  g_return_if_fail (DOTHI_IS_MAP_VIEW (self));
+
+  if (!tool_draws (self->tool) || self->project == NULL)
+    return;
+  /* Typed in the project CRS: the same numbers when the layer shares it. */
+  if (self->edit_info->srid != dothi_project_get_srid (self->project))
+    {
+      double mx, my;
+
+      project_transform = get_project_transform (self);
+      if (project_transform == NULL
+          || !dothi_map_transform_to_mercator (project_transform, x, y, &mx, &my)
+          || !dothi_map_transform_from_mercator (self->edit_transform, mx, my, &x, &y))
+        return;
+    }
+  if (find_snap (self, x, y, self->snap_tolerance_px * centre_metres_per_px (self), TRUE, &snap))
+    {
+      x = snap.x;
+      y = snap.y;
+    }
+  add_vertex (self, x, y);
+}
+
+gboolean
+dothi_map_view_finish_edit (DothiMapView *self)
+{
+  g_return_val_if_fail (DOTHI_IS_MAP_VIEW (self), FALSE);
+
+  if (self->project == NULL || self->drag_mode != DRAG_NONE)
+    return FALSE;
+  switch (self->tool)
+    {
+    case DOTHI_EDIT_TOOL_ADD_POINT:
+    case DOTHI_EDIT_TOOL_ADD_LINE:
+    case DOTHI_EDIT_TOOL_ADD_POLYGON:
+      return finish_add (self);
+    case DOTHI_EDIT_TOOL_SPLIT_PARCEL:
+      return finish_split (self);
+    case DOTHI_EDIT_TOOL_EDIT_VERTICES:
+      return finish_vertices (self);
+    case DOTHI_EDIT_TOOL_MOVE_FEATURE:
+    case DOTHI_EDIT_TOOL_DELETE_FEATURE:
+    case DOTHI_EDIT_TOOL_SELECT:
+    case DOTHI_EDIT_TOOL_NONE:
+    default:
+      return FALSE;
+    }
+}
+
+void
+dothi_map_view_cancel_edit (DothiMapView *self)
+{
+  g_return_if_fail (DOTHI_IS_MAP_VIEW (self));
+
+  if (self->drag_mode != DRAG_NONE)
+    gtk_event_controller_reset (GTK_EVENT_CONTROLLER (self->drag));
+  /* The picked feature is let go too: nothing stays half edited. */
+  clear_sketch (self);
+  update_pointer (self);
+}
+
+GArray *
+dothi_map_view_get_selection (DothiMapView *self)
+{
+  g_return_val_if_fail (DOTHI_IS_MAP_VIEW (self), NULL);
+  return self->selection;
+}
+
+const char *
+dothi_map_view_get_selection_layer (DothiMapView *self)
+{
+  g_return_val_if_fail (DOTHI_IS_MAP_VIEW (self), NULL);
+  return self->selection_layer;
+}
+
+void
+dothi_map_view_set_selection (DothiMapView  *self,
+                              const char    *layer,
+                              const gint64  *fids,
+                              guint          n_fids)
+{
+  g_return_if_fail (DOTHI_IS_MAP_VIEW (self));
+  g_return_if_fail (n_fids == 0 || fids != NULL);
+
+  replace_selection (self, layer, fids, layer != NULL ? n_fids : 0);
 }

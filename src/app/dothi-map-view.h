@@ -57,6 +57,67 @@ void          dothi_map_view_set_basemap (DothiMapView     *self,
                                           DothiBasemapKind  kind,
                                           const char       *location);
 
+/* ---- editing (issue 5) ---------------------------------------------- */
+
+typedef enum {
+  DOTHI_EDIT_TOOL_NONE,
+  DOTHI_EDIT_TOOL_ADD_POINT,
+  DOTHI_EDIT_TOOL_ADD_LINE,
+  DOTHI_EDIT_TOOL_ADD_POLYGON,
+  DOTHI_EDIT_TOOL_EDIT_VERTICES,   /* drag, add (on a segment), delete (right click/Delete) */
+  DOTHI_EDIT_TOOL_MOVE_FEATURE,
+  DOTHI_EDIT_TOOL_DELETE_FEATURE,
+  DOTHI_EDIT_TOOL_SPLIT_PARCEL,    /* draw a line across a parcel */
+  DOTHI_EDIT_TOOL_SELECT,          /* click/shift-click features (merge) */
+} DothiEditTool;
+
+/* Starts @tool on @layer (a table of the project; NULL with TOOL_NONE).
+ * Clicks then draw on the map; Enter finishes, Escape cancels, Backspace
+ * removes the last vertex. A finished edit is applied as one action:
+ * "edit-finished" (gint64 action_id) or "edit-failed" (GError*). A tool
+ * the layer cannot take (a line on a polygon layer, any edit of a
+ * read-only project) fails at once with "edit-failed" and leaves
+ * TOOL_NONE. While a tool is active the primary click never emits
+ * "clicked"; dragging still pans unless it grabs a vertex or, with
+ * TOOL_MOVE_FEATURE, a feature. Point features are added at the click.
+ * TOOL_MOVE_FEATURE and TOOL_DELETE_FEATURE apply at the end of the drag
+ * or at the click. TOOL_EDIT_VERTICES applies on Enter (or when another
+ * feature is picked). The sketch is kept in the layer CRS. */
+void          dothi_map_view_set_edit_tool (DothiMapView  *self,
+                                            DothiEditTool  tool,
+                                            const char    *layer);
+DothiEditTool dothi_map_view_get_edit_tool (DothiMapView *self);
+/* The table the tool works on, or NULL. */
+const char   *dothi_map_view_get_edit_layer (DothiMapView *self);
+/* The fids the last finished edit inserted (the new feature of an add
+ * tool, the parts of a split), for the form the window opens after
+ * "edit-finished"; GArray of gint64, borrowed, empty after other edits. */
+GArray       *dothi_map_view_get_last_edit_fids (DothiMapView *self);
+/* Layers whose vertices and segments attract the pointer within
+ * @tolerance_px pixels (distances are computed in the layer CRS; a
+ * vertex beats a segment). NULL or empty: no snapping. */
+void          dothi_map_view_set_snapping  (DothiMapView       *self,
+                                            const char * const *layers,
+                                            double              tolerance_px);
+/* A vertex typed in the project CRS, survey convention: X northing,
+ * Y easting (metres), as if clicked: it snaps like a click at the
+ * current scale. Only the add and split tools take typed vertices. */
+void          dothi_map_view_add_typed_vertex (DothiMapView *self,
+                                               double        x_northing,
+                                               double        y_easting);
+gboolean      dothi_map_view_finish_edit   (DothiMapView *self);
+void          dothi_map_view_cancel_edit   (DothiMapView *self);
+/* The features picked with TOOL_SELECT (GArray of gint64, borrowed). */
+GArray       *dothi_map_view_get_selection (DothiMapView *self);
+/* The table the selection belongs to, or NULL. */
+const char   *dothi_map_view_get_selection_layer (DothiMapView *self);
+/* Selects (and highlights) @fids of @layer: from the attribute table.
+ * NULL @layer clears it. Does not emit "selection-changed". */
+void          dothi_map_view_set_selection (DothiMapView  *self,
+                                            const char    *layer,
+                                            const gint64  *fids,
+                                            guint          n_fids);
+
 /* The map scale as N in 1:N at the screen's resolution (96 dpi at scale 1). */
 double        dothi_map_view_get_scale_denominator (DothiMapView *self);
 /* TRUE while tiles are still being drawn. */
@@ -74,7 +135,9 @@ guint         dothi_map_view_get_n_labels (DothiMapView *self);
  *  "clicked" (double x, double y, double tolerance): a primary click, in
  *     the project CRS, with a tolerance of a few pixels in metres;
  *  "map-complete" (): every visible tile of the viewport is drawn;
- *  "error" (GError*): a tile or basemap failed (shown as a toast).
+ *  "error" (GError*): a tile or basemap failed (shown as a toast);
+ *  "edit-finished" (gint64 action_id), "edit-failed" (GError*);
+ *  "selection-changed" (): the user changed the selection on the map.
  * Properties: "scale-denominator" (double), "busy" (boolean). */
 
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* dothi-window.c: the main window. Opens a project off the main loop,
- * then shows its layer panel, map, identify panel and status bar, and
- * runs search and identify in the core's worker threads. */
+ * then shows its layer panel, map, identify panel, attribute table and
+ * status bar; runs search, identify, undo, redo, revert and merge in the
+ * core's worker threads, and hosts the editing tools. */
 #define G_LOG_DOMAIN "dothi-window"
 
 #include "config.h"
@@ -9,14 +10,22 @@
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <math.h>
+#include <string.h>
 
+#include "dothi-attribute-table.h"
+#include "dothi-audit-view.h"
+#include "dothi-change-watcher.h"
 #include "dothi-crs.h"
+#include "dothi-edit.h"
 #include "dothi-error.h"
+#include "dothi-feature-form.h"
+#include "dothi-feature-list.h"
 #include "dothi-format.h"
 #include "dothi-identify-panel.h"
 #include "dothi-import-dialog.h"
 #include "dothi-layer-row.h"
 #include "dothi-map-view.h"
+#include "dothi-parcel.h"
 #include "dothi-search.h"
 #include "dothi-style-dialog.h"
 
@@ -26,6 +35,10 @@
 /* A search result that is a point still gets this much around it, m. */
 #define MIN_FLY_SIZE 60.0
 #define DEFAULT_TILE_SERVER "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+/* Parcels merged must share a boundary within this much, m (cadastral
+ * survey tolerance). */
+#define MERGE_TOLERANCE 0.05
+#define DEFAULT_SNAP_TOLERANCE_PX 10.0
 
 struct _DothiWindow
 {
@@ -49,6 +62,43 @@ struct _DothiWindow
   GtkRecentManager     *recent_manager;
   GtkPopover           *search_popover;
   GtkListBox           *search_list;
+  /* The last identify click (x, y, tolerance): identify again after a
+   * feature form saved. */
+  double                last_click[3];
+  gboolean              has_last_click;
+
+  /* The layers as last listed (DothiLayerInfo*, bottom first) and their
+   * styles (DothiStyle* or NULL, parallel). */
+  GPtrArray            *layer_infos;
+  GPtrArray            *layer_styles;
+
+  /* Editing */
+  gboolean              editing;
+  char                 *edit_tool;        /* "none", "add-point", … */
+  char                 *edit_layer;       /* table name, or NULL */
+  GPtrArray            *edit_layers;      /* char*: edit drop-down order */
+  gboolean              snapping;
+  GHashTable           *snap_off;         /* layers unticked for snapping */
+  gboolean              filling_choices;
+  /* An undo, redo, revert or merge in a worker; NULL when none runs. */
+  GCancellable         *edit_cancellable;
+  char                 *undo_label;
+  char                 *redo_label;
+  AdwToast             *edit_toast;
+  GtkWidget            *audit_view;       /* weak */
+
+  /* Follows the file, as the map does, for the undo and redo labels. */
+  DothiChangeWatcher   *watcher;
+  GCancellable         *watch_cancellable;
+  guint                 watch_id;
+  gboolean              polling;
+
+  /* The attribute table */
+  gboolean              table_visible;
+  char                 *table_layer;
+  GPtrArray            *table_layers;     /* char*: table drop-down order */
+  GtkWidget            *attribute_table;
+  gboolean              syncing_selection;
 
   /* Template children */
   AdwWindowTitle       *window_title;
@@ -68,6 +118,24 @@ struct _DothiWindow
   GtkLabel             *wgs84_label;
   GtkSpinner           *map_spinner;
   GtkLabel             *scale_label;
+  GtkButton            *undo_button;
+  GtkButton            *redo_button;
+  GtkToggleButton      *edit_button;
+  GtkRevealer          *edit_revealer;
+  GtkDropDown          *edit_layer_dropdown;
+  GtkStringList        *edit_layer_titles;
+  GtkWidget            *add_point_button;
+  GtkWidget            *add_line_button;
+  GtkWidget            *add_polygon_button;
+  GtkWidget            *split_button;
+  GtkWidget            *merge_button;
+  GtkBox               *snap_layers_box;
+  GtkSpinButton        *snap_tolerance_spin;
+  GtkEntry             *coordinate_entry;
+  GtkWidget            *table_pane;
+  GtkDropDown          *table_layer_dropdown;
+  GtkStringList        *table_layer_titles;
+  GtkBox               *table_box;
 };
 
 G_DEFINE_FINAL_TYPE (DothiWindow, dothi_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -78,12 +146,22 @@ enum {
   PROP_BUSY,
   PROP_SIDEBAR_VISIBLE,
   PROP_BASEMAP,
+  PROP_EDITING,
+  PROP_EDIT_TOOL,
+  PROP_SNAPPING,
+  PROP_TABLE_VISIBLE,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
 static void update_actions (DothiWindow *self);
+static void set_editing (DothiWindow *self, gboolean editing);
+static void fill_layer_choices (DothiWindow *self);
+static void stop_watching (DothiWindow *self);
+static void start_watching (DothiWindow *self, DothiChangeWatcher *watcher);
+static void refresh_history (DothiWindow *self);
+static void close_project_windows (DothiWindow *self);
 
 /* ---- opening and closing ------------------------------------------------ */
 
@@ -93,6 +171,8 @@ typedef struct {
   GPtrArray    *layers;   /* DothiLayerInfo* */
   GPtrArray    *styles;   /* DothiStyle* or NULL, parallel to layers */
   char         *crs_name;
+  /* NULL when the file cannot be watched: undo then follows own edits. */
+  DothiChangeWatcher *watcher;
 } OpenResult;
 
 static void
@@ -102,6 +182,7 @@ open_result_free (OpenResult *result)
   g_clear_pointer (&result->layers, g_ptr_array_unref);
   g_clear_pointer (&result->styles, g_ptr_array_unref);
   g_free (result->crs_name);
+  g_clear_object (&result->watcher);
   g_free (result);
 }
 
@@ -168,6 +249,7 @@ open_project_thread (GTask        *task,
     }
 
   result->crs_name = dup_zone_name (dothi_project_get_srid (result->project));
+  result->watcher = dothi_change_watcher_new (path, NULL);
 
   g_task_return_pointer (task, g_steal_pointer (&result),
                          (GDestroyNotify) open_result_free);
@@ -245,6 +327,19 @@ set_project (DothiWindow  *self,
   g_clear_object (&self->search_cancellable);
   g_clear_pointer (&self->search_results, g_ptr_array_unref);
   hide_identify (self);
+  self->has_last_click = FALSE;
+
+  /* Editing, the table and the history belong to the old project; a
+   * running undo finishes its transaction unwatched. */
+  g_cancellable_cancel (self->edit_cancellable);
+  g_clear_object (&self->edit_cancellable);
+  set_editing (self, FALSE);
+  close_project_windows (self);
+  stop_watching (self);
+  if (self->attribute_table != NULL)
+    dothi_attribute_table_set_layer (DOTHI_ATTRIBUTE_TABLE (self->attribute_table), NULL, NULL);
+  g_clear_pointer (&self->table_layer, g_free);
+  g_clear_pointer (&self->edit_layer, g_free);
 
   /* The map lets go of the old project before it is closed. */
   old = g_steal_pointer (&self->project);
@@ -253,6 +348,7 @@ set_project (DothiWindow  *self,
   if (old != NULL)
     close_project_in_background (self, old);
 
+  refresh_history (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROJECT]);
 }
 
@@ -616,6 +712,17 @@ show_layers (DothiWindow *self,
 {
   g_autofree char *heading = NULL;
 
+  if (self->layer_infos != layers)
+    {
+      g_clear_pointer (&self->layer_infos, g_ptr_array_unref);
+      self->layer_infos = g_ptr_array_ref (layers);
+    }
+  if (self->layer_styles != styles)
+    {
+      g_clear_pointer (&self->layer_styles, g_ptr_array_unref);
+      self->layer_styles = styles ? g_ptr_array_ref (styles) : NULL;
+    }
+
   clear_layer_list (self);
   /* Topmost first: the project lists bottom first. */
   for (guint i = layers->len; i-- > 0;)
@@ -640,6 +747,7 @@ show_layers (DothiWindow *self,
 
   gtk_stack_set_visible_child_name (self->stack,
                                     layers->len > 0 ? "layers" : "no-layers");
+  fill_layer_choices (self);
   update_actions (self);
 }
 
@@ -715,6 +823,14 @@ map_clicked_cb (DothiMapView *map,
 {
   if (self->project == NULL)
     return;
+  /* With an editing tool on, clicks draw or pick; they do not identify. */
+  if (dothi_map_view_get_edit_tool (map) != DOTHI_EDIT_TOOL_NONE)
+    return;
+
+  self->last_click[0] = x;
+  self->last_click[1] = y;
+  self->last_click[2] = tolerance;
+  self->has_last_click = TRUE;
 
   g_cancellable_cancel (self->identify_cancellable);
   g_clear_object (&self->identify_cancellable);
@@ -730,8 +846,18 @@ identify_result_shown_cb (DothiIdentifyPanel *panel,
                           gint64              fid,
                           DothiWindow        *self)
 {
-  if (self->project != NULL)
-    dothi_map_view_highlight (self->map_view, layer, fid);
+  if (self->project == NULL)
+    return;
+  dothi_map_view_highlight (self->map_view, layer, fid);
+  /* The table follows what was identified, when it shows that layer. */
+  if (self->table_visible && g_strcmp0 (self->table_layer, layer) == 0
+      && !self->syncing_selection)
+    {
+      self->syncing_selection = TRUE;
+      dothi_attribute_table_select_fid (DOTHI_ATTRIBUTE_TABLE (self->attribute_table), fid);
+      self->syncing_selection = FALSE;
+    }
+  update_actions (self);
 }
 
 static void
@@ -1074,6 +1200,7 @@ project_opened_cb (GObject      *object,
   g_free (self->crs_name);
   self->crs_name = g_steal_pointer (&opened->crs_name);
   set_project (self, opened->project);
+  start_watching (self, g_steal_pointer (&opened->watcher));
   update_title (self);
   show_layers (self, opened->layers, opened->styles);
   add_to_recent (self, opened->project);
@@ -1627,7 +1754,1175 @@ request_basemap (DothiWindow *self,
     }
 }
 
+/* ---- layers known to the window ----------------------------------------- */
+
+static const char *
+info_title (const DothiLayerInfo *info)
+{
+  return info->title && info->title[0] ? info->title : info->name;
+}
+
+static const DothiLayerInfo *
+find_info (DothiWindow *self,
+           const char  *name)
+{
+  for (guint i = 0; name != NULL && self->layer_infos != NULL && i < self->layer_infos->len; i++)
+    {
+      const DothiLayerInfo *info = g_ptr_array_index (self->layer_infos, i);
+
+      if (g_strcmp0 (info->name, name) == 0)
+        return info;
+    }
+  return NULL;
+}
+
+static DothiStyle *
+find_style (DothiWindow *self,
+            const char  *name)
+{
+  for (guint i = 0; name != NULL && self->layer_infos != NULL && i < self->layer_infos->len; i++)
+    {
+      const DothiLayerInfo *info = g_ptr_array_index (self->layer_infos, i);
+
+      if (g_strcmp0 (info->name, name) == 0)
+        return self->layer_styles && i < self->layer_styles->len
+               ? g_ptr_array_index (self->layer_styles, i) : NULL;
+    }
+  return NULL;
+}
+
+static const DothiLayerInfo *
+edit_layer_info (DothiWindow *self)
+{
+  return find_info (self, self->edit_layer);
+}
+
+/* ---- messages about edits ----------------------------------------------- */
+
+static void
+edit_toast_dismissed_cb (AdwToast    *toast,
+                         DothiWindow *self)
+{
+  if (self->edit_toast == toast)
+    self->edit_toast = NULL;
+}
+
+/* One toast at a time for edits, with the button that takes it back.
+ * @message is plain text (labels may hold “&”). */
+static void
+show_action_toast (DothiWindow *self,
+                   const char  *message,
+                   const char  *button_label,
+                   const char  *action)
+{
+  g_autofree char *markup = g_markup_escape_text (message, -1);
+  AdwToast *toast = adw_toast_new (markup);
+
+  if (self->edit_toast != NULL)
+    adw_toast_dismiss (self->edit_toast);
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_set_button_label (toast, button_label);
+  adw_toast_set_action_name (toast, action);
+  g_signal_connect_object (toast, "dismissed",
+                           G_CALLBACK (edit_toast_dismissed_cb), self, 0);
+  self->edit_toast = toast;
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* After an edit: its label (the newest action), and Undo. */
+static void
+show_edit_toast (DothiWindow *self)
+{
+  if (self->undo_label == NULL)
+    return;
+  /* Translators: button of the toast shown after an edit */
+  show_action_toast (self, self->undo_label, _("_Undo"), "win.undo");
+}
+
+/* ---- undo and redo labels ------------------------------------------------ */
+
+/* The labels are two indexed reads of the history: milliseconds. */
+static void
+refresh_history (DothiWindow *self)
+{
+  g_clear_pointer (&self->undo_label, g_free);
+  g_clear_pointer (&self->redo_label, g_free);
+  if (self->project != NULL)
+    {
+      self->undo_label = dothi_edit_dup_undo_label (self->project);
+      self->redo_label = dothi_edit_dup_redo_label (self->project);
+    }
+  update_actions (self);
+}
+
+static void
+refresh_table (DothiWindow *self)
+{
+  DothiAttributeTable *table = DOTHI_ATTRIBUTE_TABLE (self->attribute_table);
+
+  if (!self->table_visible || self->table_layer == NULL || self->project == NULL)
+    return;
+  /* Set again from scratch: rows changed, may be gone or new. */
+  dothi_attribute_table_set_layer (table, NULL, NULL);
+  dothi_attribute_table_set_layer (table, self->project, self->table_layer);
+}
+
+static void
+reidentify (DothiWindow *self)
+{
+  if (!self->has_last_click || self->project == NULL
+      || !gtk_revealer_get_reveal_child (self->identify_revealer))
+    return;
+  map_clicked_cb (self->map_view, self->last_click[0], self->last_click[1],
+                  self->last_click[2], self);
+}
+
+/* Whatever changed the file, everything that shows it follows. */
+static void
+follow_edit (DothiWindow *self)
+{
+  refresh_history (self);
+  refresh_table (self);
+  reidentify (self);
+  if (self->audit_view != NULL)
+    dothi_audit_view_reload (DOTHI_AUDIT_VIEW (self->audit_view));
+}
+
+/* ---- following the file ------------------------------------------------- */
+
+static void
+polled_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(DothiWindow) self = user_data;
+  g_autoptr(GPtrArray) changes = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean registry_changed = FALSE;
+
+  changes = dothi_change_watcher_poll_finish (DOTHI_CHANGE_WATCHER (source), result,
+                                              &registry_changed, &error);
+  if (source != G_OBJECT (self->watcher))
+    return;
+  self->polling = FALSE;
+  /* The map reports a file it cannot read; the labels just stay. */
+  if (changes == NULL)
+    return;
+  if (changes->len > 0 || registry_changed)
+    {
+      refresh_history (self);
+      if (self->audit_view != NULL)
+        dothi_audit_view_reload (DOTHI_AUDIT_VIEW (self->audit_view));
+    }
+}
+
+static gboolean
+watch_cb (gpointer user_data)
+{
+  DothiWindow *self = user_data;
+
+  if (!self->polling && self->watcher != NULL)
+    {
+      self->polling = TRUE;
+      dothi_change_watcher_poll_async (self->watcher, self->watch_cancellable,
+                                       polled_cb, g_object_ref (self));
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+stop_watching (DothiWindow *self)
+{
+  g_clear_handle_id (&self->watch_id, g_source_remove);
+  g_cancellable_cancel (self->watch_cancellable);
+  g_clear_object (&self->watch_cancellable);
+  g_clear_object (&self->watcher);
+  self->polling = FALSE;
+}
+
+/* Takes @watcher (may be NULL). Once a second, as the map polls. */
+static void
+start_watching (DothiWindow        *self,
+                DothiChangeWatcher *watcher)
+{
+  stop_watching (self);
+  if (watcher == NULL)
+    return;
+  self->watcher = watcher;
+  self->watch_cancellable = g_cancellable_new ();
+  self->watch_id = g_timeout_add_seconds (1, watch_cb, self);
+}
+
+/* ---- undo, redo, revert and merge in a worker --------------------------- */
+
+typedef enum {
+  JOB_UNDO,
+  JOB_REDO,
+  JOB_REVERT,
+  JOB_MERGE,
+} JobKind;
+
+typedef struct {
+  JobKind         kind;
+  char           *path;
+  gint64          action_id;   /* revert */
+  DothiLayerInfo *info;        /* merge */
+  GArray         *fids;        /* merge: gint64 */
+  char           *label;       /* undo, redo: the action's label */
+} EditJob;
+
+static void
+edit_job_free (EditJob *job)
+{
+  g_free (job->path);
+  g_clear_pointer (&job->info, dothi_layer_info_free);
+  g_clear_pointer (&job->fids, g_array_unref);
+  g_free (job->label);
+  g_free (job);
+}
+
+/* A connection of its own: the window's project belongs to the main
+ * thread (DESIGN.md §7). The map's watcher sees the change like any. */
+static void
+edit_job_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  EditJob *job = task_data;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 id = 0;
+
+  project = dothi_project_open (job->path, DOTHI_PROJECT_OPEN_DEFAULT, &error);
+  if (project == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  switch (job->kind)
+    {
+    case JOB_UNDO:
+      id = dothi_edit_undo_sync (project, cancellable, &error);
+      break;
+    case JOB_REDO:
+      id = dothi_edit_redo_sync (project, cancellable, &error);
+      break;
+    case JOB_REVERT:
+      id = dothi_edit_revert_sync (project, job->action_id, cancellable, &error);
+      break;
+    case JOB_MERGE:
+      {
+        g_autoptr(DothiParcelRules) rules = dothi_parcel_rules_new_default (job->info);
+        gint64 new_fid = 0;
+
+        id = dothi_parcel_merge_sync (project, job->info->name,
+                                      (const gint64 *) (gpointer) job->fids->data,
+                                      job->fids->len, MERGE_TOLERANCE, rules,
+                                      &new_fid, &error);
+      }
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  dothi_project_close (project);
+
+  if (id <= 0)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, g_memdup2 (&id, sizeof id), g_free);
+}
+
+static void
+report_edit_error (DothiWindow  *self,
+                   EditJob      *job,
+                   const GError *error)
+{
+  const char *heading;
+
+  if (!g_error_matches (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT))
+    {
+      show_toast_error (self, error);
+      return;
+    }
+
+  switch (job->kind)
+    {
+    case JOB_UNDO:
+      /* Translators: heading of the message shown when undo is refused
+       * because the feature changed since; the core's reason follows */
+      heading = _("Could Not Undo");
+      break;
+    case JOB_REDO:
+      /* Translators: heading of the message shown when redo is refused */
+      heading = _("Could Not Redo");
+      break;
+    case JOB_REVERT:
+      /* Translators: heading of the message shown when reverting a past
+       * action is refused */
+      heading = _("Could Not Revert");
+      break;
+    case JOB_MERGE:
+    default:
+      /* Translators: heading of the message shown when merging parcels
+       * is refused */
+      heading = _("Could Not Merge");
+      break;
+    }
+  if (job->kind == JOB_REVERT && self->audit_view != NULL)
+    dothi_audit_view_show_error (DOTHI_AUDIT_VIEW (self->audit_view), error->message);
+  /* The message names the layer and the feature in the way. */
+  show_error (self, heading, error->message);
+}
+
+static void
+edit_job_done_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  DothiWindow *self = DOTHI_WINDOW (object);
+  g_autoptr(GApplication) application = user_data;
+  EditJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autofree gint64 *action_id = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (application != NULL)
+    g_application_release (application);
+  /* The window went away, or another project is shown now (set_project
+   * dropped the job's cancellable). */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+      || self->edit_cancellable == NULL
+      || g_task_get_cancellable (G_TASK (result)) != self->edit_cancellable)
+    return;
+
+  g_clear_object (&self->edit_cancellable);
+  if (self->audit_view != NULL)
+    dothi_audit_view_set_busy (DOTHI_AUDIT_VIEW (self->audit_view), FALSE);
+
+  if (action_id == NULL)
+    {
+      report_edit_error (self, job, error);
+      refresh_history (self);
+      return;
+    }
+
+  /* A style or layer change may have been undone: the registry too. */
+  reload_layers (self);
+  follow_edit (self);
+
+  switch (job->kind)
+    {
+    case JOB_UNDO:
+      {
+        /* Translators: toast after undo; the action's label follows */
+        g_autofree char *message = g_strdup_printf (_("Undone: %s"), job->label ? job->label : "");
+        /* Translators: button of the toast shown after undo */
+        show_action_toast (self, message, _("_Redo"), "win.redo");
+      }
+      break;
+    case JOB_REDO:
+      {
+        /* Translators: toast after redo; the action's label follows */
+        g_autofree char *message = g_strdup_printf (_("Redone: %s"), job->label ? job->label : "");
+        show_action_toast (self, message, _("_Undo"), "win.undo");
+      }
+      break;
+    case JOB_REVERT:
+    case JOB_MERGE:
+    default:
+      show_edit_toast (self);
+      break;
+    }
+}
+
+static void
+run_edit_job (DothiWindow *self,
+              EditJob     *job)
+{
+  g_autoptr(GTask) task = NULL;
+  GApplication *application = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+
+  if (self->project == NULL || self->edit_cancellable != NULL)
+    {
+      edit_job_free (job);
+      return;
+    }
+
+  job->path = g_strdup (dothi_project_get_path (self->project));
+  self->edit_cancellable = g_cancellable_new ();
+  if (self->audit_view != NULL)
+    dothi_audit_view_set_busy (DOTHI_AUDIT_VIEW (self->audit_view), TRUE);
+  /* Quitting waits for the transaction to end. */
+  if (application != NULL)
+    g_application_hold (application);
+
+  task = g_task_new (self, self->edit_cancellable, edit_job_done_cb,
+                     application ? g_object_ref (application) : NULL);
+  g_task_set_source_tag (task, run_edit_job);
+  g_task_set_task_data (task, job, (GDestroyNotify) edit_job_free);
+  g_task_run_in_thread (task, edit_job_thread);
+  update_actions (self);
+}
+
+static void
+undo_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+  gboolean undo = g_str_equal (action_name, "win.undo");
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+  EditJob *job;
+
+  /* Ctrl+Z while typing in an entry takes back the typing (the
+   * application's accelerators see keys before the entry does). */
+  if (GTK_IS_TEXT (focus)
+      && gtk_editable_get_text (GTK_EDITABLE (focus))[0] != '\0')
+    {
+      gtk_widget_activate_action (focus, undo ? "text.undo" : "text.redo", NULL);
+      return;
+    }
+
+  if ((undo ? self->undo_label : self->redo_label) == NULL)
+    return;
+  job = g_new0 (EditJob, 1);
+  job->kind = undo ? JOB_UNDO : JOB_REDO;
+  job->label = g_strdup (undo ? self->undo_label : self->redo_label);
+  run_edit_job (self, job);
+}
+
+static void
+revert_requested_cb (DothiAuditView *view,
+                     gint64          action_id,
+                     DothiWindow    *self)
+{
+  EditJob *job = g_new0 (EditJob, 1);
+
+  job->kind = JOB_REVERT;
+  job->action_id = action_id;
+  run_edit_job (self, job);
+}
+
+static void
+merge_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+  const DothiLayerInfo *info = edit_layer_info (self);
+  GArray *selection = self->project ? dothi_map_view_get_selection (self->map_view) : NULL;
+  EditJob *job;
+
+  if (info == NULL)
+    return;
+  if (selection == NULL || selection->len < 2
+      || g_strcmp0 (dothi_map_view_get_selection_layer (self->map_view), info->name) != 0)
+    {
+      /* Translators: toast when Merge is asked for with fewer than two
+       * parcels selected; a layer title */
+      g_autofree char *message = g_strdup_printf (_("Select two or more parcels of “%s” to merge them"),
+                                                  info_title (info));
+      show_toast (self, message);
+      return;
+    }
+
+  job = g_new0 (EditJob, 1);
+  job->kind = JOB_MERGE;
+  job->info = dothi_layer_info_copy (info);
+  job->fids = g_array_sized_new (FALSE, FALSE, sizeof (gint64), selection->len);
+  g_array_append_vals (job->fids, selection->data, selection->len);
+  run_edit_job (self, job);
+}
+
+/* ---- feature forms and history ------------------------------------------ */
+
+static void
+form_saved_cb (DothiFeatureForm *form,
+               gint64            action_id,
+               DothiWindow      *self)
+{
+  if (action_id <= 0)
+    return;
+  follow_edit (self);
+  show_edit_toast (self);
+}
+
+static void
+open_feature_form (DothiWindow *self,
+                   const char  *layer,
+                   gint64       fid,
+                   GPtrArray   *names,
+                   GPtrArray   *values)
+{
+  const DothiLayerInfo *info = find_info (self, layer);
+  g_autoptr(GError) error = NULL;
+  GtkWidget *form;
+
+  if (self->project == NULL || info == NULL)
+    return;
+
+  form = dothi_feature_form_new (GTK_WINDOW (self), self->project, info,
+                                 find_style (self, layer), fid, names, values, &error);
+  if (form == NULL)
+    {
+      show_toast_error (self, error);
+      return;
+    }
+  g_signal_connect_object (form, "saved", G_CALLBACK (form_saved_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (form));
+}
+
+/* The feature just drawn: fids only grow (AUTOINCREMENT), so it is the
+ * layer's last. (edit-finished names the action, not its features.) */
+static void
+open_form_for_new_feature (DothiWindow *self,
+                           const char  *layer)
+{
+  g_autoptr(DothiFeatureList) list = NULL;
+  g_autoptr(DothiFeatureRow) row = NULL;
+  g_autoptr(GError) error = NULL;
+  guint n;
+
+  list = dothi_feature_list_new (dothi_project_get_path (self->project), layer, &error);
+  if (list == NULL)
+    {
+      show_toast_error (self, error);
+      return;
+    }
+  n = g_list_model_get_n_items (G_LIST_MODEL (list));
+  if (n == 0)
+    return;
+  row = g_list_model_get_item (G_LIST_MODEL (list), n - 1);
+  open_feature_form (self, layer, dothi_feature_row_get_fid (row), NULL, NULL);
+}
+
+static void
+edit_feature_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+  const DothiIdentifyResult *result = dothi_identify_panel_get_current (self->identify_panel);
+
+  if (result != NULL)
+    open_feature_form (self, result->layer, result->fid, result->names, result->values);
+}
+
+static void
+feature_history_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+  const DothiIdentifyResult *result = dothi_identify_panel_get_current (self->identify_panel);
+  const DothiLayerInfo *info = result ? find_info (self, result->layer) : NULL;
+  GtkWidget *view;
+
+  if (info == NULL || self->project == NULL)
+    return;
+  view = dothi_audit_view_new_for_feature (GTK_WINDOW (self), self->project, info, result->fid);
+  gtk_window_present (GTK_WINDOW (view));
+}
+
+static void
+history_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  if (self->project == NULL)
+    return;
+  if (self->audit_view == NULL)
+    {
+      self->audit_view = dothi_audit_view_new (GTK_WINDOW (self), self->project);
+      g_object_add_weak_pointer (G_OBJECT (self->audit_view), (gpointer *) &self->audit_view);
+      g_signal_connect_object (self->audit_view, "revert-requested",
+                               G_CALLBACK (revert_requested_cb), self, 0);
+      dothi_audit_view_set_busy (DOTHI_AUDIT_VIEW (self->audit_view),
+                                 self->edit_cancellable != NULL);
+    }
+  gtk_window_present (GTK_WINDOW (self->audit_view));
+}
+
+/* Forms and history windows hold the project: they go with it. */
+static void
+close_project_windows (DothiWindow *self)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  g_autoptr(GPtrArray) doomed = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
+
+      if ((DOTHI_IS_AUDIT_VIEW (window) || DOTHI_IS_FEATURE_FORM (window))
+          && gtk_window_get_transient_for (window) == GTK_WINDOW (self))
+        g_ptr_array_add (doomed, g_object_ref (window));
+    }
+  for (guint i = 0; i < doomed->len; i++)
+    gtk_window_destroy (g_ptr_array_index (doomed, i));
+}
+
+/* ---- edit tools --------------------------------------------------------- */
+
+static const struct {
+  const char    *name;
+  DothiEditTool  tool;
+} edit_tools[] = {
+  { "none",        DOTHI_EDIT_TOOL_NONE },
+  { "add-point",   DOTHI_EDIT_TOOL_ADD_POINT },
+  { "add-line",    DOTHI_EDIT_TOOL_ADD_LINE },
+  { "add-polygon", DOTHI_EDIT_TOOL_ADD_POLYGON },
+  { "vertices",    DOTHI_EDIT_TOOL_EDIT_VERTICES },
+  { "move",        DOTHI_EDIT_TOOL_MOVE_FEATURE },
+  { "delete",      DOTHI_EDIT_TOOL_DELETE_FEATURE },
+  { "split",       DOTHI_EDIT_TOOL_SPLIT_PARCEL },
+  { "select",      DOTHI_EDIT_TOOL_SELECT },
+};
+
+static DothiEditTool
+tool_value (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (edit_tools); i++)
+    if (g_strcmp0 (edit_tools[i].name, name) == 0)
+      return edit_tools[i].tool;
+  return DOTHI_EDIT_TOOL_NONE;
+}
+
+static gboolean
+tool_fits (DothiGeometryKind  kind,
+           const char        *tool)
+{
+  gboolean mixed = kind == DOTHI_GEOMETRY_KIND_GEOMETRY;
+
+  if (g_strcmp0 (tool, "none") == 0)
+    return TRUE;
+  if (kind == DOTHI_GEOMETRY_KIND_NONE)
+    return FALSE;
+  if (g_strcmp0 (tool, "add-point") == 0)
+    return mixed || kind == DOTHI_GEOMETRY_KIND_MULTIPOINT;
+  if (g_strcmp0 (tool, "add-line") == 0)
+    return mixed || kind == DOTHI_GEOMETRY_KIND_MULTILINESTRING;
+  if (g_strcmp0 (tool, "add-polygon") == 0)
+    return mixed || kind == DOTHI_GEOMETRY_KIND_MULTIPOLYGON;
+  if (g_strcmp0 (tool, "split") == 0)
+    return kind == DOTHI_GEOMETRY_KIND_MULTIPOLYGON;
+  return tool_value (tool) != DOTHI_EDIT_TOOL_NONE;
+}
+
+/* "add" (the A key) is the add tool of the layer's kind. */
+static const char *
+resolve_tool (const DothiLayerInfo *info,
+              const char           *name)
+{
+  if (g_strcmp0 (name, "add") != 0)
+    return name;
+  if (info == NULL)
+    return "none";
+  switch (info->kind)
+    {
+    case DOTHI_GEOMETRY_KIND_MULTIPOINT:
+      return "add-point";
+    case DOTHI_GEOMETRY_KIND_MULTILINESTRING:
+      return "add-line";
+    case DOTHI_GEOMETRY_KIND_MULTIPOLYGON:
+    case DOTHI_GEOMETRY_KIND_GEOMETRY:
+      return "add-polygon";
+    case DOTHI_GEOMETRY_KIND_NONE:
+    default:
+      return "none";
+    }
+}
+
+static gboolean
+tool_draws (const char *tool)
+{
+  return g_str_has_prefix (tool, "add-") || g_strcmp0 (tool, "split") == 0;
+}
+
+/* Starts @name on the edit layer (the map then owns the clicks). */
+static void
+set_edit_tool (DothiWindow *self,
+               const char  *name)
+{
+  const DothiLayerInfo *info = edit_layer_info (self);
+  const char *tool = resolve_tool (info, name);
+  DothiEditTool value;
+
+  if (tool_value (tool) == DOTHI_EDIT_TOOL_NONE)
+    tool = "none";
+  if (!self->editing || info == NULL || !project_writable (self) || !tool_fits (info->kind, tool))
+    tool = "none";
+
+  if (g_strcmp0 (self->edit_tool, tool) != 0)
+    {
+      g_free (self->edit_tool);
+      self->edit_tool = g_strdup (tool);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EDIT_TOOL]);
+    }
+
+  value = tool_value (tool);
+  if (self->project != NULL
+      && (value != DOTHI_EDIT_TOOL_NONE
+          || dothi_map_view_get_edit_tool (self->map_view) != DOTHI_EDIT_TOOL_NONE))
+    dothi_map_view_set_edit_tool (self->map_view, value,
+                                  value == DOTHI_EDIT_TOOL_NONE ? NULL : info->name);
+  if (value != DOTHI_EDIT_TOOL_NONE)
+    hide_identify (self);
+  update_actions (self);
+}
+
+static void
+apply_snapping (DothiWindow *self)
+{
+  g_autoptr(GPtrArray) layers = g_ptr_array_new ();
+
+  if (self->project == NULL)
+    return;
+  if (self->snapping && self->editing)
+    for (guint i = 0; self->edit_layers != NULL && i < self->edit_layers->len; i++)
+      {
+        const char *name = g_ptr_array_index (self->edit_layers, i);
+
+        if (!g_hash_table_contains (self->snap_off, name))
+          g_ptr_array_add (layers, (gpointer) name);
+      }
+  g_ptr_array_add (layers, NULL);
+  dothi_map_view_set_snapping (self->map_view, (const char * const *) layers->pdata,
+                               gtk_spin_button_get_value (self->snap_tolerance_spin));
+}
+
+static void
+set_editing (DothiWindow *self,
+             gboolean     editing)
+{
+  editing = editing && project_writable (self);
+  if (self->editing == editing)
+    return;
+
+  self->editing = editing;
+  gtk_revealer_set_reveal_child (self->edit_revealer, editing);
+  set_edit_tool (self, editing && self->edit_tool ? self->edit_tool : "none");
+  apply_snapping (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EDITING]);
+  update_actions (self);
+}
+
+static void
+set_edit_layer (DothiWindow *self,
+                const char  *name)
+{
+  if (g_strcmp0 (self->edit_layer, name) == 0)
+    return;
+  g_free (self->edit_layer);
+  self->edit_layer = g_strdup (name);
+  /* The same tool on the new layer, when it fits its kind. */
+  set_edit_tool (self, self->edit_tool ? self->edit_tool : "none");
+}
+
+static void
+set_table_layer (DothiWindow *self,
+                 const char  *name)
+{
+  if (g_strcmp0 (self->table_layer, name) == 0)
+    return;
+  g_free (self->table_layer);
+  self->table_layer = g_strdup (name);
+  if (self->table_visible && self->project != NULL)
+    dothi_attribute_table_set_layer (DOTHI_ATTRIBUTE_TABLE (self->attribute_table),
+                                     self->project, self->table_layer);
+}
+
+static void
+set_table_visible (DothiWindow *self,
+                   gboolean     visible)
+{
+  if (self->table_visible == !!visible)
+    return;
+  self->table_visible = !!visible;
+  gtk_widget_set_visible (self->table_pane, self->table_visible);
+  /* Read only while shown: the fid scan of a big layer takes a moment. */
+  if (self->table_visible && self->project != NULL && self->table_layer != NULL)
+    dothi_attribute_table_set_layer (DOTHI_ATTRIBUTE_TABLE (self->attribute_table),
+                                     self->project, self->table_layer);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TABLE_VISIBLE]);
+}
+
+static void
+snap_layer_toggled_cb (GtkCheckButton *button,
+                       DothiWindow    *self)
+{
+  const char *name = g_object_get_data (G_OBJECT (button), "layer");
+
+  if (gtk_check_button_get_active (button))
+    g_hash_table_remove (self->snap_off, name);
+  else
+    g_hash_table_add (self->snap_off, g_strdup (name));
+  apply_snapping (self);
+}
+
+static void
+snap_tolerance_changed_cb (GtkSpinButton *spin,
+                           DothiWindow   *self)
+{
+  apply_snapping (self);
+}
+
+static void
+select_by_name (GtkDropDown *dropdown,
+                GPtrArray   *names,
+                const char  *name)
+{
+  guint index = 0;
+
+  for (guint i = 0; name != NULL && i < names->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (names, i), name) == 0)
+      index = i;
+  gtk_drop_down_set_selected (dropdown, names->len > 0 ? index : GTK_INVALID_LIST_POSITION);
+}
+
+static const char *
+selected_name (GtkDropDown *dropdown,
+               GPtrArray   *names)
+{
+  guint selected = gtk_drop_down_get_selected (dropdown);
+
+  if (names == NULL || selected == GTK_INVALID_LIST_POSITION || selected >= names->len)
+    return NULL;
+  return g_ptr_array_index (names, selected);
+}
+
+/* The layer drop-downs of the edit toolbar and the table, and the snapping
+ * list, topmost layer first as in the panel; choices kept by name. */
+static void
+fill_layer_choices (DothiWindow *self)
+{
+  g_autofree char *edit_layer = g_strdup (self->edit_layer);
+  g_autofree char *table_layer = g_strdup (self->table_layer);
+  GtkWidget *child;
+
+  self->filling_choices = TRUE;
+  g_clear_pointer (&self->edit_layers, g_ptr_array_unref);
+  g_clear_pointer (&self->table_layers, g_ptr_array_unref);
+  self->edit_layers = g_ptr_array_new_with_free_func (g_free);
+  self->table_layers = g_ptr_array_new_with_free_func (g_free);
+  gtk_string_list_splice (self->edit_layer_titles, 0,
+                          g_list_model_get_n_items (G_LIST_MODEL (self->edit_layer_titles)), NULL);
+  gtk_string_list_splice (self->table_layer_titles, 0,
+                          g_list_model_get_n_items (G_LIST_MODEL (self->table_layer_titles)), NULL);
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->snap_layers_box))))
+    gtk_box_remove (self->snap_layers_box, child);
+
+  for (guint i = self->layer_infos ? self->layer_infos->len : 0; i-- > 0;)
+    {
+      const DothiLayerInfo *info = g_ptr_array_index (self->layer_infos, i);
+      GtkWidget *check;
+
+      g_ptr_array_add (self->table_layers, g_strdup (info->name));
+      gtk_string_list_append (self->table_layer_titles, info_title (info));
+      if (info->kind == DOTHI_GEOMETRY_KIND_NONE)
+        continue;
+
+      g_ptr_array_add (self->edit_layers, g_strdup (info->name));
+      gtk_string_list_append (self->edit_layer_titles, info_title (info));
+      check = gtk_check_button_new_with_label (info_title (info));
+      g_object_set_data_full (G_OBJECT (check), "layer", g_strdup (info->name), g_free);
+      gtk_check_button_set_active (GTK_CHECK_BUTTON (check),
+                                   !g_hash_table_contains (self->snap_off, info->name));
+      g_signal_connect (check, "toggled", G_CALLBACK (snap_layer_toggled_cb), self);
+      gtk_box_append (self->snap_layers_box, check);
+    }
+
+  select_by_name (self->edit_layer_dropdown, self->edit_layers, edit_layer);
+  select_by_name (self->table_layer_dropdown, self->table_layers, table_layer);
+  self->filling_choices = FALSE;
+
+  set_edit_layer (self, selected_name (self->edit_layer_dropdown, self->edit_layers));
+  set_table_layer (self, selected_name (self->table_layer_dropdown, self->table_layers));
+  apply_snapping (self);
+}
+
+static void
+edit_layer_selected_cb (GtkDropDown *dropdown,
+                        GParamSpec  *pspec,
+                        DothiWindow *self)
+{
+  if (!self->filling_choices)
+    set_edit_layer (self, selected_name (dropdown, self->edit_layers));
+}
+
+static void
+table_layer_selected_cb (GtkDropDown *dropdown,
+                         GParamSpec  *pspec,
+                         DothiWindow *self)
+{
+  if (!self->filling_choices)
+    set_table_layer (self, selected_name (dropdown, self->table_layers));
+}
+
+/* "1403012.34 458123.45", "1403012,34 458123,45" or "1403012.34, 458123.45":
+ * X (northing) then Y (easting). */
+static gboolean
+parse_coordinates (const char *text,
+                   double     *x,
+                   double     *y)
+{
+  g_autofree char *copy = g_strstrip (g_strdup (text));
+  g_auto(GStrv) tokens = g_regex_split_simple ("[\\s;]+|,\\s+", copy, 0, 0);
+  double values[2];
+  guint n = 0;
+
+  if (tokens != NULL && g_strv_length (tokens) == 1 && strchr (tokens[0], ',') != NULL
+      && strchr (tokens[0], '.') != NULL)
+    {
+      /* "1403012.34,458123.45" */
+      g_strfreev (tokens);
+      tokens = g_strsplit (copy, ",", -1);
+    }
+  for (guint i = 0; tokens != NULL && tokens[i] != NULL; i++)
+    {
+      char *comma = strchr (tokens[i], ',');
+      char *end = NULL;
+
+      if (tokens[i][0] == '\0')
+        continue;
+      if (n == 2)
+        return FALSE;
+      /* A decimal comma, as Vietnamese writes numbers. */
+      if (comma != NULL && strchr (tokens[i], '.') == NULL && strchr (comma + 1, ',') == NULL)
+        *comma = '.';
+      values[n] = g_ascii_strtod (tokens[i], &end);
+      if (end == tokens[i] || *end != '\0' || !isfinite (values[n]))
+        return FALSE;
+      n++;
+    }
+  if (n != 2)
+    return FALSE;
+  *x = values[0];
+  *y = values[1];
+  return TRUE;
+}
+
+static void
+add_vertex_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->coordinate_entry));
+  double x, y;
+
+  if (!parse_coordinates (text, &x, &y))
+    {
+      /* Translators: toast when the typed vertex cannot be read; %s is
+       * what was typed */
+      g_autofree char *message = g_strdup_printf (_("“%s” is not a pair of coordinates: type X (northing) then Y (easting) in metres"),
+                                                  text);
+      gtk_widget_add_css_class (GTK_WIDGET (self->coordinate_entry), "error");
+      set_error_message (self, message);
+      show_toast (self, message);
+      return;
+    }
+  gtk_widget_remove_css_class (GTK_WIDGET (self->coordinate_entry), "error");
+  dothi_map_view_add_typed_vertex (self->map_view, x, y);
+  gtk_editable_set_text (GTK_EDITABLE (self->coordinate_entry), "");
+}
+
+static void
+coordinate_activated_cb (GtkEntry    *entry,
+                         DothiWindow *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.add-vertex", NULL);
+}
+
+static void
+finish_edit_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  if (!dothi_map_view_finish_edit (self->map_view))
+    /* Translators: toast when Finish is pressed with nothing drawn */
+    show_toast (self, _("Nothing to finish: click on the map or add typed vertices first"));
+}
+
+/* ---- map and table signals while editing -------------------------------- */
+
+static void
+edit_finished_cb (DothiMapView *map,
+                  gint64        action_id,
+                  DothiWindow  *self)
+{
+  g_autofree char *layer = g_strdup (self->edit_layer);
+  gboolean added = self->edit_tool != NULL && g_str_has_prefix (self->edit_tool, "add-");
+
+  follow_edit (self);
+  show_edit_toast (self);
+  /* A new feature gets its attributes next. */
+  if (added && layer != NULL && self->project != NULL)
+    open_form_for_new_feature (self, layer);
+}
+
+static void
+edit_failed_cb (DothiMapView *map,
+                GError       *error,
+                DothiWindow  *self)
+{
+  if (error != NULL)
+    show_toast_error (self, error);
+}
+
+static void
+map_selection_changed_cb (DothiMapView *map,
+                          DothiWindow  *self)
+{
+  GArray *selection = dothi_map_view_get_selection (map);
+
+  update_actions (self);
+  if (self->syncing_selection || selection == NULL || selection->len == 0
+      || !self->table_visible
+      || g_strcmp0 (self->table_layer, dothi_map_view_get_selection_layer (map)) != 0)
+    return;
+  self->syncing_selection = TRUE;
+  dothi_attribute_table_select_fid (DOTHI_ATTRIBUTE_TABLE (self->attribute_table),
+                                    g_array_index (selection, gint64, selection->len - 1));
+  self->syncing_selection = FALSE;
+}
+
+static void
+table_selection_changed_cb (GtkWidget   *table,
+                            GArray      *fids,
+                            DothiWindow *self)
+{
+  if (self->syncing_selection || self->project == NULL || self->table_layer == NULL)
+    return;
+  self->syncing_selection = TRUE;
+  dothi_map_view_set_selection (self->map_view, self->table_layer,
+                                fids ? (const gint64 *) (gpointer) fids->data : NULL,
+                                fids ? fids->len : 0);
+  self->syncing_selection = FALSE;
+}
+
+static void
+table_feature_activated_cb (GtkWidget   *table,
+                            gint64       fid,
+                            DothiWindow *self)
+{
+  open_feature_form (self, self->table_layer, fid, NULL, NULL);
+}
+
+static void
+table_error_cb (GtkWidget   *table,
+                GError      *error,
+                DothiWindow *self)
+{
+  if (error != NULL)
+    show_toast_error (self, error);
+}
+
+static void
+table_edited_cb (GtkWidget   *table,
+                 gint64       action_id,
+                 DothiWindow *self)
+{
+  refresh_history (self);
+  reidentify (self);
+  if (self->audit_view != NULL)
+    dothi_audit_view_reload (DOTHI_AUDIT_VIEW (self->audit_view));
+  show_edit_toast (self);
+}
+
 /* ---- state -------------------------------------------------------------- */
+
+static void
+set_undo_tooltip (GtkButton  *button,
+                  gboolean    read_only,
+                  const char *label,
+                  gboolean    undo)
+{
+  g_autofree char *tooltip = NULL;
+
+  if (read_only)
+    tooltip = g_strdup (_("The project is open read-only, so it cannot be edited"));
+  else if (label != NULL)
+    tooltip = g_strdup_printf (undo
+                               /* Translators: tooltip of the Undo button; the label of
+                                * the action it would undo */
+                               ? _("Undo “%s”")
+                               /* Translators: tooltip of the Redo button; the label of
+                                * the action it would redo */
+                               : _("Redo “%s”"), label);
+  else
+    tooltip = g_strdup (undo
+                        /* Translators: tooltip of the Undo button when the history is empty */
+                        ? _("Nothing to Undo")
+                        /* Translators: tooltip of the Redo button when nothing was undone */
+                        : _("Nothing to Redo"));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (button), tooltip);
+}
+
+/* The editing half of update_actions(). A read-only project shows the
+ * tools greyed out, the reason in their tooltips. */
+static void
+update_edit_actions (DothiWindow *self,
+                     gboolean     showing_map,
+                     gboolean     busy)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  gboolean has_project = self->project != NULL;
+  gboolean read_only = has_project && !project_writable (self);
+  gboolean writable = project_writable (self) && !busy;
+  gboolean job = self->edit_cancellable != NULL;
+  gboolean can_edit = showing_map && writable && !job && self->editing;
+  const DothiLayerInfo *info = edit_layer_info (self);
+  GArray *selection = has_project ? dothi_map_view_get_selection (self->map_view) : NULL;
+  const DothiIdentifyResult *identified = gtk_revealer_get_reveal_child (self->identify_revealer)
+                                          ? dothi_identify_panel_get_current (self->identify_panel)
+                                          : NULL;
+  const char *tool = self->edit_tool ? self->edit_tool : "none";
+  DothiGeometryKind kind = info ? info->kind : DOTHI_GEOMETRY_KIND_NONE;
+
+  gtk_widget_action_set_enabled (widget, "win.undo", writable && !job && self->undo_label != NULL);
+  gtk_widget_action_set_enabled (widget, "win.redo", writable && !job && self->redo_label != NULL);
+  set_undo_tooltip (self->undo_button, read_only, self->undo_label, TRUE);
+  set_undo_tooltip (self->redo_button, read_only, self->redo_label, FALSE);
+
+  gtk_widget_action_set_enabled (widget, "win.edit-mode", showing_map && writable);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->edit_button),
+                               read_only
+                               ? _("The project is open read-only, so it cannot be edited")
+                               /* Translators: tooltip of the header bar Edit button */
+                               : _("Show the Editing Tools"));
+  gtk_widget_action_set_enabled (widget, "win.edit-tool", can_edit && info != NULL);
+  gtk_widget_action_set_enabled (widget, "win.snapping", showing_map && self->editing);
+  gtk_widget_action_set_enabled (widget, "win.add-vertex", can_edit && tool_draws (tool));
+  gtk_widget_action_set_enabled (widget, "win.finish-edit", can_edit && tool_draws (tool));
+  gtk_widget_action_set_enabled (widget, "win.merge",
+                                 can_edit && kind == DOTHI_GEOMETRY_KIND_MULTIPOLYGON
+                                 && selection != NULL && selection->len >= 2
+                                 && g_strcmp0 (dothi_map_view_get_selection_layer (self->map_view),
+                                               info->name) == 0);
+  gtk_widget_set_tooltip_text (self->merge_button,
+                               /* Translators: tooltip of the Merge Selected button */
+                               _("Merge the selected parcels into one; select them with the Select tool"));
+
+  /* Only the tools that fit the layer's kind are offered. */
+  gtk_widget_set_visible (self->add_point_button, tool_fits (kind, "add-point") && info);
+  gtk_widget_set_visible (self->add_line_button, tool_fits (kind, "add-line") && info);
+  gtk_widget_set_visible (self->add_polygon_button, tool_fits (kind, "add-polygon") && info);
+  gtk_widget_set_visible (self->split_button, kind == DOTHI_GEOMETRY_KIND_MULTIPOLYGON);
+  gtk_widget_set_visible (self->merge_button, kind == DOTHI_GEOMETRY_KIND_MULTIPOLYGON);
+
+  gtk_widget_action_set_enabled (widget, "win.toggle-table", showing_map);
+  gtk_widget_action_set_enabled (widget, "win.history", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.edit-feature",
+                                 identified != NULL && writable && find_info (self, identified->layer));
+  gtk_widget_action_set_enabled (widget, "win.feature-history",
+                                 identified != NULL && !busy && find_info (self, identified->layer));
+}
 
 static void
 update_actions (DothiWindow *self)
@@ -1651,6 +2946,8 @@ update_actions (DothiWindow *self)
                                  gtk_revealer_get_reveal_child (self->identify_revealer));
   gtk_widget_action_set_enabled (widget, "win.none", FALSE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->search_entry), has_project && !busy);
+
+  update_edit_actions (self, showing_map, busy);
 }
 
 static void
@@ -1744,6 +3041,13 @@ dothi_window_dispose (GObject *object)
   g_clear_object (&self->search_cancellable);
   g_cancellable_cancel (self->identify_cancellable);
   g_clear_object (&self->identify_cancellable);
+  /* A running undo finishes its transaction; only its result is dropped. */
+  g_cancellable_cancel (self->edit_cancellable);
+  g_clear_object (&self->edit_cancellable);
+  stop_watching (self);
+  if (self->audit_view != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->audit_view), (gpointer *) &self->audit_view);
+  self->audit_view = NULL;
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -1751,7 +3055,9 @@ dothi_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->recent_manager, self);
   self->recent_manager = NULL;
 
-  /* The map lets go of the project before it closes. */
+  /* The map and table let go of the project before it closes. */
+  if (self->attribute_table != NULL)
+    dothi_attribute_table_set_layer (DOTHI_ATTRIBUTE_TABLE (self->attribute_table), NULL, NULL);
   if (self->map_view != NULL)
     dothi_map_view_set_project (self->map_view, NULL);
   if (self->project != NULL)
@@ -1777,6 +3083,16 @@ dothi_window_finalize (GObject *object)
   g_free (self->error_message);
   g_free (self->crs_name);
   g_free (self->basemap);
+  g_clear_pointer (&self->layer_infos, g_ptr_array_unref);
+  g_clear_pointer (&self->layer_styles, g_ptr_array_unref);
+  g_clear_pointer (&self->edit_layers, g_ptr_array_unref);
+  g_clear_pointer (&self->table_layers, g_ptr_array_unref);
+  g_clear_pointer (&self->snap_off, g_hash_table_unref);
+  g_free (self->edit_tool);
+  g_free (self->edit_layer);
+  g_free (self->table_layer);
+  g_free (self->undo_label);
+  g_free (self->redo_label);
 
   G_OBJECT_CLASS (dothi_window_parent_class)->finalize (object);
 }
@@ -1807,6 +3123,22 @@ dothi_window_get_property (GObject    *object,
       g_value_set_string (value, self->basemap);
       break;
 
+    case PROP_EDITING:
+      g_value_set_boolean (value, self->editing);
+      break;
+
+    case PROP_EDIT_TOOL:
+      g_value_set_string (value, self->edit_tool);
+      break;
+
+    case PROP_SNAPPING:
+      g_value_set_boolean (value, self->snapping);
+      break;
+
+    case PROP_TABLE_VISIBLE:
+      g_value_set_boolean (value, self->table_visible);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1832,6 +3164,27 @@ dothi_window_set_property (GObject      *object,
 
     case PROP_BASEMAP:
       request_basemap (self, g_value_get_string (value));
+      break;
+
+    case PROP_EDITING:
+      set_editing (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_EDIT_TOOL:
+      set_edit_tool (self, g_value_get_string (value));
+      break;
+
+    case PROP_SNAPPING:
+      if (self->snapping != g_value_get_boolean (value))
+        {
+          self->snapping = g_value_get_boolean (value);
+          apply_snapping (self);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+
+    case PROP_TABLE_VISIBLE:
+      set_table_visible (self, g_value_get_boolean (value));
       break;
 
     default:
@@ -1866,6 +3219,25 @@ dothi_window_class_init (DothiWindowClass *klass)
     g_param_spec_string ("basemap", NULL, NULL,
                          "none",
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The editing tools are shown (a writable project only). */
+  properties[PROP_EDITING] =
+    g_param_spec_boolean ("editing", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* "none", "add-point", "add-line", "add-polygon", "vertices", "move",
+   * "delete", "split", "select"; setting "add" picks the layer's kind. */
+  properties[PROP_EDIT_TOOL] =
+    g_param_spec_string ("edit-tool", NULL, NULL,
+                         "none",
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SNAPPING] =
+    g_param_spec_boolean ("snapping", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TABLE_VISIBLE] =
+    g_param_spec_boolean ("table-visible", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (DOTHI_TYPE_MAP_VIEW);
@@ -1890,6 +3262,24 @@ dothi_window_class_init (DothiWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DothiWindow, wgs84_label);
   gtk_widget_class_bind_template_child (widget_class, DothiWindow, map_spinner);
   gtk_widget_class_bind_template_child (widget_class, DothiWindow, scale_label);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, undo_button);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, redo_button);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, edit_button);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, edit_revealer);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, edit_layer_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, edit_layer_titles);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, add_point_button);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, add_line_button);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, add_polygon_button);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, split_button);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, merge_button);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, snap_layers_box);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, snap_tolerance_spin);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, coordinate_entry);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, table_pane);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, table_layer_dropdown);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, table_layer_titles);
+  gtk_widget_class_bind_template_child (widget_class, DothiWindow, table_box);
 
   /* Accelerators are set in DothiApplication's startup table. */
   gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
@@ -1908,11 +3298,35 @@ dothi_window_class_init (DothiWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.none", NULL, NULL);
   gtk_widget_class_install_property_action (widget_class, "win.toggle-sidebar", "sidebar-visible");
   gtk_widget_class_install_property_action (widget_class, "win.basemap", "basemap");
+  gtk_widget_class_install_action (widget_class, "win.undo", NULL, undo_action);
+  gtk_widget_class_install_action (widget_class, "win.redo", NULL, undo_action);
+  gtk_widget_class_install_property_action (widget_class, "win.edit-mode", "editing");
+  gtk_widget_class_install_property_action (widget_class, "win.edit-tool", "edit-tool");
+  gtk_widget_class_install_property_action (widget_class, "win.snapping", "snapping");
+  gtk_widget_class_install_property_action (widget_class, "win.toggle-table", "table-visible");
+  gtk_widget_class_install_action (widget_class, "win.merge", NULL, merge_action);
+  gtk_widget_class_install_action (widget_class, "win.add-vertex", NULL, add_vertex_action);
+  gtk_widget_class_install_action (widget_class, "win.finish-edit", NULL, finish_edit_action);
+  gtk_widget_class_install_action (widget_class, "win.history", NULL, history_action);
+  gtk_widget_class_install_action (widget_class, "win.edit-feature", NULL, edit_feature_action);
+  gtk_widget_class_install_action (widget_class, "win.feature-history", NULL, feature_history_action);
 
   /* Escape belongs to whatever has focus first (the search entry, a
    * popover); a widget binding runs after them, unlike an accelerator. */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0,
                                        "win.close-identify", NULL);
+  /* Single keys for the editing tools are bindings too, so typing an
+   * “e” in an entry stays typing (accelerators see keys first). The
+   * shortcuts window lists them beside the table in dothi-application.c. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, 0, "win.edit-mode", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_p, 0, "win.edit-tool", "s", "none");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_a, 0, "win.edit-tool", "s", "add");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_v, 0, "win.edit-tool", "s", "vertices");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_m, 0, "win.edit-tool", "s", "move");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, 0, "win.edit-tool", "s", "delete");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_k, 0, "win.edit-tool", "s", "split");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, 0, "win.edit-tool", "s", "select");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, 0, "win.snapping", NULL);
 }
 
 static void
@@ -1924,8 +3338,30 @@ dothi_window_init (DothiWindow *self)
 
   self->sidebar_visible = TRUE;
   self->basemap = g_strdup ("none");
+  self->edit_tool = g_strdup ("none");
+  self->snap_off = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  gtk_spin_button_set_value (self->snap_tolerance_spin, DEFAULT_SNAP_TOLERANCE_PX);
+  g_signal_connect (self->snap_tolerance_spin, "value-changed",
+                    G_CALLBACK (snap_tolerance_changed_cb), self);
+  g_signal_connect (self->edit_layer_dropdown, "notify::selected",
+                    G_CALLBACK (edit_layer_selected_cb), self);
+  g_signal_connect (self->table_layer_dropdown, "notify::selected",
+                    G_CALLBACK (table_layer_selected_cb), self);
+  g_signal_connect (self->coordinate_entry, "activate",
+                    G_CALLBACK (coordinate_activated_cb), self);
+
+  self->attribute_table = dothi_attribute_table_new ();
+  gtk_widget_set_vexpand (self->attribute_table, TRUE);
+  gtk_box_append (self->table_box, self->attribute_table);
+  g_signal_connect (self->attribute_table, "selection-changed",
+                    G_CALLBACK (table_selection_changed_cb), self);
+  g_signal_connect (self->attribute_table, "feature-activated",
+                    G_CALLBACK (table_feature_activated_cb), self);
+  g_signal_connect (self->attribute_table, "error", G_CALLBACK (table_error_cb), self);
+  g_signal_connect (self->attribute_table, "edited", G_CALLBACK (table_edited_cb), self);
 
   g_object_bind_property (self, "sidebar-visible", self->flap, "reveal-flap",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
@@ -1969,6 +3405,10 @@ dothi_window_init (DothiWindow *self)
   g_signal_connect (self->map_view, "notify::scale-denominator",
                     G_CALLBACK (scale_changed_cb), self);
   g_signal_connect (self->map_view, "notify::busy", G_CALLBACK (map_busy_cb), self);
+  g_signal_connect (self->map_view, "edit-finished", G_CALLBACK (edit_finished_cb), self);
+  g_signal_connect (self->map_view, "edit-failed", G_CALLBACK (edit_failed_cb), self);
+  g_signal_connect (self->map_view, "selection-changed",
+                    G_CALLBACK (map_selection_changed_cb), self);
 
   g_signal_connect (self->identify_panel, "result-shown",
                     G_CALLBACK (identify_result_shown_cb), self);
@@ -2206,4 +3646,54 @@ dothi_window_activate_search_result (DothiWindow *self,
   else
     dothi_map_view_highlight (self->map_view, NULL, -1);
   return TRUE;
+}
+
+const char *
+dothi_window_get_undo_label (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), NULL);
+
+  return self->undo_label;
+}
+
+const char *
+dothi_window_get_redo_label (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), NULL);
+
+  return self->redo_label;
+}
+
+gboolean
+dothi_window_get_edit_running (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), FALSE);
+
+  return self->edit_cancellable != NULL;
+}
+
+GtkWidget *
+dothi_window_get_attribute_table (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), NULL);
+
+  return self->attribute_table;
+}
+
+GtkWidget *
+dothi_window_get_audit_view (DothiWindow *self)
+{
+  g_return_val_if_fail (DOTHI_IS_WINDOW (self), NULL);
+
+  return self->audit_view;
+}
+
+void
+dothi_window_open_feature_form (DothiWindow *self,
+                                const char  *layer,
+                                gint64       fid)
+{
+  g_return_if_fail (DOTHI_IS_WINDOW (self));
+
+  open_feature_form (self, layer, fid, NULL, NULL);
 }

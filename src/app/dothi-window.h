@@ -1,5 +1,6 @@
 /* dothi-window.h: the main window: one project's layer panel, map,
- * identify panel, search and status bar. */
+ * identify panel, search, status bar, editing tools, attribute table,
+ * undo and redo, and the history. */
 #pragma once
 
 #include <adwaita.h>
@@ -54,5 +55,22 @@ guint         dothi_window_get_n_search_results (DothiWindow *self);
 /* Flies to result @index as a click on it does; FALSE if there is none. */
 gboolean      dothi_window_activate_search_result (DothiWindow *self,
                                                    guint        index);
+
+/* Editing (DESIGN.md §6). The labels of what win.undo and win.redo would
+ * do now, or NULL; borrowed. They follow the file within a second
+ * whoever edits it, and at once after the window's own actions. */
+const char   *dothi_window_get_undo_label      (DothiWindow *self);
+const char   *dothi_window_get_redo_label      (DothiWindow *self);
+/* TRUE while an undo, redo, revert or merge runs in a worker. */
+gboolean      dothi_window_get_edit_running    (DothiWindow *self);
+/* The DothiAttributeTable under the map, and the History window while it
+ * is open (else NULL); borrowed. */
+GtkWidget    *dothi_window_get_attribute_table (DothiWindow *self);
+GtkWidget    *dothi_window_get_audit_view      (DothiWindow *self);
+/* Opens the feature form of @fid of @layer, as activating a table row
+ * does; an error is shown in the window. */
+void          dothi_window_open_feature_form   (DothiWindow *self,
+                                                const char  *layer,
+                                                gint64       fid);
 
 G_END_DECLS
