@@ -1070,7 +1070,8 @@ cmd_edit (int argc, char **argv)
   g_autofree char *text = NULL;
   gsize length = 0;
   guint counts[3] = { 0, 0, 0 };
-  gint64 action;
+  gint64 action, start;
+  double ms;
   int status = 0;
 
   if (!parse (ctx, &argc, &argv, &status))
@@ -1099,7 +1100,9 @@ cmd_edit (int argc, char **argv)
   if (project == NULL)
     return status;
 
+  start = g_get_monotonic_time ();
   action = dothi_edit_apply_sync (project, set, label, &fids, cancellable, terminal_progress, NULL, &error);
+  ms = (g_get_monotonic_time () - start) / 1000.0;
   if (action == 0)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -1118,6 +1121,7 @@ cmd_edit (int argc, char **argv)
 
       json_builder_begin_object (b);
       json_set_int (b, "action", action);
+      json_set_double (b, "ms", ms);
       json_set_int (b, "inserted", counts[DOTHI_CHANGE_INSERT]);
       json_set_int (b, "updated", counts[DOTHI_CHANGE_UPDATE]);
       json_set_int (b, "deleted", counts[DOTHI_CHANGE_DELETE]);
@@ -1172,7 +1176,8 @@ run_undo_redo (int argc, char **argv, gboolean redo)
   g_autoptr(DothiProject) project = NULL;
   g_autoptr(GPtrArray) newest = NULL;
   DothiActionInfo *info;
-  gint64 action;
+  gint64 action, start;
+  double ms;
   int status = 0;
 
   if (!parse (ctx, &argc, &argv, &status))
@@ -1182,8 +1187,10 @@ run_undo_redo (int argc, char **argv, gboolean redo)
   project = open_project (argv[1], FALSE, &status);
   if (project == NULL)
     return status;
+  start = g_get_monotonic_time ();
   action = redo ? dothi_edit_redo_sync (project, cancellable, &error)
                 : dothi_edit_undo_sync (project, cancellable, &error);
+  ms = (g_get_monotonic_time () - start) / 1000.0;
   if (action == 0)
     return fail (error);
 
@@ -1197,6 +1204,7 @@ run_undo_redo (int argc, char **argv, gboolean redo)
 
       json_builder_begin_object (b);
       json_set_int (b, "action", action);
+      json_set_double (b, "ms", ms);
       json_set_int (b, "undo_of", info ? info->undo_of : 0);
       json_set_string (b, "label", info ? info->label : NULL);
       json_set_int (b, "features", info ? info->n_features : 0);
