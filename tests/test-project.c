@@ -11,6 +11,7 @@
 #include "dothi-spatialite-store.h"
 #include "dothi-store.h"
 #include "test-util.h"
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -1439,6 +1440,70 @@ test_crs_identify (void)
   g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_CRS);
 }
 
+/* On a network file system the project opens read-only; "edit anyway"
+ * takes a lock file naming this process and keeps a second Dothi out. */
+static void
+test_network_fs (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *lock = g_strconcat (f->path, ".lock", NULL);
+  g_autofree char *held = NULL;
+  g_autofree char *pid = g_strdup_printf ("\n%d\n", (int) getpid ());
+  DothiProject *second;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+
+  create_parcels (f->project, "thua_dat");
+  g_clear_object (&f->project);
+  dothi_project_assume_network_fs (TRUE);
+
+  f->project = dothi_project_open (f->path, DOTHI_PROJECT_OPEN_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_assert_true (dothi_project_get_on_network_fs (f->project));
+  g_assert_true (dothi_project_get_read_only (f->project));
+  g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
+  g_clear_object (&f->project);
+
+  f->project = dothi_project_open (f->path, DOTHI_PROJECT_OPEN_EDIT_ANYWAY, &error);
+  g_assert_no_error (error);
+  g_assert_false (dothi_project_get_read_only (f->project));
+  g_assert_true (g_file_get_contents (lock, &held, NULL, NULL));
+  assert_contains (held, g_get_user_name ());
+  assert_contains (held, pid);
+  g_assert_true (dothi_project_set_layer_visible (f->project, "thua_dat", FALSE, &error));
+  g_assert_no_error (error);
+  /* A rollback journal, not WAL: its shared memory fails on NFS. */
+  g_assert_cmpint (sqlite3_open_v2 (f->path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  g_assert_cmpstr ((const char *) sqlite3_column_text (stmt, 0), ==, "delete");
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+
+  /* A second Dothi is refused while the lock is held, and told by whom. */
+  second = dothi_project_open (f->path, DOTHI_PROJECT_OPEN_EDIT_ANYWAY, &error);
+  g_assert_null (second);
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_BUSY);
+  assert_contains (error->message, g_get_user_name ());
+  g_clear_error (&error);
+
+  /* Closing lets go. */
+  g_clear_object (&f->project);
+  g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
+
+  /* A lock left by a process that no longer runs here is taken over. */
+  {
+    g_autofree char *stale = g_strdup_printf ("%s\nsomeone\n%d\n", g_get_host_name (), 999999);
+
+    g_assert_true (g_file_set_contents (lock, stale, -1, NULL));
+    f->project = dothi_project_open (f->path, DOTHI_PROJECT_OPEN_EDIT_ANYWAY, &error);
+    g_assert_no_error (error);
+    g_assert_false (dothi_project_get_read_only (f->project));
+    g_clear_object (&f->project);
+  }
+  dothi_project_assume_network_fs (FALSE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1460,6 +1525,7 @@ main (int argc, char **argv)
   ADD ("/project/open/version-zero", test_open_version_zero);
   ADD ("/project/open/migrate-current", test_open_migrate_current);
   ADD ("/project/open/read-only", test_open_read_only);
+  ADD ("/project/open/network-fs", test_network_fs);
   ADD ("/project/layer/create", test_layer_create);
   ADD ("/project/layer/bbox", test_layer_bbox);
   ADD ("/project/layer/rollback", test_layer_rollback);

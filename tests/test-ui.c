@@ -790,6 +790,36 @@ widget_pixels_digest (GtkWidget *widget)
   return g_compute_checksum_for_data (G_CHECKSUM_SHA256, pixels, (gsize) width * height * 4);
 }
 
+/* On a network drive the project opens read-only, the window says why,
+ * and "Edit Anyway" opens it again for editing under a lock file. */
+static void
+test_open_network_drive (Fixture       *f,
+                         gconstpointer  data)
+{
+  g_autofree char *lock = NULL;
+  g_autoptr(GFile) file = NULL;
+  DothiProject *project;
+
+  copy_demo (f);
+  lock = g_strconcat (f->path, ".lock", NULL);
+  dothi_project_assume_network_fs (TRUE);
+  open_path (f, f->path);
+  project = dothi_window_get_project (f->window);
+  g_assert_nonnull (project);
+  g_assert_true (dothi_project_get_read_only (project));
+  g_assert_true (g_str_has_suffix (dothi_window_get_subtitle (f->window), "—\u00a0read-only")
+                 || strstr (dothi_window_get_subtitle (f->window), "read-only") != NULL);
+  g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.edit-anyway", NULL));
+  wait_for_window (f->window);
+  g_assert_cmpstr (dothi_window_get_error_message (f->window), ==, NULL);
+  project = dothi_window_get_project (f->window);
+  g_assert_false (dothi_project_get_read_only (project));
+  g_assert_true (g_file_test (lock, G_FILE_TEST_EXISTS));
+  dothi_project_assume_network_fs (FALSE);
+}
+
 /* The spatialite shell changes every parcel's land use while the map is
  * open: the map notices within its one-second poll and draws again. */
 static void
@@ -2447,6 +2477,7 @@ main (int   argc,
   ADD ("/ui/demo/map", test_demo_map);
   ADD ("/ui/demo/search", test_demo_search);
   ADD ("/ui/demo/external-edit", test_demo_external_edit);
+  ADD ("/ui/open/network-drive", test_open_network_drive);
   ADD ("/ui/demo/identify", test_demo_identify);
   ADD ("/ui/demo/layer-panel", test_demo_layer_panel);
   ADD ("/ui/demo/style", test_demo_style);

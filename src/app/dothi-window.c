@@ -103,6 +103,7 @@ struct _DothiWindow
   /* Template children */
   AdwWindowTitle       *window_title;
   AdwToastOverlay      *toast_overlay;
+  gboolean              close_now;   /* set_project closes the old one at once */
   GtkMenuButton        *recent_button;
   GtkSearchEntry       *search_entry;
   GtkStack             *stack;
@@ -220,8 +221,10 @@ open_project_thread (GTask        *task,
   const char *path = task_data;
   g_autoptr(OpenResult) result = g_new0 (OpenResult, 1);
   g_autoptr(GError) error = NULL;
+  DothiProjectOpenFlags flags =
+    GPOINTER_TO_INT (g_object_get_data (G_OBJECT (task), "dothi-open-flags"));
 
-  result->project = dothi_project_open (path, DOTHI_PROJECT_OPEN_DEFAULT, &error);
+  result->project = dothi_project_open (path, flags, &error);
   if (result->project == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -345,7 +348,13 @@ set_project (DothiWindow  *self,
   old = g_steal_pointer (&self->project);
   self->project = project ? g_object_ref (project) : NULL;
   dothi_map_view_set_project (self->map_view, self->project);
-  if (old != NULL)
+  if (old != NULL && self->close_now)
+    {
+      /* A read-only project closes at once: nothing to write back. */
+      dothi_project_close (old);
+      g_object_unref (old);
+    }
+  else if (old != NULL)
     close_project_in_background (self, old);
 
   refresh_history (self);
@@ -1205,6 +1214,41 @@ project_opened_cb (GObject      *object,
   show_layers (self, opened->layers, opened->styles);
   add_to_recent (self, opened->project);
   pointer_left_cb (self->map_view, self);
+
+  /* SQLite's locks cannot be trusted on a network drive (DESIGN.md §2):
+   * say why the project is read-only, and offer to edit anyway. */
+  if (dothi_project_get_on_network_fs (self->project)
+      && dothi_project_get_read_only (self->project))
+    {
+      AdwToast *toast =
+        adw_toast_new (_("This project is on a network drive, where editing can damage it: it is open read-only"));
+
+      adw_toast_set_timeout (toast, 0);
+      adw_toast_set_button_label (toast, _("_Edit Anyway"));
+      adw_toast_set_action_name (toast, "win.edit-anyway");
+      adw_toast_overlay_add_toast (self->toast_overlay, toast);
+    }
+}
+
+/* Opens the project again for editing on its network drive, under a lock
+ * file that keeps any other Dothi out. */
+static void
+edit_anyway_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+  g_autoptr(GFile) file = NULL;
+
+  if (self->project == NULL)
+    return;
+  file = g_file_new_for_path (dothi_project_get_path (self->project));
+  /* The read-only connections (the map's too) must let go first: leaving
+   * WAL needs the file to itself. The open waits for them (busy timeout). */
+  self->close_now = dothi_project_get_read_only (self->project);
+  set_project (self, NULL);
+  self->close_now = FALSE;
+  dothi_window_open_file_full (self, file, DOTHI_PROJECT_OPEN_EDIT_ANYWAY);
 }
 
 static void
@@ -3308,6 +3352,7 @@ dothi_window_class_init (DothiWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.add-vertex", NULL, add_vertex_action);
   gtk_widget_class_install_action (widget_class, "win.finish-edit", NULL, finish_edit_action);
   gtk_widget_class_install_action (widget_class, "win.history", NULL, history_action);
+  gtk_widget_class_install_action (widget_class, "win.edit-anyway", NULL, edit_anyway_action);
   gtk_widget_class_install_action (widget_class, "win.edit-feature", NULL, edit_feature_action);
   gtk_widget_class_install_action (widget_class, "win.feature-history", NULL, feature_history_action);
 
@@ -3445,6 +3490,14 @@ void
 dothi_window_open_file (DothiWindow *self,
                         GFile       *file)
 {
+  dothi_window_open_file_full (self, file, DOTHI_PROJECT_OPEN_DEFAULT);
+}
+
+void
+dothi_window_open_file_full (DothiWindow           *self,
+                             GFile                 *file,
+                             DothiProjectOpenFlags  flags)
+{
   g_autoptr(GTask) task = NULL;
   g_autofree char *path = NULL;
   GApplication *application;
@@ -3485,6 +3538,7 @@ dothi_window_open_file (DothiWindow *self,
                      application ? g_object_ref (application) : NULL);
   g_task_set_source_tag (task, dothi_window_open_file);
   g_task_set_task_data (task, g_steal_pointer (&path), g_free);
+  g_object_set_data (G_OBJECT (task), "dothi-open-flags", GINT_TO_POINTER (flags));
   g_task_run_in_thread (task, open_project_thread);
 }
 

@@ -18,6 +18,10 @@ DothiWindow  *dothi_window_new          (AdwApplication *application);
  * project is added to the recent projects once open. */
 void          dothi_window_open_file    (DothiWindow    *self,
                                          GFile          *file);
+/* With @flags: DOTHI_PROJECT_OPEN_EDIT_ANYWAY on a network drive. */
+void          dothi_window_open_file_full (DothiWindow           *self,
+                                           GFile                 *file,
+                                           DothiProjectOpenFlags  flags);
 
 /* The open project, or NULL; borrowed. Owned by the main thread once the
  * open has finished. */

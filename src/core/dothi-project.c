@@ -15,6 +15,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <sys/vfs.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
 
 struct _DothiProject
 {
@@ -26,6 +31,8 @@ struct _DothiProject
   int                   srid;
   int                   schema_version;
   gboolean              read_only;
+  gboolean              network_fs;
+  char                 *lock_path;   /* held while editing on a network FS */
   DothiSpatialiteStore *store;
   /* Default styles computed so far (layer name → DothiStyle): sampling
    * a million-parcel layer once per session is enough. */
@@ -217,6 +224,14 @@ record_trigger_schema (DothiProject *self, GError **error)
   return set_meta (self, "triggers_schema_version", v, error);
 }
 
+static gboolean assume_network_fs = FALSE;
+
+void
+dothi_project_assume_network_fs (gboolean assume)
+{
+  assume_network_fs = assume;
+}
+
 /* SQLite locking is unsafe on network and FUSE file systems. */
 static gboolean
 is_network_fs (const char *path)
@@ -224,6 +239,8 @@ is_network_fs (const char *path)
   g_autofree char *dir = g_path_get_dirname (path);
   struct statfs st;
 
+  if (assume_network_fs)
+    return TRUE;
   if (statfs (dir, &st) != 0)
     return FALSE;
   switch ((unsigned long) st.f_type)
@@ -345,6 +362,69 @@ fail:
   return FALSE;
 }
 
+/* The lock file of an edit on a network file system: host, user and
+ * process of its holder. SQLite's own locks cannot be trusted there, so
+ * a second Dothi is kept out by this file; a holder's process that no
+ * longer runs on this host leaves a stale lock, which is taken over. */
+static gboolean
+take_lock (DothiProject *self, GError **error)
+{
+  g_autofree char *lock_path = g_strconcat (self->path, ".lock", NULL);
+  g_autofree char *text = g_strdup_printf ("%s\n%s\n%d\n", g_get_host_name (),
+                                           g_get_user_name (), (int) getpid ());
+
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      int fd = open (lock_path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+      g_autofree char *held = NULL;
+      g_auto(GStrv) parts = NULL;
+
+      if (fd >= 0)
+        {
+          gboolean ok = write (fd, text, strlen (text)) == (gssize) strlen (text);
+
+          ok = fsync (fd) == 0 && ok;
+          close (fd);
+          if (!ok)
+            {
+              g_unlink (lock_path);
+              break;
+            }
+          self->lock_path = g_steal_pointer (&lock_path);
+          return TRUE;
+        }
+      if (errno != EEXIST || !g_file_get_contents (lock_path, &held, NULL, NULL))
+        break;
+      parts = g_strsplit (held, "\n", 4);
+      if (g_strv_length (parts) >= 3
+          && g_strcmp0 (parts[0], g_get_host_name ()) == 0
+          && kill (atoi (parts[2]), 0) != 0 && errno == ESRCH)
+        {
+          g_unlink (lock_path);
+          continue;
+        }
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_BUSY,
+                   /* Translators: project file, user, host, process id */
+                   _("“%s” is being edited by %s on %s (process %s); it opens read-only until they close it"),
+                   self->path, parts[1] ? parts[1] : "?", parts[0] ? parts[0] : "?",
+                   parts[1] && parts[2] ? parts[2] : "?");
+      return FALSE;
+    }
+  g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+               /* Translators: a lock file's name, then the system's message */
+               _("Cannot write the lock file “%s”: %s"), lock_path, g_strerror (errno));
+  return FALSE;
+}
+
+static void
+release_lock (DothiProject *self)
+{
+  if (self->lock_path == NULL)
+    return;
+  g_unlink (self->lock_path);
+  g_clear_pointer (&self->lock_path, g_free);
+}
+
 DothiProject *
 dothi_project_open (const char *path, DothiProjectOpenFlags flags, GError **error)
 {
@@ -354,6 +434,7 @@ dothi_project_open (const char *path, DothiProjectOpenFlags flags, GError **erro
   g_autofree char *recorded = NULL;
   g_autofree char *image = NULL;
   gboolean read_only;
+  gboolean network;
 
   g_return_val_if_fail (path != NULL, NULL);
 
@@ -364,12 +445,17 @@ dothi_project_open (const char *path, DothiProjectOpenFlags flags, GError **erro
                    _("Project file “%s” does not exist"), path);
       return NULL;
     }
-  read_only = (flags & DOTHI_PROJECT_OPEN_READ_ONLY) != 0 || is_network_fs (path)
+  network = is_network_fs (path);
+  read_only = (flags & DOTHI_PROJECT_OPEN_READ_ONLY) != 0
+              || (network && (flags & DOTHI_PROJECT_OPEN_EDIT_ANYWAY) == 0)
               || g_access (path, W_OK) != 0;
 
   self = g_object_new (DOTHI_TYPE_PROJECT, NULL);
   self->path = g_strdup (path);
   self->read_only = read_only;
+  self->network_fs = network;
+  if (network && !read_only && !take_lock (self, error))
+    return NULL;
   self->store = dothi_spatialite_store_open (path, read_only ? DOTHI_STORE_OPEN_READ_ONLY
                                                              : DOTHI_STORE_OPEN_READ_WRITE,
                                              &local_error);
@@ -403,7 +489,10 @@ dothi_project_open (const char *path, DothiProjectOpenFlags flags, GError **erro
                    _("“%s” is not a Dothi project"), path);
       return NULL;
     }
-  if (!dothi_spatialite_store_make_durable (self->store, error))
+  /* On a network file system WAL's shared memory cannot work: a rollback
+   * journal, synchronous, under the lock file. */
+  if (!(network && !read_only ? dothi_spatialite_store_make_durable_journal (self->store, error)
+                              : dothi_spatialite_store_make_durable (self->store, error)))
     return NULL;
   if (self->schema_version < DOTHI_PROJECT_SCHEMA_VERSION)
     {
@@ -548,6 +637,14 @@ dothi_project_close (DothiProject *self)
   g_return_if_fail (DOTHI_IS_PROJECT (self));
   if (self->store != NULL)
     dothi_spatialite_store_close (self->store);
+  release_lock (self);
+}
+
+gboolean
+dothi_project_get_on_network_fs (DothiProject *self)
+{
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), FALSE);
+  return self->network_fs;
 }
 
 /* ---- display state --------------------------------------------------- */

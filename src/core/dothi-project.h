@@ -19,6 +19,11 @@ G_DECLARE_FINAL_TYPE (DothiProject, dothi_project, DOTHI, PROJECT, GObject)
 typedef enum {
   DOTHI_PROJECT_OPEN_DEFAULT   = 0,
   DOTHI_PROJECT_OPEN_READ_ONLY = 1 << 0,
+  /* On a network or FUSE file system, where a project opens read-only:
+   * edit anyway, with a rollback journal instead of WAL and a lock file
+   * (<project>.lock naming host, user and process) that keeps a second
+   * Dothi out; DOTHI_ERROR_BUSY while another holds it (DESIGN.md §2). */
+  DOTHI_PROJECT_OPEN_EDIT_ANYWAY = 1 << 1,
 } DothiProjectOpenFlags;
 
 /* Creates a new project file at @path in @crs ("EPSG:9218"; NULL for the
@@ -40,6 +45,11 @@ int           dothi_project_get_srid   (DothiProject *self);
 const char   *dothi_project_get_crs    (DothiProject *self);
 int           dothi_project_get_schema_version (DothiProject *self);
 gboolean      dothi_project_get_read_only (DothiProject *self);
+/* TRUE when the file lies on a network or FUSE file system: opened
+ * read-only unless DOTHI_PROJECT_OPEN_EDIT_ANYWAY was given. */
+gboolean      dothi_project_get_on_network_fs (DothiProject *self);
+/* For tests: treat every folder as a network file system. */
+void          dothi_project_assume_network_fs (gboolean assume);
 /* The storage behind the project; borrowed, used from the owning thread. */
 DothiStore   *dothi_project_get_store  (DothiProject *self);
 

@@ -1594,6 +1594,37 @@ dothi_spatialite_store_make_durable (DothiSpatialiteStore *self, GError **error)
          && dothi_spatialite_store_exec (self, "PRAGMA synchronous = FULL", error);
 }
 
+gboolean
+dothi_spatialite_store_make_durable_journal (DothiSpatialiteStore *self, GError **error)
+{
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+
+  if (self->read_only)
+    return TRUE;
+  /* Leaving WAL needs every other connection to the file closed. Ones
+   * this process still holds (a window that showed the project read-only
+   * a moment ago) get a second; past that the file stays in WAL, still
+   * under the lock file, which keeps any other Dothi out. */
+  for (int attempt = 0; ; attempt++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      int code;
+
+      if (dothi_spatialite_store_exec (self, "PRAGMA journal_mode = DELETE", &local_error))
+        break;
+      code = sqlite3_errcode (self->db);
+      if (code != SQLITE_BUSY && code != SQLITE_LOCKED)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      if (attempt >= 20)
+        break;
+      g_usleep (50 * 1000);
+    }
+  return dothi_spatialite_store_exec (self, "PRAGMA synchronous = FULL", error);
+}
+
 sqlite3 *
 dothi_spatialite_store_get_db (DothiSpatialiteStore *self)
 {

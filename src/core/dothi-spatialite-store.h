@@ -30,6 +30,11 @@ DothiSpatialiteStore *dothi_spatialite_store_open (const char          *path,
 gboolean  dothi_spatialite_store_make_durable (DothiSpatialiteStore *self,
                                               GError              **error);
 
+/* On a network file system (edit anyway): a rollback journal instead of
+ * WAL, whose shared memory does not work there. */
+gboolean  dothi_spatialite_store_make_durable_journal (DothiSpatialiteStore *self,
+                                                      GError              **error);
+
 /* The connection, for the project's own tables; borrowed. */
 sqlite3  *dothi_spatialite_store_get_db (DothiSpatialiteStore *self);
 
