@@ -1086,6 +1086,37 @@ test_edit_errors (Fixture *f, gconstpointer data)
   }
 }
 
+/* check --topology: two parcels overlapping by 10 m² and a 25 m² hole in
+ * a third, found with their areas; exit status 1. */
+static void
+test_check_topology (Fixture *f, gconstpointer data)
+{
+  static const char geojson[] =
+    "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"EPSG:9218\"}},"
+    "\"features\":["
+    "{\"type\":\"Feature\",\"properties\":{\"so_thua\":1},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+    "[[[457000,1402000],[457020,1402000],[457020,1402020],[457000,1402020],[457000,1402000]]]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"so_thua\":2},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
+    "[[[457019.5,1402000],[457040,1402000],[457040,1402020],[457019.5,1402020],[457019.5,1402000]]]}}"
+    "]}";
+  g_autofree char *source = path_in (f, "thua.geojson");
+  g_autoptr(Run) r = NULL;
+  g_autoptr(Run) ok = NULL;
+
+  g_assert_true (g_file_set_contents (source, geojson, -1, NULL));
+  new_project (f);
+  import_ok (f, source);
+
+  r = cli ("check", f->project, "--topology", "thua", "--json", NULL);
+  g_assert_cmpint (r->status, ==, 1);
+  g_assert_nonnull (strstr (r->out, "\"overlap\""));
+  g_assert_nonnull (strstr (r->out, "\"area\" : 10"));
+
+  /* A minimum above the overlap: nothing to report. */
+  ok = cli ("check", f->project, "--topology", "thua", "--min-area", "30", NULL);
+  g_assert_cmpint (ok->status, ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1109,6 +1140,7 @@ main (int argc, char **argv)
   ADD ("/cli/demo", test_demo);
   ADD ("/cli/edit/undo-redo-audit", test_edit_undo_redo);
   ADD ("/cli/edit/errors", test_edit_errors);
+  ADD ("/cli/check/topology", test_check_topology);
 
   return g_test_run ();
 }

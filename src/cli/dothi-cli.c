@@ -29,6 +29,7 @@
 #include "dothi-format.h"
 #include "dothi-import.h"
 #include "dothi-map-transform.h"
+#include "dothi-parcel.h"
 #include "dothi-project.h"
 #include "dothi-render-pool.h"
 
@@ -979,16 +980,76 @@ cmd_style (int argc, char **argv)
 
 /* ---- check ------------------------------------------------------------- */
 
+/* check --topology: overlaps and gaps of a parcel layer. */
+static int
+check_topology (DothiProject *project, const char *layer, double min_area)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) problems = NULL;
+
+  problems = dothi_parcel_check_topology_sync (project, layer, NULL, min_area, cancellable, &error);
+  if (problems == NULL)
+    return fail (error);
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_set_string (b, "layer", layer);
+      json_builder_set_member_name (b, "problems");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < problems->len; i++)
+        {
+          DothiTopologyProblem *p = g_ptr_array_index (problems, i);
+
+          json_builder_begin_object (b);
+          json_set_string (b, "kind", p->kind == DOTHI_TOPOLOGY_OVERLAP ? "overlap" : "gap");
+          json_set_int (b, "fid_a", p->fid_a);
+          json_set_int (b, "fid_b", p->fid_b);
+          json_set_double (b, "area", p->area);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      print_json (b);
+    }
+  else
+    {
+      for (guint i = 0; i < problems->len; i++)
+        {
+          DothiTopologyProblem *p = g_ptr_array_index (problems, i);
+
+          if (p->kind == DOTHI_TOPOLOGY_OVERLAP)
+            /* Translators: two feature ids, then an area in m² */
+            g_print (_("Parcels %lld and %lld overlap by %.1f m²\n"),
+                     (long long) p->fid_a, (long long) p->fid_b, p->area);
+          else
+            /* Translators: an area in m², then a feature id */
+            g_print (_("A gap of %.1f m² beside parcel %lld\n"), p->area, (long long) p->fid_a);
+        }
+      /* Translators: the number of overlaps and gaps found */
+      g_print (ngettext ("%u topology problem\n", "%u topology problems\n", problems->len),
+               problems->len);
+    }
+  return problems->len > 0 ? EXIT_BAD_INPUT : EXIT_DONE;
+}
+
 static int
 cmd_check (int argc, char **argv)
 {
   g_auto(GStrv) layers = NULL;
+  g_autofree char *topology = NULL;
+  double min_area = 0.1;
   GOptionEntry entries[] = {
     { "layer", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &layers, N_("Check this layer (repeatable; default all)"), N_("LAYER") },
+    { "topology", 't', 0, G_OPTION_ARG_STRING, &topology,
+      N_("Report overlaps and gaps between the parcels of this layer instead"), N_("LAYER") },
+    { "min-area", 0, 0, G_OPTION_ARG_DOUBLE, &min_area,
+      N_("Smallest overlap or gap reported, in m² (default 0.1)"), N_("M2") },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"),
-                                               _("Reports invalid geometries. Exit status 1 when there are any."),
+                                               _("Reports invalid geometries, or with --topology the overlaps and gaps of a parcel layer. Exit status 1 when there are any."),
                                                entries);
   g_autoptr(GError) error = NULL;
   g_autoptr(DothiProject) project = NULL;
@@ -1003,6 +1064,8 @@ cmd_check (int argc, char **argv)
   project = open_project (argv[1], TRUE, &status);
   if (project == NULL)
     return status;
+  if (topology != NULL)
+    return check_topology (project, topology, min_area);
   problems = dothi_check_sync (project, (const char * const *) layers, &checked, cancellable, &error);
   if (problems == NULL)
     return fail (error);
