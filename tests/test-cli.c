@@ -1117,6 +1117,186 @@ test_check_topology (Fixture *f, gconstpointer data)
   g_assert_cmpint (ok->status, ==, 0);
 }
 
+/* ---- field and layer ---------------------------------------------------- */
+
+static char *
+layer_description (const char *path, const char *layer)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = dothi_project_open (path, DOTHI_PROJECT_OPEN_READ_ONLY, &error);
+  g_autoptr(DothiLayerInfo) info = NULL;
+  GString *s = g_string_new (NULL);
+
+  g_assert_no_error (error);
+  info = dothi_project_get_layer (project, layer, &error);
+  g_assert_no_error (error);
+  g_string_append (s, info->title);
+  for (guint i = 0; i < info->fields->len; i++)
+    {
+      const DothiField *field = info->fields->pdata[i];
+      g_string_append_printf (s, "|%s:%s", field->name, dothi_field_type_to_string (field->type));
+    }
+  return g_string_free (s, FALSE);
+}
+
+static gint64
+json_action (const char *out)
+{
+  g_autoptr(JsonNode) node = parse_json (out);
+
+  return json_object_get_int_member (json_node_get_object (node), "action");
+}
+
+static void
+test_field_layer (Fixture *f, gconstpointer data)
+{
+  g_autofree char *source = write_changes (f, "tram_bom.geojson",
+                                           "{\"type\": \"FeatureCollection\", \"features\": ["
+                                           "{\"type\": \"Feature\", \"properties\": {\"ten\": \"Trạm Ea Tam\"},"
+                                           " \"geometry\": {\"type\": \"Point\", \"coordinates\": [108.0512, 12.6705]}}]}");
+  g_autofree char *state = NULL;
+  g_autofree char *desc = NULL;
+  g_autofree char *now = NULL;
+
+  new_project (f);
+  import_ok (f, source);
+  state = project_state (f->project);
+  desc = layer_description (f->project, "tram_bom");
+  g_assert_cmpstr (desc, ==, "tram_bom|ten:text");
+
+  /* Usage errors: exit 2, nothing written. */
+  {
+    const char *bad[][7] = {
+      { "field", NULL },
+      { "field", "rename", f->project, "tram_bom", "ten", NULL },
+      { "field", "add", f->project, "tram_bom", "ghi_chu", NULL },
+      { "field", "add", f->project, "tram_bom", "ghi_chu", "varchar", NULL },
+      { "field", "remove", f->project, "tram_bom", NULL },
+      { "layer", "move", f->project, "tram_bom", "x", NULL },
+      { "layer", "rename", f->project, "tram_bom", NULL },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+        g_autoptr(Run) r = NULL;
+
+        g_ptr_array_add (argv, (gpointer) cli_path ());
+        for (guint k = 0; bad[i][k] != NULL; k++)
+          g_ptr_array_add (argv, (gpointer) bad[i][k]);
+        g_ptr_array_add (argv, NULL);
+        r = run_argv (NULL, (const char * const *) argv->pdata);
+        g_assert_cmpint (r->status, ==, 2);
+      }
+  }
+  /* Refused: exit 1, the project unchanged. */
+  {
+    g_autoptr(Run) exists = cli ("field", "add", f->project, "tram_bom", "ten", "text", NULL);
+    g_autoptr(Run) reserved = cli ("field", "add", f->project, "tram_bom", "geom", "text", NULL);
+    g_autoptr(Run) missing = cli ("field", "remove", f->project, "tram_bom", "khong_co", NULL);
+    g_autoptr(Run) no_layer = cli ("layer", "rename", f->project, "khong_co", "Tên", NULL);
+
+    g_assert_cmpint (exists->status, ==, 1);
+    assert_contains (exists->err, "ten");
+    g_assert_cmpint (reserved->status, ==, 1);
+    g_assert_cmpint (missing->status, ==, 1);
+    assert_contains (missing->err, "khong_co");
+    g_assert_cmpint (no_layer->status, ==, 1);
+    g_clear_pointer (&now, g_free);
+    now = project_state (f->project);
+    g_assert_cmpstr (now, ==, state);
+  }
+
+  /* Add a field, undo, redo. */
+  {
+    g_autoptr(Run) r = cli ("field", "add", "--json", f->project, "tram_bom", "ngay_lap", "date", NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    g_assert_cmpint (json_action (r->out), >, 0);
+  }
+  g_clear_pointer (&desc, g_free);
+  desc = layer_description (f->project, "tram_bom");
+  g_assert_cmpstr (desc, ==, "tram_bom|ten:text|ngay_lap:date");
+  {
+    g_autoptr(Run) u = cli ("undo", f->project, NULL);
+
+    g_assert_cmpint (u->status, ==, 0);
+    assert_contains (u->out, "ngay_lap");
+  }
+  g_clear_pointer (&desc, g_free);
+  desc = layer_description (f->project, "tram_bom");
+  g_assert_cmpstr (desc, ==, "tram_bom|ten:text");
+  {
+    g_autoptr(Run) r = cli ("redo", f->project, NULL);
+    g_assert_cmpint (r->status, ==, 0);
+  }
+  g_clear_pointer (&desc, g_free);
+  desc = layer_description (f->project, "tram_bom");
+  g_assert_cmpstr (desc, ==, "tram_bom|ten:text|ngay_lap:date");
+
+  /* Remove a field with a value, then undo: the value is back. */
+  g_clear_pointer (&state, g_free);
+  state = project_state (f->project);
+  {
+    g_autoptr(Run) r = cli ("field", "remove", f->project, "tram_bom", "ten", NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    assert_contains (r->out, "ten");
+  }
+  g_clear_pointer (&desc, g_free);
+  desc = layer_description (f->project, "tram_bom");
+  g_assert_cmpstr (desc, ==, "tram_bom|ngay_lap:date");
+  {
+    g_autoptr(Run) u = cli ("undo", f->project, NULL);
+    g_assert_cmpint (u->status, ==, 0);
+  }
+  g_clear_pointer (&now, g_free);
+  now = project_state (f->project);
+  g_assert_cmpstr (now, ==, state);
+
+  /* Rename, as JSON, then undo. */
+  {
+    g_autoptr(Run) r = cli ("layer", "rename", "--json", f->project, "tram_bom", "Trạm bơm nước", NULL);
+
+    g_assert_cmpint (r->status, ==, 0);
+    g_assert_cmpint (json_action (r->out), >, 0);
+  }
+  g_clear_pointer (&desc, g_free);
+  desc = layer_description (f->project, "tram_bom");
+  g_assert_true (g_str_has_prefix (desc, "Trạm bơm nước|"));
+  {
+    g_autoptr(Run) r = cli ("layer", "rename", f->project, "tram_bom", "Trạm bơm nước", NULL);
+    g_assert_cmpint (r->status, ==, 1);
+  }
+  {
+    g_autoptr(Run) u = cli ("undo", f->project, NULL);
+    g_assert_cmpint (u->status, ==, 0);
+  }
+  g_clear_pointer (&desc, g_free);
+  desc = layer_description (f->project, "tram_bom");
+  g_assert_true (g_str_has_prefix (desc, "tram_bom|"));
+
+  /* Undo the added field, then the import itself; then nothing is left. */
+  {
+    g_autoptr(Run) u = cli ("undo", f->project, NULL);
+    g_autoptr(Run) u2 = NULL;
+    g_autoptr(Run) u3 = NULL;
+    g_autoptr(Run) layers = NULL;
+
+    g_assert_cmpint (u->status, ==, 0);
+    assert_contains (u->out, "ngay_lap");
+    u2 = cli ("undo", f->project, NULL);
+    g_assert_cmpint (u2->status, ==, 0);
+    assert_contains (u2->out, "tram_bom.geojson");
+    u3 = cli ("undo", f->project, NULL);
+    g_assert_cmpint (u3->status, ==, 1);
+    layers = cli ("layers", f->project, NULL);
+    g_assert_cmpint (layers->status, ==, 0);
+    assert_not_contains (layers->out, "tram_bom");
+    assert_not_contains (layers->out, "dothi_");
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1141,6 +1321,7 @@ main (int argc, char **argv)
   ADD ("/cli/edit/undo-redo-audit", test_edit_undo_redo);
   ADD ("/cli/edit/errors", test_edit_errors);
   ADD ("/cli/check/topology", test_check_topology);
+  ADD ("/cli/field-layer", test_field_layer);
 
   return g_test_run ();
 }

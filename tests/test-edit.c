@@ -7,6 +7,7 @@
 #include "dothi-autocleanups.h"
 #include "dothi-edit.h"
 #include "dothi-error.h"
+#include "dothi-import.h"
 #include "dothi-project.h"
 #include "dothi-spatialite-store.h"
 #include "dothi-store.h"
@@ -451,17 +452,21 @@ test_insert_undo_redo (Fixture *f, gconstpointer data)
   g_assert_cmpint (db_int (db, "SELECT max(fid) FROM thua_dat"), ==, 5);
 
   /* Undo again (the redo is the newest action now), then nothing is left
-   * but the import, which cannot be undone. */
+   * but the import: the edits since are undone, so it can be undone too,
+   * which puts the layer out of sight. */
   undo (f);
   g_clear_pointer (&undone, g_free);
   undone = checksum (f);
   g_assert_cmpstr (undone, ==, before);
   g_clear_pointer (&label, g_free);
   label = dothi_edit_dup_undo_label (f->project);
-  g_assert_null (label);
+  g_assert_cmpstr (label, ==, "Nhập thửa đất");
+  undo (f);
+  g_assert_null (dothi_project_get_layer (f->project, LAYER, &error));
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND);
+  g_clear_error (&error);
   g_assert_cmpint (dothi_edit_undo_sync (f->project, NULL, &error), ==, 0);
-  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_UNSUPPORTED);
-  assert_contains (error->message, LAYER);
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_NOTHING);
 }
 
 static void
@@ -1300,6 +1305,426 @@ test_crash (Fixture *f, gconstpointer data)
   }
 }
 
+/* ---- layer and field actions ------------------------------------------- */
+
+/* Two pumping stations in WGS 84, imported with the core as a user would. */
+static char *
+import_stations (Fixture *f)
+{
+  g_autofree char *source = g_build_filename (f->dir, "tram_bom.geojson", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiImport) import = NULL;
+  g_autoptr(GPtrArray) layers = NULL;
+
+  g_assert_true (g_file_set_contents (source,
+                                      "{\"type\": \"FeatureCollection\", \"features\": ["
+                                      "{\"type\": \"Feature\", \"properties\": {\"ten\": \"Trạm Ea Tam\", \"cong_suat\": 120},"
+                                      " \"geometry\": {\"type\": \"Point\", \"coordinates\": [108.0512, 12.6705]}},"
+                                      "{\"type\": \"Feature\", \"properties\": {\"ten\": \"Trạm Tân Lập\", \"cong_suat\": null},"
+                                      " \"geometry\": {\"type\": \"Point\", \"coordinates\": [108.0561, 12.6832]}}]}",
+                                      -1, &error));
+  g_assert_no_error (error);
+  import = dothi_import_new (f->project, source);
+  g_assert_true (dothi_import_run_sync (import, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  layers = dothi_project_list_layers (f->project, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (layers->len, ==, 2);
+  for (guint i = 0; i < layers->len; i++)
+    {
+      DothiLayerInfo *info = layers->pdata[i];
+      if (g_strcmp0 (info->name, LAYER) != 0)
+        return g_strdup (info->name);
+    }
+  g_assert_not_reached ();
+  return NULL;
+}
+
+static gint64
+table_count (sqlite3 *db, const char *sql, const char *name)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  return sqlite3_column_int64 (stmt, 0);
+}
+
+#define IN_SCHEMA "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"
+#define IN_GEOMETRY_COLUMNS "SELECT count(*) FROM geometry_columns WHERE f_table_name = ?1"
+
+static void
+assert_layer_listed (Fixture *f, const char *name, gboolean listed)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) layers = dothi_project_list_layers (f->project, &error);
+  gboolean found = FALSE;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < layers->len; i++)
+    {
+      DothiLayerInfo *info = layers->pdata[i];
+      found |= g_str_equal (info->name, name);
+      /* Hidden tables are never layers. */
+      g_assert_false (g_str_has_prefix (info->name, "dothi_"));
+    }
+  g_assert_cmpint (found, ==, listed);
+}
+
+static void
+test_import_undo_redo (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = import_stations (f);
+  g_autofree char *title = NULL;
+  g_autofree char *sum = NULL;
+  g_autofree char *again = NULL;
+  g_autofree char *trash = NULL;
+  g_autofree char *label = NULL;
+  gint64 undo_id, redo_id, import_id;
+  sqlite3 *db;
+
+  {
+    g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, name, &error);
+    g_assert_no_error (error);
+    title = g_strdup (info->title);
+    g_assert_cmpint (info->feature_count, ==, 2);
+  }
+  sum = dothi_project_layer_checksum (f->project, name, &error);
+  g_assert_no_error (error);
+  import_id = db_int (project_db (f->project), "SELECT max(id) FROM dothi_actions");
+  label = dothi_edit_dup_undo_label (f->project);
+  g_assert_nonnull (label);
+
+  /* Undo, after a restart: the layer goes out of sight, not away. */
+  reopen (f);
+  undo_id = undo (f);
+  assert_layer_listed (f, name, FALSE);
+  g_assert_null (dothi_project_get_layer (f->project, name, &error));
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_false (dothi_store_has_table (dothi_project_get_store (f->project), name));
+  trash = g_strdup_printf ("dothi_trash_%" G_GINT64_FORMAT "_%s", undo_id, name);
+  db = project_db (f->project);
+  g_assert_cmpint (table_count (db, IN_SCHEMA, trash), ==, 1);
+  g_assert_cmpint (table_count (db, IN_SCHEMA, name), ==, 0);
+  /* What QGIS reads: no geometry column under the old name; the hidden
+   * table keeps its own metadata and spatial index. */
+  g_assert_cmpint (table_count (db, IN_GEOMETRY_COLUMNS, name), ==, 0);
+  g_assert_cmpint (table_count (db, IN_GEOMETRY_COLUMNS, trash), ==, 1);
+  g_assert_cmpint (table_count (db, "SELECT count(*) FROM dothi_fields WHERE layer = ?1", name), ==, 0);
+  {
+    g_autofree char *idx = g_strdup_printf ("idx_%s_geom", trash);
+    g_assert_cmpint (table_count (db, IN_SCHEMA, idx), ==, 1);
+  }
+  /* "dothi_" names are never a layer's. */
+  g_assert_true (dothi_store_has_table (dothi_project_get_store (f->project), trash));
+
+  /* Redo, after a restart: the same layer, title and rows. */
+  reopen (f);
+  redo_id = redo (f);
+  assert_layer_listed (f, name, TRUE);
+  {
+    g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, name, &error);
+    g_assert_no_error (error);
+    g_assert_cmpstr (info->title, ==, title);
+    g_assert_cmpint (info->feature_count, ==, 2);
+    g_assert_cmpuint (info->fields->len, ==, 2);
+  }
+  again = dothi_project_layer_checksum (f->project, name, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again, ==, sum);
+  db = project_db (f->project);
+  g_assert_cmpint (table_count (db, IN_SCHEMA, trash), ==, 0);
+  g_assert_cmpint (table_count (db, IN_GEOMETRY_COLUMNS, name), ==, 1);
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT CheckSpatialIndex('%s', 'geom')", name);
+    g_assert_cmpint (db_int (db, sql), ==, 1);
+  }
+
+  /* Edits of the restored layer are audited under its name again. */
+  {
+    g_autoptr(DothiChangeSet) set = dothi_change_set_new ();
+    g_autoptr(JsonObject) p = props ("{\"cong_suat\": 90}");
+    gint64 edit;
+
+    dothi_change_set_update (set, name, 2, p, NULL);
+    edit = apply (f, set, "Sửa công suất", NULL);
+    g_assert_cmpint (table_count (db, "SELECT count(*) FROM dothi_audit WHERE layer = ?1 AND op = 'update'",
+                                  name), ==, 1);
+
+    /* The import (done again by the redo), edited since, cannot be
+     * reverted; the import itself is undone already. */
+    g_assert_cmpint (dothi_edit_revert_sync (f->project, import_id, NULL, &error), ==, 0);
+    g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_NOTHING);
+    g_clear_error (&error);
+    g_assert_cmpint (dothi_edit_revert_sync (f->project, redo_id, NULL, &error), ==, 0);
+    g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT);
+    assert_contains (error->message, title);
+    g_clear_error (&error);
+    assert_layer_listed (f, name, TRUE);
+    g_assert_cmpint (edit, >, 0);
+  }
+  /* Undo the edit, then the redo of the import: nothing is edited on
+   * balance, so the layer goes out of sight again, and comes back. */
+  undo (f);
+  reopen (f);
+  undo (f);
+  assert_layer_listed (f, name, FALSE);
+  redo (f);
+  g_clear_pointer (&again, g_free);
+  again = dothi_project_layer_checksum (f->project, name, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (again, ==, sum);
+}
+
+/* Import, edit, then undo until the import: the edit goes first. With
+ * the edit standing, undoing the import out of turn is a conflict. */
+static void
+test_import_edit_conflict (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = import_stations (f);
+  g_autoptr(DothiChangeSet) set = dothi_change_set_new ();
+  g_autoptr(JsonObject) p = props ("{\"ten\": \"Trạm mới\"}");
+  g_autoptr(GBytes) pt = wkb_from_wkt ("MULTIPOINT ((448000 1402000))");
+  g_autofree char *state = NULL;
+  g_autofree char *after = NULL;
+  gint64 import_id = db_int (project_db (f->project), "SELECT max(id) FROM dothi_actions");
+
+  dothi_change_set_insert (set, name, p, pt);
+  apply (f, set, NULL, NULL);
+  reopen (f);
+  state = history_state (f);
+  g_assert_cmpint (dothi_edit_revert_sync (f->project, import_id, NULL, &error), ==, 0);
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT);
+  assert_contains (error->message, "tram_bom");
+  g_clear_error (&error);
+  after = history_state (f);
+  g_assert_cmpstr (after, ==, state);
+  assert_layer_listed (f, name, TRUE);
+}
+
+static void
+test_field_add_undo (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = checksum (f);
+  g_autofree char *state = history_state (f);
+  g_autofree char *now = NULL;
+  g_autofree char *label = NULL;
+  gint64 action, redo_id;
+
+  /* Refused names leave the project alone. */
+  {
+    const struct { const char *name; int code; } bad[] = {
+      { "geom", DOTHI_ERROR_INVALID_DATA },
+      { "fid", DOTHI_ERROR_INVALID_DATA },
+      { "Ghi chu", DOTHI_ERROR_INVALID_DATA },
+      { "ghi-chu", DOTHI_ERROR_INVALID_DATA },
+      { "dothi_x", DOTHI_ERROR_INVALID_DATA },
+      { "so_to", DOTHI_ERROR_EXISTS },
+      { "SO_TO", DOTHI_ERROR_INVALID_DATA },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_assert_cmpint (dothi_project_add_field (f->project, LAYER, bad[i].name, DOTHI_FIELD_TEXT, &error), ==, 0);
+        g_assert_error (error, DOTHI_ERROR, bad[i].code);
+        g_clear_error (&error);
+      }
+    g_assert_cmpint (dothi_project_add_field (f->project, "khong_co", "ghi_chu", DOTHI_FIELD_TEXT, &error), ==, 0);
+    g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+    now = history_state (f);
+    g_assert_cmpstr (now, ==, state);
+  }
+
+  action = dothi_project_add_field (f->project, LAYER, "ngay_kiem_tra", DOTHI_FIELD_DATE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (action, >, 0);
+  label = dothi_edit_dup_undo_label (f->project);
+  assert_contains (label, "ngay_kiem_tra");
+  {
+    g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, LAYER, &error);
+    int i = dothi_layer_info_find_field (info, "ngay_kiem_tra");
+
+    g_assert_cmpint (i, >=, 0);
+    g_assert_cmpint (((DothiField *) info->fields->pdata[i])->type, ==, DOTHI_FIELD_DATE);
+  }
+
+  reopen (f);
+  undo (f);
+  {
+    g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, LAYER, &error);
+    g_assert_cmpint (dothi_layer_info_find_field (info, "ngay_kiem_tra"), <, 0);
+  }
+  g_clear_pointer (&now, g_free);
+  now = checksum (f);
+  g_assert_cmpstr (now, ==, before);
+
+  reopen (f);
+  redo_id = redo (f);
+  {
+    g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, LAYER, &error);
+    int i = dothi_layer_info_find_field (info, "ngay_kiem_tra");
+
+    g_assert_cmpint (i, >=, 0);
+    g_assert_cmpint (((DothiField *) info->fields->pdata[i])->type, ==, DOTHI_FIELD_DATE);
+  }
+
+  /* A value in the new field: the field cannot be taken away under it. */
+  {
+    g_autoptr(DothiChangeSet) set = dothi_change_set_new ();
+    g_autoptr(JsonObject) p = props ("{\"ngay_kiem_tra\": \"2024-05-02\"}");
+
+    dothi_change_set_update (set, LAYER, 1, p, NULL);
+    apply (f, set, NULL, NULL);
+    g_assert_cmpint (db_int (project_db (f->project),
+                             "SELECT count(*) FROM dothi_audit WHERE op = 'update' "
+                             "AND json_extract(after_attrs, '$.ngay_kiem_tra') = '2024-05-02'"), ==, 1);
+  }
+  g_assert_cmpint (dothi_edit_revert_sync (f->project, redo_id, NULL, &error), ==, 0);
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT);
+  assert_contains (error->message, "ngay_kiem_tra");
+  g_clear_error (&error);
+  /* Undo the value, then the field. */
+  undo (f);
+  undo (f);
+  g_clear_pointer (&now, g_free);
+  now = checksum (f);
+  g_assert_cmpstr (now, ==, before);
+}
+
+static void
+test_field_remove_undo (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = checksum (f);
+  g_autofree char *now = NULL;
+  g_autofree char *trash = NULL;
+  g_autofree char *value = NULL;
+  const char *fields[] = { "chu", "ma", "ngay" };
+  gint64 action;
+
+  action = dothi_project_remove_field (f->project, LAYER, "chu", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (action, >, 0);
+  {
+    g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, LAYER, &error);
+    g_assert_cmpint (dothi_layer_info_find_field (info, "chu"), <, 0);
+  }
+  /* The values are kept, NULLs left out. */
+  trash = g_strdup_printf ("dothi_trash_%" G_GINT64_FORMAT "_" LAYER "_chu", action);
+  g_assert_cmpint (table_count (project_db (f->project), IN_SCHEMA, trash), ==, 1);
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM \"%s\"", trash);
+    g_assert_cmpint (db_int (project_db (f->project), sql), ==, 2);
+  }
+  assert_layer_listed (f, LAYER, TRUE);
+  g_assert_cmpint (dothi_project_remove_field (f->project, LAYER, "chu", &error), ==, 0);
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  reopen (f);
+  undo (f);
+  now = checksum (f);
+  g_assert_cmpstr (now, ==, before);
+  g_assert_cmpint (table_count (project_db (f->project), IN_SCHEMA, trash), ==, 0);
+  value = db_text (project_db (f->project), "SELECT chu FROM thua_dat WHERE fid = 1");
+  g_assert_cmpstr (value, ==, "Uỷ ban nhân dân Phường Tân Lập");
+  g_assert_cmpint (db_int (project_db (f->project), "SELECT chu IS NULL FROM thua_dat WHERE fid = 2"), ==, 1);
+
+  reopen (f);
+  redo (f);
+  {
+    g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, LAYER, &error);
+    g_assert_cmpint (dothi_layer_info_find_field (info, "chu"), <, 0);
+  }
+  undo (f);
+  g_clear_pointer (&now, g_free);
+  now = checksum (f);
+  g_assert_cmpstr (now, ==, before);
+
+  /* A BLOB and a date field too, each with its type back. */
+  for (guint i = 1; i < G_N_ELEMENTS (fields); i++)
+    {
+      g_autoptr(DothiLayerInfo) old = dothi_project_get_layer (f->project, LAYER, &error);
+      g_autoptr(DothiLayerInfo) info = NULL;
+      DothiFieldType type = ((DothiField *) old->fields->pdata[dothi_layer_info_find_field (old, fields[i])])->type;
+
+      g_assert_cmpint (dothi_project_remove_field (f->project, LAYER, fields[i], &error), >, 0);
+      g_assert_no_error (error);
+      reopen (f);
+      undo (f);
+      info = dothi_project_get_layer (f->project, LAYER, &error);
+      g_assert_cmpint (((DothiField *) info->fields->pdata[dothi_layer_info_find_field (info, fields[i])])->type,
+                       ==, type);
+      g_clear_pointer (&now, g_free);
+      now = checksum (f);
+      g_assert_cmpstr (now, ==, before);
+    }
+
+  /* The restored field is audited again. */
+  {
+    g_autoptr(DothiChangeSet) set = dothi_change_set_new ();
+    g_autoptr(JsonObject) p = props ("{\"chu\": \"Trần Văn Bình\"}");
+
+    dothi_change_set_update (set, LAYER, 2, p, NULL);
+    apply (f, set, NULL, NULL);
+    g_clear_pointer (&value, g_free);
+    value = db_text (project_db (f->project),
+                     "SELECT json_extract(after_attrs, '$.chu') FROM dothi_audit ORDER BY id DESC LIMIT 1");
+    g_assert_cmpstr (value, ==, "Trần Văn Bình");
+    undo (f);
+  }
+
+  /* An indexed field stays. */
+  db_exec (project_db (f->project), "CREATE INDEX thua_dat_so_thua ON thua_dat (so_thua)");
+  g_assert_cmpint (dothi_project_remove_field (f->project, LAYER, "so_thua", &error), ==, 0);
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_UNSUPPORTED);
+  assert_contains (error->message, "so_thua");
+}
+
+static void
+test_rename_layer (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = checksum (f);
+  g_autofree char *now = NULL;
+  gint64 action;
+
+  action = dothi_project_rename_layer (f->project, LAYER, "Thửa đất (bản mới)", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (action, >, 0);
+  {
+    g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, LAYER, &error);
+    g_assert_cmpstr (info->title, ==, "Thửa đất (bản mới)");
+  }
+  g_assert_cmpint (dothi_project_rename_layer (f->project, LAYER, "  ", &error), ==, 0);
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+  g_assert_cmpint (dothi_project_rename_layer (f->project, LAYER, "Thửa đất (bản mới)", &error), ==, 0);
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_NOTHING);
+  g_clear_error (&error);
+
+  reopen (f);
+  undo (f);
+  {
+    g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, LAYER, &error);
+    g_assert_cmpstr (info->title, ==, TITLE);
+  }
+  reopen (f);
+  redo (f);
+  {
+    g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (f->project, LAYER, &error);
+    g_assert_cmpstr (info->title, ==, "Thửa đất (bản mới)");
+  }
+  now = checksum (f);
+  g_assert_cmpstr (now, ==, before);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1324,6 +1749,11 @@ main (int argc, char **argv)
   ADD ("/edit/audit/list", test_audit_list);
   ADD ("/edit/audit/external", test_external_edit);
   ADD ("/edit/crash-kill-9", test_crash);
+  ADD ("/edit/layer/import-undo-redo", test_import_undo_redo);
+  ADD ("/edit/layer/import-edit-conflict", test_import_edit_conflict);
+  ADD ("/edit/layer/rename", test_rename_layer);
+  ADD ("/edit/field/add-undo", test_field_add_undo);
+  ADD ("/edit/field/remove-undo", test_field_remove_undo);
 
   return g_test_run ();
 }

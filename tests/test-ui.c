@@ -19,6 +19,7 @@
 #include "dothi-audit-view.h"
 #include "dothi-crs.h"
 #include "dothi-demo-city.h"
+#include "dothi-domain.h"
 #include "dothi-edit.h"
 #include "dothi-error.h"
 #include "dothi-feature-form.h"
@@ -27,9 +28,11 @@
 #include "dothi-import-dialog.h"
 #include "dothi-layer-row.h"
 #include "dothi-map-view.h"
+#include "dothi-parcel.h"
 #include "dothi-project.h"
 #include "dothi-search.h"
 #include "dothi-style-dialog.h"
+#include "dothi-topology-view.h"
 #include "dothi-window.h"
 #include "dothi-tile-layer.h"
 #include "dothi-store.h"
@@ -1472,6 +1475,115 @@ test_edit_audit_view (Fixture       *f,
   gtk_window_destroy (GTK_WINDOW (feature_view));
 }
 
+static DothiTopologyView *
+find_topology_view (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (DOTHI_IS_TOPOLOGY_VIEW (window))
+        return DOTHI_TOPOLOGY_VIEW (window);
+    }
+  return NULL;
+}
+
+static gboolean
+topology_stopped (gpointer data)
+{
+  return !dothi_topology_view_get_running (data);
+}
+
+/* Check Topology…: parcel 2 moved 10 m onto parcel 1 overlaps it by
+ * 5 × 15 m; the check lists that, a larger smallest area hides it, and
+ * the row flies the map to the overlap with both parcels selected. */
+static void
+test_topology_view (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiChangeSet) set = dothi_change_set_new ();
+  g_autoptr(GByteArray) moved = square_wkb (445010, 1400000, 15);
+  g_autoptr(GBytes) wkb = g_bytes_new (moved->data, moved->len);
+  OGRSpatialReferenceH wgs84, project_srs;
+  FlyCheck check = { f->window, { 445010, 1400000, 445015, 1400015 } };
+  DothiTopologyView *view;
+  DothiMapView *map;
+  GArray *selection;
+  int kind = -1;
+  gint64 fid_a = 0, fid_b = 0;
+  double area = 0;
+
+  make_project (f, TRUE);
+  open_path (f, f->path);
+  map = DOTHI_MAP_VIEW (dothi_window_get_map_view (f->window));
+  dothi_change_set_update (set, "thua_dat", 2, NULL, wkb);
+  dothi_edit_apply_sync (dothi_window_get_project (f->window), set, "Dời thửa 2", NULL,
+                         NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_null (find_topology_view ());
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.check-topology", NULL));
+  view = find_topology_view ();
+  g_assert_nonnull (view);
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (view)) == GTK_WINDOW (f->window));
+  /* Only polygon layers are offered; the one with so_thua is chosen. */
+  g_assert_cmpstr (dothi_topology_view_get_layer (view), ==, "thua_dat");
+  dothi_topology_view_set_layer (view, "duong_ong");
+  g_assert_cmpstr (dothi_topology_view_get_layer (view), ==, "thua_dat");
+
+  g_assert_true (dothi_topology_view_run_sync (view));
+  g_assert_false (dothi_topology_view_get_running (view));
+  g_assert_cmpuint (dothi_topology_view_get_n_problems (view), ==, 1);
+  g_assert_true (dothi_topology_view_get_problem (view, 0, &kind, &fid_a, &fid_b, &area));
+  g_assert_cmpint (kind, ==, DOTHI_TOPOLOGY_OVERLAP);
+  g_assert_cmpint (fid_a, ==, 1);
+  g_assert_cmpint (fid_b, ==, 2);
+  g_assert_cmpfloat_with_epsilon (area, 75.0, 0.01);
+  g_assert_true (g_str_has_prefix (dothi_topology_view_get_problem_text (view, 0),
+                                   "Parcels 1 and 2 overlap by 75"));
+  g_assert_true (g_str_has_prefix (dothi_topology_view_get_message (view), "1 overlap and 0 gaps"));
+  g_assert_nonnull (strstr (dothi_topology_view_get_message (view), "Thửa đất"));
+
+  /* Nothing as large as 100 m². */
+  dothi_topology_view_set_min_area (view, 100);
+  g_assert_true (dothi_topology_view_run_sync (view));
+  g_assert_cmpuint (dothi_topology_view_get_n_problems (view), ==, 0);
+  g_assert_true (g_str_has_prefix (dothi_topology_view_get_message (view),
+                                   "No overlaps or gaps larger than 100"));
+
+  /* Cancelled at once: said so, nothing listed. */
+  dothi_topology_view_set_min_area (view, 0.1);
+  dothi_topology_view_run (view);
+  g_assert_true (dothi_topology_view_get_running (view));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "topology.cancel", NULL));
+  wait_until (topology_stopped, view);
+  g_assert_cmpuint (dothi_topology_view_get_n_problems (view), ==, 0);
+  g_assert_cmpstr (dothi_topology_view_get_message (view), ==, "The check was cancelled");
+
+  /* The row flies the map to the overlap and selects both parcels. */
+  g_assert_true (dothi_topology_view_run_sync (view));
+  g_assert_cmpuint (dothi_topology_view_get_n_problems (view), ==, 1);
+  g_assert_true (dothi_topology_view_activate_problem (view, 0));
+  selection = dothi_map_view_get_selection (map);
+  g_assert_cmpstr (dothi_map_view_get_selection_layer (map), ==, "thua_dat");
+  g_assert_cmpuint (selection->len, ==, 2);
+  g_assert_cmpint (g_array_index (selection, gint64, 0), ==, 1);
+  g_assert_cmpint (g_array_index (selection, gint64, 1), ==, 2);
+
+  wgs84 = dothi_crs_new_srs (4326, &error);
+  g_assert_no_error (error);
+  project_srs = dothi_crs_new_srs (dothi_project_get_srid (dothi_window_get_project (f->window)), &error);
+  g_assert_no_error (error);
+  check.to_project = OCTNewCoordinateTransformation (wgs84, project_srs);
+  g_assert_nonnull (check.to_project);
+  wait_until (map_shows_bbox, &check);
+  OCTDestroyCoordinateTransformation (check.to_project);
+  OSRRelease (wgs84);
+  OSRRelease (project_srs);
+}
 
 static DothiFeatureForm *
 find_feature_form (void)
@@ -2436,6 +2548,169 @@ test_import_dialog_run_error (Fixture       *f,
   g_assert_cmpuint (project_layer_count (f), ==, 2);
 }
 
+/* A stored range on duong_kinh (0..100): the form shows it, refuses 150
+ * naming the field and the range, and saves 80; the field rules editor
+ * opens from the form. A layer with domains no longer gets the
+ * parcel-number default. */
+static void
+test_edit_feature_form_rules (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLayerInfo) pipes = NULL;
+  g_autoptr(DothiDomain) range = dothi_domain_new ();
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) values = g_ptr_array_new ();
+  g_autofree char *text = NULL;
+  DothiProject *project;
+  DothiFeatureForm *form;
+  GtkWidget *widget;
+  GtkWidget *rules;
+  const char *message;
+  gint64 saved = 0;
+
+  make_project (f, TRUE);
+  open_path (f, f->path);
+  project = dothi_window_get_project (f->window);
+  pipes = dothi_project_get_layer (project, "duong_ong", &error);
+  g_assert_no_error (error);
+
+  range->required = TRUE;
+  range->has_min = TRUE;
+  range->min = 0;
+  range->has_max = TRUE;
+  range->max = 100;
+  g_assert_true (dothi_domain_set (project, "duong_ong", "duong_kinh", range, &error));
+  g_assert_no_error (error);
+
+  g_ptr_array_add (names, (gpointer) "duong_kinh");
+  g_ptr_array_add (values, (gpointer) "100");
+  widget = dothi_feature_form_new (GTK_WINDOW (f->window), project, pipes, NULL, 1,
+                                   names, values, &error);
+  g_assert_no_error (error);
+  form = DOTHI_FEATURE_FORM (widget);
+  g_signal_connect (form, "saved", G_CALLBACK (saved_cb), &saved);
+  gtk_window_present (GTK_WINDOW (form));
+  g_assert_null (dothi_feature_form_get_error_message (form));
+  g_assert_true (dothi_feature_form_get_required (form, "duong_kinh"));
+
+  /* 150 is over the maximum: refused inline, naming field and range. */
+  g_assert_true (dothi_feature_form_set_text (form, "duong_kinh", "150"));
+  message = dothi_feature_form_get_error_message (form);
+  g_assert_cmpstr (message, ==,
+                   "Field “duong_kinh” of “Đường ống cấp nước” must be between 0 and 100, not 150");
+  g_assert_false (gtk_widget_get_sensitive (find_widget (widget, "save_button")));
+  g_assert_false (dothi_feature_form_save (form));
+  g_assert_false (dothi_feature_form_get_busy (form));
+  g_assert_false (dothi_feature_form_validate (form, &error));
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "duong_kinh"));
+  g_clear_error (&error);
+
+  /* Required: emptying it is refused with the core's message. */
+  g_assert_true (dothi_feature_form_set_text (form, "duong_kinh", ""));
+  g_assert_cmpstr (dothi_feature_form_get_error_message (form), ==,
+                   "Field “duong_kinh” is required in “Đường ống cấp nước”");
+
+  /* The editor of the rules opens over the form, and closes with it. */
+  rules = dothi_feature_form_open_rules (form);
+  g_assert_nonnull (rules);
+  g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (rules)) == GTK_WINDOW (form));
+  gtk_window_destroy (GTK_WINDOW (rules));
+
+  /* 80 is in range: the error clears and the edit is saved. */
+  g_assert_true (dothi_feature_form_set_text (form, "duong_kinh", "80"));
+  g_assert_null (dothi_feature_form_get_error_message (form));
+  g_assert_true (gtk_widget_get_sensitive (find_widget (widget, "save_button")));
+  g_assert_true (dothi_feature_form_save (form));
+  wait_until (is_nonzero, &saved);
+  g_assert_cmpint (saved, >, 0);
+}
+
+/* Optional second test (register as "/ui/edit/feature-form-rules-editor"):
+ * the Field Rules… editor refuses a minimum above the maximum, naming the
+ * field, then saves a new maximum as one action and the form follows it. */
+static GtkWidget *
+find_named (GtkWidget  *widget,
+            const char *name)
+{
+  if (g_strcmp0 (gtk_widget_get_name (widget), name) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_named (child, name);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+test_edit_feature_form_rules_editor (Fixture       *f,
+                                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLayerInfo) pipes = NULL;
+  g_autoptr(GHashTable) domains = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GPtrArray) values = g_ptr_array_new ();
+  g_autoptr(GPtrArray) actions = NULL;
+  DothiProject *project;
+  DothiFeatureForm *form;
+  const DothiDomain *domain;
+  GtkWidget *widget, *rules;
+
+  make_project (f, TRUE);
+  open_path (f, f->path);
+  project = dothi_window_get_project (f->window);
+  pipes = dothi_project_get_layer (project, "duong_ong", &error);
+  g_assert_no_error (error);
+  g_ptr_array_add (names, (gpointer) "duong_kinh");
+  g_ptr_array_add (values, (gpointer) "100");
+  widget = dothi_feature_form_new (GTK_WINDOW (f->window), project, pipes, NULL, 1,
+                                   names, values, &error);
+  g_assert_no_error (error);
+  form = DOTHI_FEATURE_FORM (widget);
+  gtk_window_present (GTK_WINDOW (form));
+  g_assert_true (dothi_feature_form_set_text (form, "duong_kinh", "150"));
+  g_assert_null (dothi_feature_form_get_error_message (form));
+
+  rules = dothi_feature_form_open_rules (form);
+  g_assert_nonnull (rules);
+  gtk_editable_set_text (GTK_EDITABLE (find_named (rules, "min-duong_kinh")), "200");
+  gtk_editable_set_text (GTK_EDITABLE (find_named (rules, "max-duong_kinh")), "100");
+  g_signal_emit_by_name (find_named (rules, "rules-save"), "clicked");
+  /* Refused: the editor stays, nothing is stored. */
+  domains = dothi_domain_get_all (project, "duong_ong", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_hash_table_size (domains), ==, 0);
+  g_clear_pointer (&domains, g_hash_table_unref);
+
+  gtk_editable_set_text (GTK_EDITABLE (find_named (rules, "min-duong_kinh")), "");
+  gtk_switch_set_active (GTK_SWITCH (find_named (rules, "required-duong_kinh")), TRUE);
+  g_signal_emit_by_name (find_named (rules, "rules-save"), "clicked");
+
+  domains = dothi_domain_get_all (project, "duong_ong", &error);
+  g_assert_no_error (error);
+  domain = g_hash_table_lookup (domains, "duong_kinh");
+  g_assert_nonnull (domain);
+  g_assert_true (domain->required);
+  g_assert_false (domain->has_min);
+  g_assert_true (domain->has_max);
+  g_assert_cmpfloat_with_epsilon (domain->max, 100, 1e-9);
+  actions = dothi_audit_list_actions (project, 0, 1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (((DothiActionInfo *) actions->pdata[0])->label, "duong_kinh"));
+
+  /* The form follows: what was typed (150) is now refused. */
+  g_assert_true (dothi_feature_form_get_required (form, "duong_kinh"));
+  g_assert_cmpstr (dothi_feature_form_get_error_message (form), ==,
+                   "Field “duong_kinh” of “Đường ống cấp nước” must be at most 100, not 150");
+  gtk_window_destroy (GTK_WINDOW (form));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2486,7 +2761,10 @@ main (int   argc,
   ADD ("/ui/edit/read-only", test_edit_read_only);
   ADD ("/ui/edit/feature-form", test_edit_feature_form);
   ADD ("/ui/edit/feature-form-domain", test_edit_feature_form_domain);
+  ADD ("/ui/edit/feature-form-rules", test_edit_feature_form_rules);
+  ADD ("/ui/edit/feature-form-rules-editor", test_edit_feature_form_rules_editor);
   ADD ("/ui/edit/audit-view", test_edit_audit_view);
+  ADD ("/ui/edit/topology-view", test_topology_view);
   ADD ("/ui/edit/tools-and-table", test_edit_tools_and_table);
   ADD ("/ui/edit/refused", test_edit_refused);
   ADD ("/ui/edit/add-polygon-snapped", test_edit_add_polygon_snapped);

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "dothi-attribute-table.h"
+#include "dothi-domain.h"
 #include "dothi-edit.h"
 #include "dothi-error.h"
 #include "dothi-feature-list.h"
@@ -397,6 +398,7 @@ cell_commit (Cell *cell)
   g_autoptr(JsonNode) node = NULL;
   g_autoptr(JsonObject) properties = NULL;
   g_autoptr(DothiChangeSet) set = NULL;
+  g_autoptr(GHashTable) domains = NULL;
   g_autofree char *fid_text = NULL;
   g_autofree char *label = NULL;
   const char *old;
@@ -421,6 +423,19 @@ cell_commit (Cell *cell)
 
   properties = json_object_new ();
   json_object_set_member (properties, field->name, g_steal_pointer (&node));
+
+  /* The field's rules (range, required, code list) refuse the value here,
+   * naming the field, and the entry stays open to correct it. */
+  domains = dothi_domain_get_all (self->project, self->layer, &error);
+  if (domains == NULL
+      || !dothi_domain_check_properties (domains, dothi_feature_list_get_info (self->list),
+                                         properties, FALSE, &error))
+    {
+      gtk_widget_add_css_class (cell->entry, "error");
+      emit_error (self, error);
+      return FALSE;
+    }
+
   set = dothi_change_set_new ();
   dothi_change_set_update (set, self->layer, fid, properties, NULL);
   fid_text = g_strdup_printf ("%" G_GINT64_FORMAT, fid);

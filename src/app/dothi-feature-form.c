@@ -1,6 +1,7 @@
 /* dothi-feature-form.c: edits one feature's attributes: a row per field by
- * type, drop-downs for the style's categories, required fields, inline
- * errors that block Save, and one update action applied off the main loop. */
+ * type, the layer's field domains (ranges, required fields, code lists; the
+ * style's categories otherwise), inline errors that block Save, one update
+ * action applied off the main loop, and a small editor of the field rules. */
 #define G_LOG_DOMAIN "dothi-feature-form"
 
 #include "config.h"
@@ -13,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dothi-domain.h"
 #include "dothi-edit.h"
 #include "dothi-error.h"
 #include "dothi-feature-list.h"
 
-/* Field names that hold a parcel number: such a field may not be empty. */
+/* Field names that hold a parcel number: such a field may not be empty
+ * (the default only for a layer without field domains). */
 static const char *const parcel_number_names[] = {
   "so_thua", "sothua", "so_hieu_thua", "ma_thua",
   "parcel_no", "parcel_id", "parcel_number", NULL
@@ -35,6 +38,8 @@ typedef struct {
   GtkWidget        *row;
   char             *original;  /* text as read, NULL for null */
   GPtrArray        *codes;     /* EDITOR_CHOICE: char* per item, NULL for null */
+  DothiDomain      *rules;     /* the stored domain of the field, or NULL */
+  DothiDomain      *choices;   /* the code list of the drop-down, or NULL */
   gboolean          required;
   gboolean          domain;
 } FieldEditor;
@@ -44,6 +49,10 @@ struct _DothiFeatureForm
   AdwWindow        parent_instance;
 
   char            *path;
+  DothiProject    *project;   /* the window's, main thread: field rules */
+  DothiStyle      *style;
+  GHashTable      *domains;   /* field → DothiDomain*, empty for none */
+  GtkWidget       *rules_window;
   DothiLayerInfo  *info;
   gint64           fid;
   GPtrArray       *editors;   /* FieldEditor* */
@@ -56,6 +65,7 @@ struct _DothiFeatureForm
   GtkLabel        *error_label;
   AdwPreferencesGroup *fields_group;
   GtkSpinner      *spinner;
+  GtkWidget       *rules_button;
 };
 
 G_DEFINE_FINAL_TYPE (DothiFeatureForm, dothi_feature_form, ADW_TYPE_WINDOW)
@@ -72,6 +82,8 @@ field_editor_free (FieldEditor *editor)
 {
   g_free (editor->original);
   g_clear_pointer (&editor->codes, g_ptr_array_unref);
+  g_clear_pointer (&editor->rules, dothi_domain_free);
+  g_clear_pointer (&editor->choices, dothi_domain_free);
   g_free (editor);
 }
 
@@ -197,10 +209,17 @@ parse_datetime (const char *text)
   return time != NULL;
 }
 
-/* Checks one field's value; the message names the field. */
+static void set_json_value (JsonObject  *object,
+                            FieldEditor *editor,
+                            const char  *text);
+
+/* Checks one field's value; the message names the field. A stored domain
+ * checks a changed value as the core will (range, code list); an empty
+ * required field is refused even when it was empty before. */
 static gboolean
-check_editor (FieldEditor  *editor,
-              GError      **error)
+check_editor (const DothiLayerInfo  *info,
+              FieldEditor           *editor,
+              GError               **error)
 {
   g_autofree char *text = editor_dup_text (editor);
   const char *name = editor->field->name;
@@ -214,6 +233,8 @@ check_editor (FieldEditor  *editor,
     {
       if (!editor->required)
         return TRUE;
+      if (editor->rules != NULL)
+        return dothi_domain_check_value (editor->rules, info, editor->field, NULL, error);
       g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
                    /* Translators: a field of the feature form left empty */
                    _("Field “%s” is required"), name);
@@ -271,6 +292,16 @@ check_editor (FieldEditor  *editor,
     default:
       break;
     }
+
+  if (editor->rules != NULL && g_strcmp0 (text, editor->original) != 0)
+    {
+      g_autoptr(JsonObject) object = json_object_new ();
+
+      set_json_value (object, editor, text);
+      if (!dothi_domain_check_value (editor->rules, info, editor->field,
+                                     json_object_get_member (object, name), error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -296,7 +327,7 @@ check_all (DothiFeatureForm  *self,
       FieldEditor *editor = g_ptr_array_index (self->editors, i);
       g_autoptr(GError) local = NULL;
 
-      if (check_editor (editor, &local))
+      if (check_editor (self->info, editor, &local))
         gtk_widget_remove_css_class (editor->row, "error");
       else
         {
@@ -381,10 +412,43 @@ new_choice_row (FieldEditor *editor,
   return row;
 }
 
-static GtkWidget *
-build_row (FieldEditor *editor,
-           DothiStyle  *style)
+/* "0 – 100", "≥ 0", "≤ 100": the range of a number field, for people. */
+static char *
+range_text (const DothiDomain *domain)
 {
+  g_autofree char *min = domain->has_min ? dothi_domain_format_number (domain->min) : NULL;
+  g_autofree char *max = domain->has_max ? dothi_domain_format_number (domain->max) : NULL;
+
+  if (min != NULL && max != NULL)
+    /* Translators: the range of a number field in the feature form */
+    return g_strdup_printf (_("%s – %s"), min, max);
+  if (min != NULL)
+    /* Translators: the lowest number a field of the feature form takes */
+    return g_strdup_printf (_("≥ %s"), min);
+  if (max != NULL)
+    /* Translators: the highest number a field of the feature form takes */
+    return g_strdup_printf (_("≤ %s"), max);
+  return NULL;
+}
+
+static void
+add_suffix_label (GtkWidget  *row,
+                  const char *text)
+{
+  GtkWidget *label = gtk_label_new (text);
+
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_widget_add_css_class (label, "caption");
+  if (ADW_IS_ENTRY_ROW (row))
+    adw_entry_row_add_suffix (ADW_ENTRY_ROW (row), label);
+  else
+    adw_action_row_add_suffix (ADW_ACTION_ROW (row), label);
+}
+
+static GtkWidget *
+build_row (FieldEditor *editor)
+{
+  g_autofree char *range = NULL;
   const DothiField *field = editor->field;
   GtkWidget *row = NULL;
 
@@ -400,16 +464,13 @@ build_row (FieldEditor *editor,
           gtk_string_list_append (items, _("(empty)"));
           g_ptr_array_add (editor->codes, NULL);
         }
-      for (guint i = 0; i < style->rules->len; i++)
+      for (guint i = 0; i < editor->choices->codes->len; i++)
         {
-          const DothiStyleRule *rule = g_ptr_array_index (style->rules, i);
-          g_autofree char *label = NULL;
+          const DothiDomainCode *code = g_ptr_array_index (editor->choices->codes, i);
+          g_autofree char *label = choice_label (code->value, code->label);
 
-          if (rule->value == NULL)
-            continue;
-          label = choice_label (rule->value, rule->label);
           gtk_string_list_append (items, label);
-          g_ptr_array_add (editor->codes, g_strdup (rule->value));
+          g_ptr_array_add (editor->codes, g_strdup (code->value));
         }
       row = new_choice_row (editor, items);
     }
@@ -461,9 +522,19 @@ build_row (FieldEditor *editor,
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), field->name);
   adw_preferences_row_set_use_underline (ADW_PREFERENCES_ROW (row), FALSE);
+  if (editor->rules != NULL && editor->kind == EDITOR_ENTRY)
+    range = range_text (editor->rules);
+  if (range != NULL)
+    add_suffix_label (row, range);
+  if (editor->required)
+    /* Translators: the marker of a field of the feature form that may not
+     * be empty, shown beside its value */
+    add_suffix_label (row, _("required"));
   if (editor->required)
     /* Translators: tooltip of a field of the feature form that may not be empty */
     gtk_widget_set_tooltip_text (row, _("Required"));
+  else if (range != NULL)
+    gtk_widget_set_tooltip_text (row, range);
   else if (field->type == DOTHI_FIELD_DATE)
     /* Translators: tooltip of a date field of the feature form; keep YYYY-MM-DD */
     gtk_widget_set_tooltip_text (row, _("A date as YYYY-MM-DD"));
@@ -481,9 +552,33 @@ field_has_domain (const DothiField *field,
          && field->type != DOTHI_FIELD_BLOB;
 }
 
+/* The stored domains decide; a layer without any keeps the old defaults:
+ * the style's categorised field and a parcel number are required. The
+ * drop-down is the stored code list, else the style's categories. */
+static void
+set_editor_rules (DothiFeatureForm *self,
+                  FieldEditor      *editor)
+{
+  const DothiField *field = editor->field;
+  const DothiDomain *stored = g_hash_table_lookup (self->domains, field->name);
+  gboolean has_domains = g_hash_table_size (self->domains) > 0;
+
+  if (stored != NULL && field->type != DOTHI_FIELD_BLOB)
+    editor->rules = dothi_domain_copy (stored);
+  if (editor->rules != NULL && editor->rules->codes != NULL && editor->rules->codes->len > 0)
+    editor->choices = dothi_domain_copy (editor->rules);
+  else if (field_has_domain (field, self->style))
+    editor->choices = dothi_domain_new_from_style (self->style, field->name);
+  editor->domain = editor->choices != NULL;
+
+  if (has_domains)
+    editor->required = editor->rules != NULL && editor->rules->required;
+  else
+    editor->required = field_has_domain (field, self->style) || is_parcel_number_name (field->name);
+}
+
 static void
 build_rows (DothiFeatureForm *self,
-            DothiStyle       *style,
             GPtrArray        *names,
             GPtrArray        *values)
 {
@@ -502,10 +597,9 @@ build_rows (DothiFeatureForm *self,
                                ? g_strdup (g_ptr_array_index (values, j)) : NULL;
             break;
           }
-      editor->domain = field_has_domain (field, style);
-      editor->required = editor->domain || is_parcel_number_name (field->name);
+      set_editor_rules (self, editor);
 
-      adw_preferences_group_add (self->fields_group, build_row (editor, style));
+      adw_preferences_group_add (self->fields_group, build_row (editor));
       if (editor->kind == EDITOR_ENTRY)
         g_signal_connect (editor->row, "changed", G_CALLBACK (text_changed_cb), self);
       else if (editor->kind == EDITOR_CHOICE)
@@ -671,6 +765,298 @@ save_action (GtkWidget  *widget,
   dothi_feature_form_save (DOTHI_FEATURE_FORM (widget));
 }
 
+/* ---- the field rules ---------------------------------------------------- */
+
+/* Reads the layer's domains again and rebuilds the rows, keeping what was
+ * typed. */
+static void
+reload_rules (DothiFeatureForm *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GHashTable) domains = NULL;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) originals = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) typed = g_ptr_array_new_with_free_func (g_free);
+
+  domains = dothi_domain_get_all (self->project, self->info->name, &error);
+  if (domains == NULL)
+    {
+      show_error (self, error->message);
+      return;
+    }
+  for (guint i = 0; i < self->editors->len; i++)
+    {
+      FieldEditor *editor = g_ptr_array_index (self->editors, i);
+
+      g_ptr_array_add (names, g_strdup (editor->field->name));
+      g_ptr_array_add (originals, g_strdup (editor->original));
+      g_ptr_array_add (typed, editor_dup_text (editor));
+      adw_preferences_group_remove (self->fields_group, editor->row);
+    }
+  g_clear_pointer (&self->editors, g_ptr_array_unref);
+  g_clear_pointer (&self->domains, g_hash_table_unref);
+  self->domains = g_steal_pointer (&domains);
+
+  build_rows (self, names, originals);
+  for (guint i = 0; i < names->len; i++)
+    if (g_strcmp0 (typed->pdata[i], originals->pdata[i]) != 0)
+      dothi_feature_form_set_text (self, names->pdata[i], typed->pdata[i]);
+  check_all (self, NULL);
+}
+
+typedef struct {
+  const DothiField *field;
+  GtkWidget        *required;   /* GtkSwitch */
+  GtkWidget        *min;        /* AdwEntryRow, numbers only */
+  GtkWidget        *max;
+} RuleRow;
+
+typedef struct {
+  DothiFeatureForm *form;       /* unowned: the editor dies with the form */
+  GtkWidget        *window;
+  GtkRevealer      *error_revealer;
+  GtkLabel         *error_label;
+  GPtrArray        *rows;       /* RuleRow* */
+} RulesEditor;
+
+static void
+rules_editor_free (RulesEditor *editor)
+{
+  g_ptr_array_unref (editor->rows);
+  g_free (editor);
+}
+
+static void
+rules_show_error (RulesEditor *editor,
+                  const char  *message)
+{
+  gtk_label_set_text (editor->error_label, message ? message : "");
+  gtk_revealer_set_reveal_child (editor->error_revealer, message != NULL);
+}
+
+static char *
+number_for_entry (gboolean has, double value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  return has ? g_strdup (g_ascii_dtostr (buf, sizeof buf, value)) : g_strdup ("");
+}
+
+/* An empty entry is no limit; FALSE with an error naming the field. */
+static gboolean
+read_limit (GtkWidget         *entry,
+            const DothiField  *field,
+            gboolean           is_min,
+            gboolean          *has,
+            double            *value,
+            GError           **error)
+{
+  g_autofree char *text = NULL;
+
+  *has = FALSE;
+  if (entry == NULL)
+    return TRUE;
+  text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (entry))));
+  if (text[0] == '\0')
+    return TRUE;
+  if (!parse_real (text, value))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   is_min
+                   /* Translators: field rules editor: a field name, then the text typed */
+                   ? _("The minimum of field “%s” needs a number, not “%s”")
+                   /* Translators: field rules editor: a field name, then the text typed */
+                   : _("The maximum of field “%s” needs a number, not “%s”"),
+                   field->name, text);
+      return FALSE;
+    }
+  *has = TRUE;
+  return TRUE;
+}
+
+static gboolean
+same_rules (const DothiDomain *a,
+            const DothiDomain *b)
+{
+  if (dothi_domain_is_empty (a) || dothi_domain_is_empty (b))
+    return dothi_domain_is_empty (a) && dothi_domain_is_empty (b);
+  return a->required == b->required && a->has_min == b->has_min && a->has_max == b->has_max
+         && (!a->has_min || a->min == b->min) && (!a->has_max || a->max == b->max);
+}
+
+/* Each changed field is one dothi_domain_set(), one action in the history;
+ * code lists are kept as stored. */
+static void
+rules_save_clicked_cb (GtkButton   *button,
+                       RulesEditor *editor)
+{
+  DothiFeatureForm *self = editor->form;
+  g_autoptr(GError) error = NULL;
+  gboolean changed = FALSE;
+
+  for (guint i = 0; i < editor->rows->len && error == NULL; i++)
+    {
+      RuleRow *row = g_ptr_array_index (editor->rows, i);
+      const DothiDomain *stored = g_hash_table_lookup (self->domains, row->field->name);
+      g_autoptr(DothiDomain) domain = stored ? dothi_domain_copy (stored) : dothi_domain_new ();
+
+      domain->required = gtk_switch_get_active (GTK_SWITCH (row->required));
+      if (!read_limit (row->min, row->field, TRUE, &domain->has_min, &domain->min, &error)
+          || !read_limit (row->max, row->field, FALSE, &domain->has_max, &domain->max, &error))
+        break;
+      if (same_rules (domain, stored))
+        continue;
+      if (dothi_domain_set (self->project, self->info->name, row->field->name, domain, &error))
+        changed = TRUE;
+    }
+
+  if (changed)
+    reload_rules (self);
+  if (error != NULL)
+    {
+      rules_show_error (editor, error->message);
+      return;
+    }
+  gtk_window_destroy (GTK_WINDOW (editor->window));
+}
+
+static void
+rules_cancel_clicked_cb (GtkButton   *button,
+                         RulesEditor *editor)
+{
+  gtk_window_destroy (GTK_WINDOW (editor->window));
+}
+
+static GtkWidget *
+new_limit_row (const char *title,
+               gboolean    has,
+               double      value)
+{
+  GtkWidget *row = adw_entry_row_new ();
+  g_autofree char *text = number_for_entry (has, value);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_entry_row_set_input_purpose (ADW_ENTRY_ROW (row), GTK_INPUT_PURPOSE_NUMBER);
+  gtk_editable_set_text (GTK_EDITABLE (row), text);
+  return row;
+}
+
+/* Widget names ("min-dien_tich") let tests find the editor's rows. */
+static void
+name_widget (GtkWidget  *widget,
+             const char *what,
+             const char *field)
+{
+  g_autofree char *name = g_strconcat (what, "-", field, NULL);
+
+  gtk_widget_set_name (widget, name);
+}
+
+/* An AdwWindow listing the fields: Required, and Minimum/Maximum for
+ * numbers (empty: no limit). */
+static GtkWidget *
+rules_editor_new (DothiFeatureForm *self)
+{
+  RulesEditor *editor = g_new0 (RulesEditor, 1);
+  GtkWidget *window = adw_window_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *header = adw_header_bar_new ();
+  GtkWidget *title = adw_window_title_new (_("Field Rules"), layer_title (self->info));
+  GtkWidget *cancel = gtk_button_new_with_mnemonic (_("_Cancel"));
+  GtkWidget *save = gtk_button_new_with_mnemonic (_("_Save"));
+  GtkWidget *revealer = gtk_revealer_new ();
+  GtkWidget *error_label = gtk_label_new (NULL);
+  GtkWidget *page = adw_preferences_page_new ();
+
+  editor->form = self;
+  editor->window = window;
+  editor->error_revealer = GTK_REVEALER (revealer);
+  editor->error_label = GTK_LABEL (error_label);
+  editor->rows = g_ptr_array_new_with_free_func (g_free);
+  g_object_set_data_full (G_OBJECT (window), "dothi-rules-editor", editor,
+                          (GDestroyNotify) rules_editor_free);
+
+  /* Translators: title of the window that edits a layer's field rules */
+  gtk_window_set_title (GTK_WINDOW (window), _("Field Rules"));
+  gtk_window_set_modal (GTK_WINDOW (window), TRUE);
+  gtk_window_set_transient_for (GTK_WINDOW (window), GTK_WINDOW (self));
+  gtk_window_set_destroy_with_parent (GTK_WINDOW (window), TRUE);
+  gtk_window_set_default_size (GTK_WINDOW (window), 420, 560);
+
+  adw_header_bar_set_show_start_title_buttons (ADW_HEADER_BAR (header), FALSE);
+  adw_header_bar_set_show_end_title_buttons (ADW_HEADER_BAR (header), FALSE);
+  adw_header_bar_set_title_widget (ADW_HEADER_BAR (header), title);
+  adw_header_bar_pack_start (ADW_HEADER_BAR (header), cancel);
+  adw_header_bar_pack_end (ADW_HEADER_BAR (header), save);
+  gtk_widget_add_css_class (save, "suggested-action");
+  gtk_widget_set_name (save, "rules-save");
+  g_signal_connect (cancel, "clicked", G_CALLBACK (rules_cancel_clicked_cb), editor);
+  g_signal_connect (save, "clicked", G_CALLBACK (rules_save_clicked_cb), editor);
+  gtk_box_append (GTK_BOX (box), header);
+
+  gtk_label_set_wrap (GTK_LABEL (error_label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (error_label), 0);
+  gtk_widget_set_margin_top (error_label, 8);
+  gtk_widget_set_margin_bottom (error_label, 8);
+  gtk_widget_set_margin_start (error_label, 14);
+  gtk_widget_set_margin_end (error_label, 14);
+  gtk_widget_add_css_class (error_label, "error");
+  gtk_revealer_set_child (GTK_REVEALER (revealer), error_label);
+  gtk_box_append (GTK_BOX (box), revealer);
+
+  for (guint i = 0; i < self->info->fields->len; i++)
+    {
+      const DothiField *field = g_ptr_array_index (self->info->fields, i);
+      const DothiDomain *stored = g_hash_table_lookup (self->domains, field->name);
+      RuleRow *row;
+      GtkWidget *group, *required_row;
+
+      if (field->type == DOTHI_FIELD_BLOB)
+        continue;
+      row = g_new0 (RuleRow, 1);
+      row->field = field;
+      group = adw_preferences_group_new ();
+      adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), field->name);
+
+      required_row = adw_action_row_new ();
+      /* Translators: field rules editor: the switch that makes a field required */
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (required_row), _("Required"));
+      row->required = gtk_switch_new ();
+      name_widget (row->required, "required", field->name);
+      gtk_widget_set_valign (row->required, GTK_ALIGN_CENTER);
+      gtk_switch_set_active (GTK_SWITCH (row->required), stored != NULL && stored->required);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (required_row), row->required);
+      adw_action_row_set_activatable_widget (ADW_ACTION_ROW (required_row), row->required);
+      adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), required_row);
+
+      if (field->type == DOTHI_FIELD_INTEGER || field->type == DOTHI_FIELD_REAL)
+        {
+          /* Translators: field rules editor: the lowest number allowed, empty for none */
+          row->min = new_limit_row (_("Minimum"), stored && stored->has_min, stored ? stored->min : 0);
+          /* Translators: field rules editor: the highest number allowed, empty for none */
+          row->max = new_limit_row (_("Maximum"), stored && stored->has_max, stored ? stored->max : 0);
+          name_widget (row->min, "min", field->name);
+          name_widget (row->max, "max", field->name);
+          adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row->min);
+          adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row->max);
+        }
+      g_ptr_array_add (editor->rows, row);
+      adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), ADW_PREFERENCES_GROUP (group));
+    }
+  gtk_widget_set_vexpand (page, TRUE);
+  gtk_box_append (GTK_BOX (box), page);
+  adw_window_set_content (ADW_WINDOW (window), box);
+  return window;
+}
+
+static void
+rules_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  dothi_feature_form_open_rules (DOTHI_FEATURE_FORM (widget));
+}
+
 /* ---- GObject ------------------------------------------------------------ */
 
 static void
@@ -681,6 +1067,9 @@ dothi_feature_form_dispose (GObject *object)
   /* The worker finishes its transaction; only its result is dropped. */
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->rules_window != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->rules_window));
+  g_clear_object (&self->project);
   gtk_widget_dispose_template (GTK_WIDGET (object), DOTHI_TYPE_FEATURE_FORM);
 
   G_OBJECT_CLASS (dothi_feature_form_parent_class)->dispose (object);
@@ -693,6 +1082,8 @@ dothi_feature_form_finalize (GObject *object)
 
   g_clear_pointer (&self->editors, g_ptr_array_unref);
   g_clear_pointer (&self->info, dothi_layer_info_free);
+  g_clear_pointer (&self->domains, g_hash_table_unref);
+  g_clear_pointer (&self->style, dothi_style_unref);
   g_free (self->path);
   g_free (self->error_message);
 
@@ -719,8 +1110,10 @@ dothi_feature_form_class_init (DothiFeatureFormClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DothiFeatureForm, error_label);
   gtk_widget_class_bind_template_child (widget_class, DothiFeatureForm, fields_group);
   gtk_widget_class_bind_template_child (widget_class, DothiFeatureForm, spinner);
+  gtk_widget_class_bind_template_child (widget_class, DothiFeatureForm, rules_button);
 
   gtk_widget_class_install_action (widget_class, "form.save", NULL, save_action);
+  gtk_widget_class_install_action (widget_class, "form.rules", NULL, rules_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "form.save", NULL);
 }
@@ -747,6 +1140,7 @@ dothi_feature_form_new (GtkWindow            *parent,
   g_autoptr(GPtrArray) read_values = NULL;
   g_autofree char *number = NULL;
   g_autofree char *subtitle = NULL;
+  g_autoptr(GHashTable) domains = NULL;
   DothiFeatureForm *self;
 
   g_return_val_if_fail (parent == NULL || GTK_IS_WINDOW (parent), NULL);
@@ -761,9 +1155,15 @@ dothi_feature_form_new (GtkWindow            *parent,
       names = read_names;
       values = read_values;
     }
+  domains = dothi_domain_get_all (project, info->name, error);
+  if (domains == NULL)
+    return NULL;
 
   self = g_object_new (DOTHI_TYPE_FEATURE_FORM, "transient-for", parent, NULL);
   self->path = g_strdup (dothi_project_get_path (project));
+  self->project = g_object_ref (project);
+  self->style = style ? dothi_style_ref (style) : NULL;
+  self->domains = g_steal_pointer (&domains);
   self->info = dothi_layer_info_copy (info);
   self->fid = fid;
 
@@ -773,13 +1173,14 @@ dothi_feature_form_new (GtkWindow            *parent,
   adw_window_title_set_title (self->window_title, layer_title (self->info));
   adw_window_title_set_subtitle (self->window_title, subtitle);
 
-  build_rows (self, style, names, values);
+  build_rows (self, names, values);
   check_all (self, NULL);
 
   if (dothi_project_get_read_only (project))
     {
       self->read_only = TRUE;
       gtk_widget_action_set_enabled (GTK_WIDGET (self), "form.save", FALSE);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), "form.rules", FALSE);
       for (guint i = 0; i < self->editors->len; i++)
         gtk_widget_set_sensitive (((FieldEditor *) g_ptr_array_index (self->editors, i))->row, FALSE);
       /* Translators: shown in the feature form of a read-only project */
@@ -957,4 +1358,20 @@ dothi_feature_form_get_error_message (DothiFeatureForm *self)
   g_return_val_if_fail (DOTHI_IS_FEATURE_FORM (self), NULL);
 
   return self->error_message;
+}
+
+GtkWidget *
+dothi_feature_form_open_rules (DothiFeatureForm *self)
+{
+  g_return_val_if_fail (DOTHI_IS_FEATURE_FORM (self), NULL);
+
+  if (self->read_only)
+    return NULL;
+  if (self->rules_window == NULL)
+    {
+      self->rules_window = rules_editor_new (self);
+      g_object_add_weak_pointer (G_OBJECT (self->rules_window), (gpointer *) &self->rules_window);
+    }
+  gtk_window_present (GTK_WINDOW (self->rules_window));
+  return self->rules_window;
 }

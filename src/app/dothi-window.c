@@ -28,6 +28,7 @@
 #include "dothi-parcel.h"
 #include "dothi-search.h"
 #include "dothi-style-dialog.h"
+#include "dothi-topology-view.h"
 
 #define PROJECT_MIME_TYPE "application/x-dothi-project"
 #define MAX_RECENT 10
@@ -86,6 +87,7 @@ struct _DothiWindow
   char                 *redo_label;
   AdwToast             *edit_toast;
   GtkWidget            *audit_view;       /* weak */
+  GtkWidget            *topology_view;    /* weak */
 
   /* Follows the file, as the map does, for the undo and redo labels. */
   DothiChangeWatcher   *watcher;
@@ -2390,7 +2392,35 @@ history_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (self->audit_view));
 }
 
-/* Forms and history windows hold the project: they go with it. */
+static gboolean
+has_polygon_layer (DothiWindow *self)
+{
+  for (guint i = 0; self->layer_infos != NULL && i < self->layer_infos->len; i++)
+    if (((DothiLayerInfo *) g_ptr_array_index (self->layer_infos, i))->kind
+        == DOTHI_GEOMETRY_KIND_MULTIPOLYGON)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+check_topology_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  if (self->project == NULL || !has_polygon_layer (self))
+    return;
+  if (self->topology_view == NULL)
+    {
+      self->topology_view = dothi_topology_view_new (GTK_WINDOW (self), self->project,
+                                                     self->map_view);
+      g_object_add_weak_pointer (G_OBJECT (self->topology_view), (gpointer *) &self->topology_view);
+    }
+  gtk_window_present (GTK_WINDOW (self->topology_view));
+}
+
+/* Forms, history and topology windows hold the project: they go with it. */
 static void
 close_project_windows (DothiWindow *self)
 {
@@ -2401,7 +2431,8 @@ close_project_windows (DothiWindow *self)
     {
       g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
 
-      if ((DOTHI_IS_AUDIT_VIEW (window) || DOTHI_IS_FEATURE_FORM (window))
+      if ((DOTHI_IS_AUDIT_VIEW (window) || DOTHI_IS_FEATURE_FORM (window)
+           || DOTHI_IS_TOPOLOGY_VIEW (window))
           && gtk_window_get_transient_for (window) == GTK_WINDOW (self))
         g_ptr_array_add (doomed, g_object_ref (window));
     }
@@ -2962,6 +2993,8 @@ update_edit_actions (DothiWindow *self,
 
   gtk_widget_action_set_enabled (widget, "win.toggle-table", showing_map);
   gtk_widget_action_set_enabled (widget, "win.history", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.check-topology",
+                                 has_project && !busy && has_polygon_layer (self));
   gtk_widget_action_set_enabled (widget, "win.edit-feature",
                                  identified != NULL && writable && find_info (self, identified->layer));
   gtk_widget_action_set_enabled (widget, "win.feature-history",
@@ -3092,6 +3125,9 @@ dothi_window_dispose (GObject *object)
   if (self->audit_view != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->audit_view), (gpointer *) &self->audit_view);
   self->audit_view = NULL;
+  if (self->topology_view != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (self->topology_view), (gpointer *) &self->topology_view);
+  self->topology_view = NULL;
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -3352,6 +3388,7 @@ dothi_window_class_init (DothiWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.add-vertex", NULL, add_vertex_action);
   gtk_widget_class_install_action (widget_class, "win.finish-edit", NULL, finish_edit_action);
   gtk_widget_class_install_action (widget_class, "win.history", NULL, history_action);
+  gtk_widget_class_install_action (widget_class, "win.check-topology", NULL, check_topology_action);
   gtk_widget_class_install_action (widget_class, "win.edit-anyway", NULL, edit_anyway_action);
   gtk_widget_class_install_action (widget_class, "win.edit-feature", NULL, edit_feature_action);
   gtk_widget_class_install_action (widget_class, "win.feature-history", NULL, feature_history_action);

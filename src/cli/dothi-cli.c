@@ -1482,6 +1482,120 @@ cmd_audit (int argc, char **argv)
   return EXIT_DONE;
 }
 
+/* ---- field and layer --------------------------------------------------- */
+
+/* Prints the outcome of a layer or field action: its id, as JSON too. */
+static int
+print_action (gint64 action, const char *layer, const char *field, const char *text)
+{
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_set_int (b, "action", action);
+      json_set_string (b, "layer", layer);
+      if (field != NULL)
+        json_set_string (b, "field", field);
+      json_builder_end_object (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+  /* Translators: what was done, then the action's number */
+  g_print (_("%s (action %lld)\n"), text, (long long) action);
+  return EXIT_DONE;
+}
+
+static int
+cmd_field (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) ctx =
+    new_context (N_("add PROJECT.dothi LAYER NAME TYPE | remove PROJECT.dothi LAYER NAME"),
+                 _("Adds a field to a layer or removes one, as an action that can be undone. "
+                   "TYPE is text, integer, real, date, datetime, boolean or blob. "
+                   "A removed field’s values stay in the project until it is added back by undo."),
+                 NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autofree char *text = NULL;
+  gboolean add;
+  gint64 action;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc < 2 || (g_strcmp0 (argv[1], "add") != 0 && g_strcmp0 (argv[1], "remove") != 0))
+    return usage_error (ctx, _("Say “add” or “remove”"));
+  add = g_str_equal (argv[1], "add");
+  if (add && argc != 6)
+    return usage_error (ctx, _("Give the project file, the layer, the field name and its type"));
+  if (!add && argc != 5)
+    return usage_error (ctx, _("Give the project file, the layer and the field name"));
+  if (add)
+    {
+      DothiFieldType type = dothi_field_type_from_string (argv[5]);
+
+      if (g_ascii_strcasecmp (dothi_field_type_to_string (type), argv[5]) != 0)
+        {
+          g_autofree char *msg =
+            /* Translators: what the user typed as a field type */
+            g_strdup_printf (_("Unknown field type “%s”; use text, integer, real, date, datetime, boolean or blob"),
+                             argv[5]);
+          return usage_error (ctx, msg);
+        }
+      project = open_project (argv[2], FALSE, &status);
+      if (project == NULL)
+        return status;
+      action = dothi_project_add_field (project, argv[3], argv[4], type, &error);
+      if (action == 0)
+        return fail (error);
+      /* Translators: field name, layer name */
+      text = g_strdup_printf (_("Added field “%s” to layer “%s”"), argv[4], argv[3]);
+    }
+  else
+    {
+      project = open_project (argv[2], FALSE, &status);
+      if (project == NULL)
+        return status;
+      action = dothi_project_remove_field (project, argv[3], argv[4], &error);
+      if (action == 0)
+        return fail (error);
+      /* Translators: field name, layer name */
+      text = g_strdup_printf (_("Removed field “%s” from layer “%s”"), argv[4], argv[3]);
+    }
+  return print_action (action, argv[3], argv[4], text);
+}
+
+static int
+cmd_layer (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) ctx =
+    new_context (N_("rename PROJECT.dothi LAYER TITLE"),
+                 _("Gives a layer a new title (its table name stays), as an action that can be undone."),
+                 NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autofree char *text = NULL;
+  gint64 action;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc < 2 || g_strcmp0 (argv[1], "rename") != 0)
+    return usage_error (ctx, _("Say “rename”"));
+  if (argc != 5)
+    return usage_error (ctx, _("Give the project file, the layer and its new title"));
+  project = open_project (argv[2], FALSE, &status);
+  if (project == NULL)
+    return status;
+  action = dothi_project_rename_layer (project, argv[3], argv[4], &error);
+  if (action == 0)
+    return fail (error);
+  /* Translators: layer name, its new title */
+  text = g_strdup_printf (_("Layer “%s” is now titled “%s”"), argv[3], argv[4]);
+  return print_action (action, argv[3], NULL, text);
+}
+
 /* ---- demo -------------------------------------------------------------- */
 
 static int
@@ -1544,6 +1658,8 @@ static const struct {
   { "undo", cmd_undo, N_("Undo the last action") },
   { "redo", cmd_redo, N_("Redo the action undone last") },
   { "audit", cmd_audit, N_("Show the history of actions or of a feature") },
+  { "field", cmd_field, N_("Add or remove a field of a layer") },
+  { "layer", cmd_layer, N_("Rename a layer (its title)") },
 };
 
 static void

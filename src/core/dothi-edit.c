@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "dothi-edit.h"
+#include "dothi-domain.h"
 #include "dothi-autocleanups.h"
 #include "dothi-crs.h"
 #include "dothi-error.h"
@@ -432,6 +433,7 @@ typedef struct {
   sqlite3_stmt                *delete;
   sqlite3_stmt                *exists;
   GHashTable                  *updates;     /* field list → sqlite3_stmt* */
+  GHashTable                  *domains;     /* field → DothiDomain* (dothi-domain.h) */
   gint64                       count_delta;
   double                       extent[4];
 } EditLayer;
@@ -448,6 +450,7 @@ edit_layer_free (EditLayer *el)
   sqlite3_finalize (el->delete);
   sqlite3_finalize (el->exists);
   g_hash_table_unref (el->updates);
+  g_clear_pointer (&el->domains, g_hash_table_unref);
   g_free (el);
 }
 
@@ -513,6 +516,9 @@ get_edit_layer (DothiProject *project, GHashTable *layers, int set_srid,
   el->extent[0] = el->extent[1] = G_MAXDOUBLE;
   el->extent[2] = el->extent[3] = -G_MAXDOUBLE;
   g_hash_table_insert (layers, info->name, el);
+  el->domains = dothi_domain_get_all (project, name, error);
+  if (el->domains == NULL)
+    return NULL;
 
   if (info->kind != DOTHI_GEOMETRY_KIND_NONE && info->srid > 0)
     {
@@ -1208,7 +1214,7 @@ update_registry_counts (DothiProject *project, const char *layer, gint64 delta,
 }
 
 static char *
-kind_journal (ActionKind kind, JsonNode *registry)
+kind_journal (ActionKind kind, JsonNode *registry, JsonArray *schema)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -1220,6 +1226,14 @@ kind_journal (ActionKind kind, JsonNode *registry)
     {
       json_builder_set_member_name (b, "registry");
       json_builder_add_value (b, json_node_copy (registry));
+    }
+  if (schema != NULL && json_array_get_length (schema) > 0)
+    {
+      JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+      json_node_set_array (node, schema);
+      json_builder_set_member_name (b, "schema");
+      json_builder_add_value (b, node);
     }
   json_builder_end_object (b);
   root = json_builder_get_root (b);
@@ -1303,6 +1317,9 @@ dothi_edit_apply_sync (DothiProject       *project,
           goto out;
         }
       if (!check_properties (change, i, el, &checked[i], error)
+          || (change->op != DOTHI_CHANGE_DELETE
+              && !dothi_domain_check_properties (el->domains, el->info, change->properties,
+                                                 change->op == DOTHI_CHANGE_INSERT, error))
           || !check_geometry (change, i, el, geos, reader, &checked[i], error))
         goto out;
     }
@@ -1310,7 +1327,7 @@ dothi_edit_apply_sync (DothiProject       *project,
   if (label == NULL)
     /* Translators: the name of an edit in the history */
     label = default_label = g_strdup_printf (ngettext ("Edit %u feature", "Edit %u features", n), n);
-  journal = kind_journal (KIND_DO, NULL);
+  journal = kind_journal (KIND_DO, NULL, NULL);
   if (!dothi_store_begin (store, label, error))
     goto out;
   for (guint i = 0; i < n; i++)
@@ -1404,6 +1421,26 @@ kind_from_inverse (const char *inverse, JsonNode **registry)
   return k;
 }
 
+/* The schema steps of an action's journal (what it did to layers and
+ * fields, in order), or NULL. */
+static JsonArray *
+schema_from_inverse (const char *inverse)
+{
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *obj;
+  JsonNode *schema;
+
+  if (inverse == NULL)
+    return NULL;
+  node = json_from_string (inverse, NULL);
+  obj = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+  schema = obj ? json_object_get_member (obj, "schema") : NULL;
+  if (schema == NULL || !JSON_NODE_HOLDS_ARRAY (schema)
+      || json_array_get_length (json_node_get_array (schema)) == 0)
+    return NULL;
+  return json_array_ref (json_node_get_array (schema));
+}
+
 #define ACTION_SELECT \
   "SELECT a.id, a.label, a.inverse, COALESCE(a.undo_of, 0), " \
   "EXISTS (SELECT 1 FROM dothi_actions b WHERE b.undo_of = a.id), " \
@@ -1430,6 +1467,12 @@ action_from_row (sqlite3_stmt *stmt)
    * no inverse for) has nothing to compensate. */
   if (registry != NULL)
     a->has_rows = TRUE;
+  {
+    g_autoptr(JsonArray) schema = schema_from_inverse (a->inverse);
+
+    if (schema != NULL)
+      a->has_rows = TRUE;
+  }
   return a;
 }
 
@@ -1533,7 +1576,7 @@ dothi_edit_dup_undo_label (DothiProject *project)
 
   g_return_val_if_fail (DOTHI_IS_PROJECT (project), NULL);
   a = find_undo_target (project, NULL);
-  if (a == NULL || a->has_import)
+  if (a == NULL)
     return NULL;
   return dup_root_label (project, a);
 }
@@ -1654,6 +1697,7 @@ typedef struct {
   ActionKind    kind;
   const char   *label;       /* of the compensated action */
   GHashTable   *layers;      /* name → UndoLayer* */
+  JsonArray    *steps;       /* the schema steps the compensation did */
 } Compensation;
 
 static gboolean
@@ -1874,6 +1918,364 @@ geometry_unchanged (AuditRow *row)
   return bytes_equal (before, before_len, after, after_len);
 }
 
+/* ---- compensating schema steps ------------------------------------------ */
+
+static gint64
+audit_mark (DothiProject *project)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (project_db (project), "SELECT COALESCE(max(id), 0) FROM dothi_audit",
+                          -1, &stmt, NULL) != SQLITE_OK
+      || sqlite3_step (stmt) != SQLITE_ROW)
+    return G_MAXINT64;
+  return sqlite3_column_int64 (stmt, 0);
+}
+
+static gboolean
+set_layer_edited (Compensation *comp, const char *title, GError **error)
+{
+  const char *format;
+
+  switch (comp->kind)
+    {
+    case KIND_REDO:
+      /* Translators: an action's label, layer title */
+      format = _("Cannot redo “%s”: layer “%s” has been edited since");
+      break;
+    case KIND_REVERT:
+      /* Translators: an action's label, layer title */
+      format = _("Cannot revert “%s”: layer “%s” has been edited since");
+      break;
+    default:
+      /* Translators: an action's label, layer title */
+      format = _("Cannot undo “%s”: layer “%s” has been edited since");
+      break;
+    }
+  g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT, format, comp->label, title);
+  return FALSE;
+}
+
+/* The layer's rows are as they were when audit row @mark was written:
+ * each feature touched since equals the before-image of its first change
+ * after @mark (or is absent, when that change inserted it). Edits undone
+ * since leave a layer unchanged. */
+static gboolean
+check_layer_unchanged (Compensation *comp, const char *layer, gint64 mark, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  UndoLayer *ul;
+  int rc;
+
+  ul = get_undo_layer (comp, layer, error);
+  if (ul == NULL)
+    return FALSE;
+  if (!prepare_sql (comp->project,
+                    "SELECT a.fid, a.op, a.before_attrs, a.before_geom FROM dothi_audit a "
+                    "WHERE a.layer = ?1 AND a.id > ?2 AND a.fid IS NOT NULL AND a.id = "
+                    "(SELECT min(b.id) FROM dothi_audit b WHERE b.layer = ?1 AND b.fid = a.fid AND b.id > ?2)",
+                    &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, layer, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64 (stmt, 2, mark);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 fid = sqlite3_column_int64 (stmt, 0);
+      gboolean inserted = g_strcmp0 ((const char *) sqlite3_column_text (stmt, 1), "insert") == 0;
+      const char *before = (const char *) sqlite3_column_text (stmt, 2);
+      const void *geom = sqlite3_column_type (stmt, 3) == SQLITE_BLOB ? sqlite3_column_blob (stmt, 3) : NULL;
+      gsize geom_len = geom ? (gsize) sqlite3_column_bytes (stmt, 3) : 0;
+      sqlite3_stmt *cur = ul->current;
+      gboolean same;
+
+      sqlite3_reset (cur);
+      sqlite3_bind_int64 (cur, 1, fid);
+      switch (sqlite3_step (cur))
+        {
+        case SQLITE_ROW:
+          {
+            const void *blob = sqlite3_column_type (cur, 1) == SQLITE_BLOB ? sqlite3_column_blob (cur, 1) : NULL;
+            gsize blob_len = blob ? (gsize) sqlite3_column_bytes (cur, 1) : 0;
+
+            same = !inserted && before != NULL
+                   && g_strcmp0 ((const char *) sqlite3_column_text (cur, 0), before) == 0
+                   && bytes_equal (blob, blob_len, geom, geom_len);
+          }
+          break;
+        case SQLITE_DONE:
+          same = inserted;
+          break;
+        default:
+          sqlite3_reset (cur);
+          return set_read_error (comp->project, error);
+        }
+      sqlite3_reset (cur);
+      if (!same)
+        return set_layer_edited (comp, layer_title (ul->info), error);
+    }
+  if (rc != SQLITE_DONE)
+    return set_read_error (comp->project, error);
+  return TRUE;
+}
+
+static void
+add_step (Compensation *comp, JsonObject *step)
+{
+  json_array_add_object_element (comp->steps, step);
+}
+
+/* Field rules back to their before-image, where they still equal the
+ * after-image (dothi-domain.c journals them as a "set_domain" step). */
+static gboolean
+domain_step (Compensation *comp, JsonObject *done, GError **error)
+{
+  const char *layer = json_object_get_string_member_with_default (done, "layer", NULL);
+  const char *field = json_object_get_string_member_with_default (done, "field", NULL);
+  JsonNode *before = json_object_get_member (done, "before");
+  JsonNode *after = json_object_get_member (done, "after");
+  g_autoptr(GHashTable) domains = NULL;
+  g_autoptr(DothiDomain) restore = NULL;
+  g_autofree char *now = NULL;
+  g_autofree char *expected = NULL;
+  JsonObject *step;
+
+  if (layer == NULL || field == NULL)
+    return set_layer_gone (comp, layer ? layer : "?", error);
+  domains = dothi_domain_get_all (comp->project, layer, error);
+  if (domains == NULL)
+    return FALSE;
+  now = dothi_domain_dup_json (g_hash_table_lookup (domains, field));
+  {
+    g_autoptr(DothiDomain) was = dothi_domain_new_from_json_node (after);
+
+    expected = dothi_domain_dup_json (was);
+  }
+  if (g_strcmp0 (now, expected) != 0)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT,
+                   /* Translators: an action's label, a field, a layer */
+                   _("“%s” cannot be compensated: the rules of field “%s” in “%s” changed since"),
+                   comp->label, field, layer);
+      return FALSE;
+    }
+  restore = dothi_domain_new_from_json_node (before);
+  if (!dothi_domain_write (comp->project, layer, field, restore, error))
+    return FALSE;
+
+  step = json_object_new ();
+  json_object_set_string_member (step, "op", "set_domain");
+  json_object_set_string_member (step, "layer", layer);
+  json_object_set_string_member (step, "field", field);
+  json_object_set_member (step, "before", after ? json_node_copy (after) : json_node_new (JSON_NODE_NULL));
+  json_object_set_member (step, "after", before ? json_node_copy (before) : json_node_new (JSON_NODE_NULL));
+  add_step (comp, step);
+  return TRUE;
+}
+
+/* Moves layer @layer, unchanged since audit row @mark, out of sight into
+ * a hidden table (undo of an import). */
+static gboolean
+hide_layer_step (Compensation *comp, const char *layer, gint64 mark, GError **error)
+{
+  DothiSpatialiteStore *store = project_store (comp->project);
+  g_autofree char *registry = NULL;
+  g_autofree char *trash = NULL;
+  g_autoptr(JsonNode) reg = NULL;
+  JsonObject *step;
+
+  if (!dothi_store_has_table (dothi_project_get_store (comp->project), layer)
+      || !check_layer_unchanged (comp, layer, mark, error))
+    {
+      if (error != NULL && *error == NULL)
+        set_layer_gone (comp, layer, error);
+      return FALSE;
+    }
+  /* Its statements go before the table is renamed. */
+  g_hash_table_remove (comp->layers, layer);
+  registry = dothi_spatialite_store_dup_registry (store, layer, error);
+  if (registry == NULL)
+    return FALSE;
+  trash = g_strdup_printf ("dothi_trash_%" G_GINT64_FORMAT "_%s",
+                           dothi_spatialite_store_get_action_id (store), layer);
+  if (!dothi_spatialite_store_hide_layer (store, layer, trash, error))
+    return FALSE;
+  reg = json_from_string (registry, NULL);
+  step = json_object_new ();
+  json_object_set_string_member (step, "op", "hide_layer");
+  json_object_set_string_member (step, "layer", layer);
+  json_object_set_string_member (step, "trash", trash);
+  json_object_set_member (step, "registry", g_steal_pointer (&reg));
+  add_step (comp, step);
+  return TRUE;
+}
+
+/* Brings back the layer a hide_layer step put out of sight. */
+static gboolean
+unhide_layer_step (Compensation *comp, JsonObject *done, GError **error)
+{
+  DothiSpatialiteStore *store = project_store (comp->project);
+  const char *layer = json_object_get_string_member_with_default (done, "layer", NULL);
+  const char *trash = json_object_get_string_member_with_default (done, "trash", NULL);
+  JsonNode *reg = json_object_get_member (done, "registry");
+  g_autofree char *registry = NULL;
+  JsonObject *step;
+
+  if (layer == NULL || trash == NULL || reg == NULL || !dothi_spatialite_store_table_exists (store, trash))
+    return set_layer_gone (comp, layer ? layer : "?", error);
+  if (dothi_store_has_table (dothi_project_get_store (comp->project), layer))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT,
+                   /* Translators: an action's label, a layer table name */
+                   _("“%s” cannot be compensated: there is another layer named “%s” now"),
+                   comp->label, layer);
+      return FALSE;
+    }
+  registry = json_to_string (reg, FALSE);
+  if (!dothi_spatialite_store_unhide_layer (store, trash, layer, registry, error))
+    return FALSE;
+  step = json_object_new ();
+  json_object_set_string_member (step, "op", "unhide_layer");
+  json_object_set_string_member (step, "layer", layer);
+  /* Edits after this are what a later hide must not lose. */
+  json_object_set_int_member (step, "mark", audit_mark (comp->project));
+  add_step (comp, step);
+  return TRUE;
+}
+
+static JsonObject *
+field_step (const char *op, const char *layer, const char *field, const char *type, const char *trash)
+{
+  JsonObject *step = json_object_new ();
+
+  json_object_set_string_member (step, "op", op);
+  json_object_set_string_member (step, "layer", layer);
+  json_object_set_string_member (step, "field", field);
+  json_object_set_string_member (step, "type", type);
+  if (trash != NULL)
+    json_object_set_string_member (step, "trash", trash);
+  else
+    json_object_set_null_member (step, "trash");
+  return step;
+}
+
+/* Undoes one schema step @done of the compensated action and records
+ * what was done instead in comp->steps. */
+static gboolean
+compensate_step (Compensation *comp, JsonObject *done, GError **error)
+{
+  DothiSpatialiteStore *store = project_store (comp->project);
+  const char *op = done ? json_object_get_string_member_with_default (done, "op", "") : "";
+  const char *layer = done ? json_object_get_string_member_with_default (done, "layer", NULL) : NULL;
+  const char *field = done ? json_object_get_string_member_with_default (done, "field", NULL) : NULL;
+  const char *type = done ? json_object_get_string_member_with_default (done, "type", "text") : "text";
+  const char *trash = done ? json_object_get_string_member_with_default (done, "trash", NULL) : NULL;
+  g_autoptr(DothiLayerInfo) info = NULL;
+
+  if (g_str_equal (op, "set_domain"))
+    return domain_step (comp, done, error);
+  if (g_str_equal (op, "hide_layer"))
+    return unhide_layer_step (comp, done, error);
+  if (g_str_equal (op, "unhide_layer") && layer != NULL)
+    return hide_layer_step (comp, layer, json_object_get_int_member_with_default (done, "mark", 0), error);
+  if (!g_str_equal (op, "add_field") && !g_str_equal (op, "remove_field"))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_UNSUPPORTED,
+                   _("“%s” cannot be compensated: unknown change “%s” in its history"),
+                   comp->label, op);
+      return FALSE;
+    }
+  if (layer == NULL || field == NULL)
+    return set_layer_gone (comp, layer ? layer : "?", error);
+  info = dothi_project_get_layer (comp->project, layer, NULL);
+  if (info == NULL)
+    return set_layer_gone (comp, layer, error);
+  /* Statements on the table go before its schema changes. */
+  g_hash_table_remove (comp->layers, layer);
+
+  if (g_str_equal (op, "add_field") && json_object_get_boolean_member_with_default (done, "restored", FALSE))
+    {
+      g_autofree char *kept = NULL;
+
+      if (dothi_layer_info_find_field (info, field) < 0)
+        {
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT,
+                       _("“%s” cannot be compensated: field “%s” is no longer in layer “%s”"),
+                       comp->label, field, layer_title (info));
+          return FALSE;
+        }
+      kept = g_strdup_printf ("dothi_trash_%" G_GINT64_FORMAT "_%s_%s",
+                              dothi_spatialite_store_get_action_id (store), layer, field);
+      if (!dothi_spatialite_store_remove_field (store, layer, field, kept, error))
+        return FALSE;
+      add_step (comp, field_step ("remove_field", layer, field, type, kept));
+      return TRUE;
+    }
+  if (g_str_equal (op, "add_field"))
+    {
+      g_autoptr(sqlite3_stmt) stmt = NULL;
+      g_autoptr(DothiSqlStr) sql = NULL;
+
+      if (dothi_layer_info_find_field (info, field) < 0)
+        {
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT,
+                       /* Translators: an action's label, field, layer title */
+                       _("“%s” cannot be compensated: field “%s” is no longer in layer “%s”"),
+                       comp->label, field, layer_title (info));
+          return FALSE;
+        }
+      /* The field is checked against the layer's columns before it is quoted. */
+      sql = sqlite3_mprintf ("SELECT EXISTS (SELECT 1 FROM \"%w\" WHERE \"%w\" IS NOT NULL)", layer, field);
+      if (!prepare_sql (comp->project, sql, &stmt, error))
+        return FALSE;
+      if (sqlite3_step (stmt) != SQLITE_ROW)
+        return set_read_error (comp->project, error);
+      if (sqlite3_column_int (stmt, 0))
+        {
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT,
+                       /* Translators: an action's label, field, layer title */
+                       _("“%s” cannot be compensated: field “%s” of layer “%s” has values now; "
+                         "clear them or remove the field"),
+                       comp->label, field, layer_title (info));
+          return FALSE;
+        }
+      g_clear_pointer (&stmt, sqlite3_finalize);
+      if (!dothi_spatialite_store_remove_field (store, layer, field, NULL, error))
+        return FALSE;
+      add_step (comp, field_step ("remove_field", layer, field, type, NULL));
+      return TRUE;
+    }
+
+  if (dothi_spatialite_store_has_column (store, layer, field))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT,
+                   /* Translators: an action's label, layer title, field */
+                   _("“%s” cannot be compensated: layer “%s” has a field “%s” again"),
+                   comp->label, layer_title (info), field);
+      return FALSE;
+    }
+  if (trash != NULL && !dothi_spatialite_store_table_exists (store, trash))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_CONFLICT,
+                   /* Translators: an action's label, field, layer title */
+                   _("“%s” cannot be compensated: the values of field “%s” of layer “%s” are no longer in the project"),
+                   comp->label, field, layer_title (info));
+      return FALSE;
+    }
+  if (!dothi_spatialite_store_restore_field (store, layer, field, dothi_field_type_from_string (type),
+                                             trash, error))
+    return FALSE;
+  {
+    /* Added back with values: compensated in turn by removing it with
+     * them, not by the check that a new field is still empty. */
+    JsonObject *step = field_step ("add_field", layer, field, type, NULL);
+
+    if (trash != NULL)
+      json_object_set_boolean_member (step, "restored", TRUE);
+    add_step (comp, step);
+  }
+  return TRUE;
+}
+
 /* Applies the before-image of @row where the row still equals its
  * after-image. */
 static gboolean
@@ -1884,13 +2286,7 @@ compensate_row (Compensation *comp, AuditRow *row, GError **error)
   sqlite3_stmt *cur;
 
   if (g_strcmp0 (row->op, "import") == 0)
-    {
-      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_UNSUPPORTED,
-                   /* Translators: an action's label, a layer */
-                   _("“%s” imported layer “%s”; an import cannot be undone, remove the layer instead"),
-                   comp->label, row->layer);
-      return FALSE;
-    }
+    return hide_layer_step (comp, row->layer, row->audit_id, error);
   ul = get_undo_layer (comp, row->layer, error);
   if (ul == NULL)
     return FALSE;
@@ -2089,9 +2485,11 @@ compensate (DothiProject *project, Action *target, ActionKind kind, const char *
   g_autoptr(GHashTable) layers = NULL;
   g_autoptr(JsonNode) registry = NULL;
   g_autoptr(JsonNode) swapped = NULL;
+  g_autoptr(JsonArray) schema = NULL;
+  g_autoptr(JsonArray) steps = NULL;
   g_autofree char *journal = NULL;
   g_autofree char *root_label = dup_root_label (project, target);
-  Compensation comp = { project, kind, root_label, NULL };
+  Compensation comp = { project, kind, root_label, NULL, NULL };
   GHashTableIter iter;
   UndoLayer *ul;
   gint64 action_id = 0;
@@ -2102,22 +2500,13 @@ compensate (DothiProject *project, Action *target, ActionKind kind, const char *
   rows = load_audit_rows (project, target->id, error);
   if (rows == NULL)
     return 0;
-  for (guint i = 0; i < rows->len; i++)
-    {
-      AuditRow *r = g_ptr_array_index (rows, i);
-      if (g_strcmp0 (r->op, "import") == 0)
-        {
-          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_UNSUPPORTED,
-                       _("“%s” imported layer “%s”; an import cannot be undone, remove the layer instead"),
-                       root_label, r->layer);
-          return 0;
-        }
-    }
+  schema = schema_from_inverse (target->inverse);
   swapped = swap_registry (registry);
-  journal = kind_journal (kind, swapped);
+  steps = json_array_new ();
 
   layers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) undo_layer_free);
   comp.layers = layers;
+  comp.steps = steps;
   if (!dothi_store_begin (store, label, error))
     return 0;
   for (guint i = 0; i < rows->len; i++)
@@ -2127,6 +2516,10 @@ compensate (DothiProject *project, Action *target, ActionKind kind, const char *
       if (!compensate_row (&comp, g_ptr_array_index (rows, i), error))
         goto rollback;
     }
+  /* Schema steps are undone newest first. */
+  for (guint i = schema ? json_array_get_length (schema) : 0; i > 0; i--)
+    if (!compensate_step (&comp, json_array_get_object_element (schema, i - 1), error))
+      goto rollback;
   if (registry != NULL && !compensate_registry (&comp, registry, error))
     goto rollback;
   g_hash_table_iter_init (&iter, layers);
@@ -2134,6 +2527,7 @@ compensate (DothiProject *project, Action *target, ActionKind kind, const char *
     if (!update_registry_counts (project, ul->info->name, ul->count_delta, NULL, error))
       goto rollback;
   action_id = dothi_spatialite_store_get_action_id (project_store (project));
+  journal = kind_journal (kind, swapped, steps);
   if (!dothi_spatialite_store_set_action_journal (project_store (project), target->id, journal, error))
     goto rollback;
   g_clear_pointer (&layers, g_hash_table_unref);
@@ -2307,6 +2701,21 @@ action_layers (const char *audit_layers, const char *inverse)
             g_ptr_array_add (names, g_strdup (name));
         }
     }
+  {
+    g_autoptr(JsonArray) schema = schema_from_inverse (inverse);
+
+    for (guint i = 0; schema != NULL && i < json_array_get_length (schema); i++)
+      {
+        JsonObject *o = json_array_get_object_element (schema, i);
+        const char *name = o ? json_object_get_string_member_with_default (o, "layer", NULL) : NULL;
+        gboolean seen = FALSE;
+
+        for (guint k = 0; name != NULL && k < names->len; k++)
+          seen |= g_str_equal (names->pdata[k], name);
+        if (name != NULL && !seen)
+          g_ptr_array_add (names, g_strdup (name));
+      }
+  }
   g_ptr_array_add (names, NULL);
   return (char **) g_ptr_array_steal (names, NULL);
 }

@@ -87,7 +87,12 @@ char    *dothi_edit_dup_redo_label (DothiProject *project);
  * yet undone, only where each row still equals its after-image; otherwise
  * DOTHI_ERROR_CONFLICT naming the layer and feature, and nothing changes.
  * DOTHI_ERROR_NOTHING when there is nothing to undo. Returns the new
- * action's id. Works the same after a restart: the history is the file. */
+ * action's id. Works the same after a restart: the history is the file.
+ * Layer and field actions (dothi_project_add_field() and the like) are
+ * undone from their journal. An import is undone by moving its layers out
+ * of sight, into hidden "dothi_trash_<action>_<name>" tables that redo
+ * renames back; DOTHI_ERROR_CONFLICT naming the layer when it has been
+ * edited since (edits undone since do not count). */
 gint64   dothi_edit_undo_sync    (DothiProject  *project,
                                   GCancellable  *cancellable,
                                   GError       **error);

@@ -1,5 +1,6 @@
 /* dothi-project.c: creates, opens and migrates .dothi project files
- * (SpatiaLite databases with Dothi's registry, audit and meta tables). */
+ * (SpatiaLite databases with Dothi's registry, audit and meta tables); the
+ * registry, layer and field actions, each journalled with its inverse. */
 #define G_LOG_DOMAIN "dothi-project"
 
 #include "config.h"
@@ -703,7 +704,7 @@ registry_journal (GPtrArray *before, GPtrArray *after)
 
 /* Writes the registry rows @after (whose earlier state is @before) as one
  * action named @action, journalled with its inverse so it can be undone. */
-static gboolean
+static gint64
 update_layers (DothiProject *self,
                const char   *action,
                GPtrArray    *before,
@@ -712,6 +713,7 @@ update_layers (DothiProject *self,
 {
   DothiStore *store = DOTHI_STORE (self->store);
   g_autofree char *journal = NULL;
+  gint64 action_id;
 
   if (self->read_only)
     {
@@ -722,25 +724,26 @@ update_layers (DothiProject *self,
     }
   journal = registry_journal (before, after);
   if (!dothi_store_begin (store, action, error))
-    return FALSE;
+    return 0;
+  action_id = dothi_spatialite_store_get_action_id (self->store);
   for (guint i = 0; i < after->len; i++)
     if (!dothi_store_update_layer (store, after->pdata[i], error))
       {
         dothi_store_rollback (store);
-        return FALSE;
+        return 0;
       }
   if (!dothi_spatialite_store_set_action_journal (self->store, 0, journal, error)
       || !dothi_store_commit (store, error))
     {
       dothi_store_rollback (store);
-      return FALSE;
+      return 0;
     }
-  return TRUE;
+  return action_id;
 }
 
 /* Each display change is one action, so it has its history entry and its
  * undo step. */
-static gboolean
+static gint64
 update_layer (DothiProject         *self,
               const char           *action,
               const DothiLayerInfo *before,
@@ -770,7 +773,7 @@ dothi_project_set_layer_visible (DothiProject *self, const char *name,
     return TRUE;
   before = dothi_layer_info_copy (info);
   info->visible = !!visible;
-  return update_layer (self, visible ? _("Show layer") : _("Hide layer"), before, info, error);
+  return update_layer (self, visible ? _("Show layer") : _("Hide layer"), before, info, error) > 0;
 }
 
 gboolean
@@ -789,7 +792,7 @@ dothi_project_set_layer_opacity (DothiProject *self, const char *name,
     return TRUE;
   before = dothi_layer_info_copy (info);
   info->opacity = opacity;
-  return update_layer (self, _("Change layer opacity"), before, info, error);
+  return update_layer (self, _("Change layer opacity"), before, info, error) > 0;
 }
 
 gboolean
@@ -836,7 +839,7 @@ dothi_project_move_layer (DothiProject *self, const char *name,
     }
   if (after->len == 0)
     return TRUE;
-  return update_layers (self, _("Change layer order"), before, after, error);
+  return update_layers (self, _("Change layer order"), before, after, error) > 0;
 }
 
 GPtrArray *
@@ -908,5 +911,193 @@ dothi_project_set_style (DothiProject *self, const char *name,
   g_free (info->style);
   info->style = dothi_style_to_json (style);
   g_hash_table_remove (self->default_styles, name);
-  return update_layer (self, _("Change layer style"), before, info, error);
+  return update_layer (self, _("Change layer style"), before, info, error) > 0;
+}
+
+/* ---- layer and field actions ----------------------------------------- */
+
+/* The journal of a schema action: what it did, one step, from which undo
+ * derives the inverse (dothi-edit.c reads it). */
+static char *
+schema_journal (const char     *op,
+                const char     *layer,
+                const char     *field,
+                DothiFieldType  type,
+                const char     *trash)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, "do");
+  json_builder_set_member_name (b, "schema");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "op");
+  json_builder_add_string_value (b, op);
+  json_builder_set_member_name (b, "layer");
+  json_builder_add_string_value (b, layer);
+  json_builder_set_member_name (b, "field");
+  json_builder_add_string_value (b, field);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, dothi_field_type_to_string (type));
+  json_builder_set_member_name (b, "trash");
+  if (trash != NULL)
+    json_builder_add_string_value (b, trash);
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
+static gboolean
+check_writable (DothiProject *self, GError **error)
+{
+  if (self->read_only)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_READ_ONLY,
+                   /* Translators: project file */
+                   _("“%s” is open read-only"), self->path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static const char *
+title_of (const DothiLayerInfo *info)
+{
+  return info->title && *info->title ? info->title : info->name;
+}
+
+gint64
+dothi_project_add_field (DothiProject    *self,
+                         const char      *layer,
+                         const char      *name,
+                         DothiFieldType   type,
+                         GError         **error)
+{
+  DothiStore *store;
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autofree char *label = NULL;
+  g_autofree char *journal = NULL;
+  gint64 action_id;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), 0);
+  g_return_val_if_fail (layer != NULL && name != NULL, 0);
+  if (!check_writable (self, error))
+    return 0;
+  info = dothi_project_get_layer (self, layer, error);
+  if (info == NULL)
+    return 0;
+  store = DOTHI_STORE (self->store);
+  /* Translators: the name of an action in the history: field, layer title */
+  label = g_strdup_printf (_("Add field “%s” to layer “%s”"), name, title_of (info));
+  journal = schema_journal ("add_field", info->name, name, type, NULL);
+  if (!dothi_store_begin (store, label, error))
+    return 0;
+  action_id = dothi_spatialite_store_get_action_id (self->store);
+  if (!dothi_spatialite_store_add_field (self->store, info->name, name, type, error)
+      || !dothi_spatialite_store_set_action_journal (self->store, 0, journal, error)
+      || !dothi_store_commit (store, error))
+    {
+      dothi_store_rollback (store);
+      return 0;
+    }
+  g_hash_table_remove (self->default_styles, info->name);
+  return action_id;
+}
+
+gint64
+dothi_project_remove_field (DothiProject  *self,
+                            const char    *layer,
+                            const char    *name,
+                            GError       **error)
+{
+  DothiStore *store;
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autofree char *label = NULL;
+  g_autofree char *journal = NULL;
+  g_autofree char *trash = NULL;
+  const DothiField *field;
+  int index;
+  gint64 action_id;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), 0);
+  g_return_val_if_fail (layer != NULL && name != NULL, 0);
+  if (!check_writable (self, error))
+    return 0;
+  info = dothi_project_get_layer (self, layer, error);
+  if (info == NULL)
+    return 0;
+  index = dothi_layer_info_find_field (info, name);
+  if (index < 0)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: field name, layer title */
+                   _("Layer “%s” has no field “%s”"), title_of (info), name);
+      return 0;
+    }
+  field = g_ptr_array_index (info->fields, index);
+  store = DOTHI_STORE (self->store);
+  /* Translators: the name of an action in the history: field, layer title */
+  label = g_strdup_printf (_("Remove field “%s” from layer “%s”"), field->name, title_of (info));
+  if (!dothi_store_begin (store, label, error))
+    return 0;
+  action_id = dothi_spatialite_store_get_action_id (self->store);
+  trash = g_strdup_printf ("dothi_trash_%" G_GINT64_FORMAT "_%s_%s", action_id, info->name, field->name);
+  journal = schema_journal ("remove_field", info->name, field->name, field->type, trash);
+  if (!dothi_spatialite_store_remove_field (self->store, info->name, field->name, trash, error)
+      || !dothi_spatialite_store_set_action_journal (self->store, 0, journal, error)
+      || !dothi_store_commit (store, error))
+    {
+      dothi_store_rollback (store);
+      return 0;
+    }
+  g_hash_table_remove (self->default_styles, info->name);
+  return action_id;
+}
+
+gint64
+dothi_project_rename_layer (DothiProject  *self,
+                            const char    *layer,
+                            const char    *title,
+                            GError       **error)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(DothiLayerInfo) before = NULL;
+  g_autofree char *nfc = NULL;
+  g_autofree char *label = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (self), 0);
+  g_return_val_if_fail (layer != NULL && title != NULL, 0);
+  if (!check_writable (self, error))
+    return 0;
+  info = dothi_project_get_layer (self, layer, error);
+  if (info == NULL)
+    return 0;
+  nfc = g_utf8_normalize (title, -1, G_NORMALIZE_NFC);
+  if (nfc == NULL || *g_strstrip (nfc) == '\0')
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: layer title */
+                   _("The new title of layer “%s” is empty"), title_of (info));
+      return 0;
+    }
+  if (g_strcmp0 (info->title, nfc) == 0)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOTHING,
+                   /* Translators: layer title */
+                   _("Layer “%s” already has that title"), nfc);
+      return 0;
+    }
+  before = dothi_layer_info_copy (info);
+  g_free (info->title);
+  info->title = g_strdup (nfc);
+  /* Translators: the name of an action in the history: old and new title */
+  label = g_strdup_printf (_("Rename layer “%s” to “%s”"), title_of (before), nfc);
+  return update_layer (self, label, before, info, error);
 }

@@ -60,8 +60,8 @@ DothiLayerInfo *dothi_project_get_layer (DothiProject  *self,
                                          const char    *name,
                                          GError       **error);
 
-/* A SHA-256 over the layer's rows in fid order (attributes and geometry),
- * so tests and tools can prove a layer unchanged. */
+/* A SHA-256 over the layer's rows in fid order (attributes and geometry,
+ * columns in name order), so tests and tools can prove a layer unchanged. */
 char         *dothi_project_layer_checksum (DothiProject  *self,
                                             const char    *name,
                                             GError       **error);
@@ -80,6 +80,32 @@ gboolean      dothi_project_move_layer        (DothiProject  *self,
                                                const char    *name,
                                                guint          position,
                                                GError       **error);
+/* Layer and field actions: each is one action in the history, journalled
+ * with its inverse so undo, redo and revert work on it (DESIGN.md §2).
+ * They return the action id (> 0), or 0 with @error. */
+
+/* Adds field @name (a lower-case ASCII slug, not reserved: else
+ * DOTHI_ERROR_INVALID_DATA; DOTHI_ERROR_EXISTS when the layer has it) of
+ * @type to layer @layer. Undo removes it again, unless a feature has a
+ * value in it by then (DOTHI_ERROR_CONFLICT). */
+gint64        dothi_project_add_field         (DothiProject    *self,
+                                               const char      *layer,
+                                               const char      *name,
+                                               DothiFieldType   type,
+                                               GError         **error);
+/* Removes field @name of layer @layer; its values are kept in the file
+ * (a hidden "dothi_trash_…" table) and undo puts them back, the field
+ * then at the end of the table. An indexed field is DOTHI_ERROR_UNSUPPORTED. */
+gint64        dothi_project_remove_field      (DothiProject    *self,
+                                               const char      *layer,
+                                               const char      *name,
+                                               GError         **error);
+/* Gives layer @layer the title @title (the table name stays); an empty
+ * title is DOTHI_ERROR_INVALID_DATA, the same one DOTHI_ERROR_NOTHING. */
+gint64        dothi_project_rename_layer      (DothiProject    *self,
+                                               const char      *layer,
+                                               const char      *title,
+                                               GError         **error);
 /* The layer's stored style, or its default when none is stored. */
 DothiStyle   *dothi_project_dup_style         (DothiProject  *self,
                                                const char    *name,

@@ -1,6 +1,7 @@
 /* dothi-spatialite-store.c: DothiStore on a SpatiaLite 5 database: layer
- * tables, the registry, audit triggers, and the bulk path of import
- * (plain blobs first, then RecoverGeometryColumn and the spatial index). */
+ * tables, the registry, audit triggers, the bulk path of import (plain
+ * blobs first, then the spatial index), and the schema changes behind
+ * undoable layer and field actions (hidden tables, ADD/DROP COLUMN). */
 #define G_LOG_DOMAIN "dothi-spatialite-store"
 
 #include "config.h"
@@ -11,6 +12,7 @@
 #include "dothi-spatialite-blob.h"
 
 #include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
 #include <spatialite.h>
 #include <cpl_conv.h>
 #include <math.h>
@@ -1350,11 +1352,21 @@ store_read_features (DothiStore *store, const char *layer, const double *bbox,
   return TRUE;
 }
 
+static int
+compare_column_names (gconstpointer a, gconstpointer b, gpointer data)
+{
+  sqlite3_stmt *stmt = data;
+
+  return g_strcmp0 (sqlite3_column_name (stmt, *(const int *) a),
+                    sqlite3_column_name (stmt, *(const int *) b));
+}
+
 static char *
 store_layer_checksum (DothiStore *store, const char *layer, GError **error)
 {
   DothiSpatialiteStore *self = DOTHI_SPATIALITE_STORE (store);
   g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GArray) order = NULL;
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(DothiSqlStr) sql = NULL;
   int rc;
@@ -1368,10 +1380,21 @@ store_layer_checksum (DothiStore *store, const char *layer, GError **error)
   sql = sqlite3_mprintf ("SELECT * FROM \"%w\" ORDER BY fid", layer);
   if (!prepare (self, sql, &stmt, error))
     return NULL;
+  /* Columns in name order: a field removed and restored by undo comes
+   * back at the end of the table, with the same values. */
+  {
+    int n = sqlite3_column_count (stmt);
+
+    order = g_array_sized_new (FALSE, FALSE, sizeof (int), n);
+    for (int c = 0; c < n; c++)
+      g_array_append_val (order, c);
+    g_array_sort_with_data (order, compare_column_names, stmt);
+  }
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
-      for (int c = 0; c < sqlite3_column_count (stmt); c++)
+      for (guint k = 0; k < order->len; k++)
         {
+          int c = g_array_index (order, int, k);
           guint8 type = (guint8) sqlite3_column_type (stmt, c);
           int len;
 
@@ -1397,6 +1420,463 @@ store_layer_checksum (DothiStore *store, const char *layer, GError **error)
       return NULL;
     }
   return g_strdup (g_checksum_get_string (sum));
+}
+
+/* ---- undoable layer and field actions ---------------------------------- */
+
+static gboolean
+drop_audit_triggers (DothiSpatialiteStore *self, const char *table, GError **error)
+{
+  g_autoptr(DothiSqlStr) sql =
+    sqlite3_mprintf ("DROP TRIGGER IF EXISTS \"dothi_audit_%w_insert\";\n"
+                     "DROP TRIGGER IF EXISTS \"dothi_audit_%w_update\";\n"
+                     "DROP TRIGGER IF EXISTS \"dothi_audit_%w_delete\";\n", table, table, table);
+
+  return dothi_spatialite_store_exec (self, sql, error);
+}
+
+/* The column of @table named @column in any case, or NULL. */
+static char *
+find_column (DothiSpatialiteStore *self, const char *table, const char *column)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (sqlite3_prepare_v2 (self->db, "SELECT name FROM pragma_table_info(?1) WHERE lower(name) = lower(?2)",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, table, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, column, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    return NULL;
+  return g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+}
+
+gboolean
+dothi_spatialite_store_has_column (DothiSpatialiteStore *self, const char *table, const char *column)
+{
+  g_autofree char *found = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+  found = find_column (self, table, column);
+  return found != NULL;
+}
+
+gboolean
+dothi_spatialite_store_table_exists (DothiSpatialiteStore *self, const char *table)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+  if (sqlite3_prepare_v2 (self->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                          -1, &stmt, NULL) != SQLITE_OK)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, table, -1, SQLITE_TRANSIENT);
+  return sqlite3_step (stmt) == SQLITE_ROW;
+}
+
+/* ADD COLUMN and its dothi_fields row, at the end of the table. */
+static gboolean
+add_column (DothiSpatialiteStore *self, const char *layer, const char *name,
+            DothiFieldType type, GError **error)
+{
+  g_autoptr(DothiSqlStr) sql = sqlite3_mprintf ("ALTER TABLE \"%w\" ADD COLUMN \"%w\" %s",
+                                                layer, name, dothi_field_type_to_sql (type));
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (!dothi_spatialite_store_exec (self, sql, error))
+    return FALSE;
+  /* A row left by a column another program dropped would stand in the way. */
+  if (!prepare (self, "DELETE FROM dothi_fields WHERE layer = ?1 AND name = ?2", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, layer, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, layer, error);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (!prepare (self,
+                "INSERT INTO dothi_fields (layer, position, name, type) VALUES (?1, "
+                "(SELECT COALESCE(max(position) + 1, 0) FROM dothi_fields WHERE layer = ?1), ?2, ?3)",
+                &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, layer, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 3, dothi_field_type_to_string (type), -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, layer, error);
+  self->schema_changed = TRUE;
+  return TRUE;
+}
+
+static DothiLayerInfo *
+get_action_layer (DothiSpatialiteStore *self, const char *layer, GError **error)
+{
+  DothiLayerInfo *info;
+
+  g_return_val_if_fail (self->in_action, NULL);
+  info = store_get_layer (DOTHI_STORE (self), layer, error);
+  if (info != NULL && !is_slug (info->name))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   _("“%s” cannot be used as a layer table name"), info->name);
+      g_clear_pointer (&info, dothi_layer_info_free);
+    }
+  return info;
+}
+
+gboolean
+dothi_spatialite_store_add_field (DothiSpatialiteStore  *self,
+                                  const char            *layer,
+                                  const char            *name,
+                                  DothiFieldType         type,
+                                  GError               **error)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autofree char *existing = NULL;
+  static const char *reserved_columns[] = { "fid", "geom", "rowid", "oid", "_rowid_", NULL };
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+  info = get_action_layer (self, layer, error);
+  if (info == NULL)
+    return FALSE;
+  if (!is_slug (name))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: a field name */
+                   _("“%s” cannot be used as a field name: use lower-case ASCII letters, digits and _, "
+                     "starting with a letter"), name);
+      return FALSE;
+    }
+  if (g_strv_contains (reserved_columns, name) || g_str_has_prefix (name, "dothi_"))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: a field name */
+                   _("“%s” is a reserved name and cannot be used as a field name"), name);
+      return FALSE;
+    }
+  existing = find_column (self, layer, name);
+  if (existing != NULL)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_EXISTS,
+                   /* Translators: layer title, field name */
+                   _("Layer “%s” already has a field “%s”"), info->title ? info->title : layer, existing);
+      return FALSE;
+    }
+  return add_column (self, layer, name, type, error)
+         && create_audit_triggers (self, layer, error);
+}
+
+gboolean
+dothi_spatialite_store_remove_field (DothiSpatialiteStore  *self,
+                                     const char            *layer,
+                                     const char            *name,
+                                     const char            *trash,
+                                     GError               **error)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  const char *title;
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+  info = get_action_layer (self, layer, error);
+  if (info == NULL)
+    return FALSE;
+  title = info->title ? info->title : layer;
+  if (dothi_layer_info_find_field (info, name) < 0)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: field name, layer title */
+                   _("Layer “%s” has no field “%s”"), title, name);
+      return FALSE;
+    }
+  if (!prepare (self,
+                "SELECT 1 FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii "
+                "WHERE ii.name = ?2", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, layer, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_UNSUPPORTED,
+                   /* Translators: field name, layer title */
+                   _("Field “%s” of layer “%s” is indexed and cannot be removed"), name, title);
+      return FALSE;
+    }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  /* The values are kept, exactly as stored, for undo. */
+  if (trash != NULL)
+    {
+      sql = sqlite3_mprintf ("CREATE TABLE \"%w\" (fid INTEGER PRIMARY KEY, value);\n"
+                             "INSERT INTO \"%w\" (fid, value) SELECT fid, \"%w\" FROM \"%w\" "
+                             "WHERE \"%w\" IS NOT NULL;\n", trash, trash, name, layer, name);
+      if (!dothi_spatialite_store_exec (self, sql, error))
+        return FALSE;
+      g_clear_pointer (&sql, sqlite3_free);
+    }
+  /* The audit triggers name the column: DROP COLUMN refuses while they do. */
+  if (!drop_audit_triggers (self, layer, error))
+    return FALSE;
+  sql = sqlite3_mprintf ("ALTER TABLE \"%w\" DROP COLUMN \"%w\"", layer, name);
+  if (!dothi_spatialite_store_exec (self, sql, error))
+    return FALSE;
+  if (!prepare (self, "DELETE FROM dothi_fields WHERE layer = ?1 AND name = ?2", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, layer, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, name, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, layer, error);
+  self->schema_changed = TRUE;
+  return create_audit_triggers (self, layer, error);
+}
+
+gboolean
+dothi_spatialite_store_restore_field (DothiSpatialiteStore  *self,
+                                      const char            *layer,
+                                      const char            *name,
+                                      DothiFieldType         type,
+                                      const char            *trash,
+                                      GError               **error)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autofree char *existing = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+  info = get_action_layer (self, layer, error);
+  if (info == NULL)
+    return FALSE;
+  existing = find_column (self, layer, name);
+  if (existing != NULL)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_EXISTS,
+                   _("Layer “%s” already has a field “%s”"), info->title ? info->title : layer, existing);
+      return FALSE;
+    }
+  /* Without audit triggers while the values go back: restoring them is
+   * part of the schema action, not an edit of each feature. */
+  if (!drop_audit_triggers (self, layer, error)
+      || !add_column (self, layer, name, type, error))
+    return FALSE;
+  if (trash != NULL)
+    {
+      g_autoptr(DothiSqlStr) sql =
+        sqlite3_mprintf ("UPDATE \"%w\" SET \"%w\" = (SELECT value FROM \"%w\" AS t WHERE t.fid = \"%w\".fid) "
+                         "WHERE fid IN (SELECT fid FROM \"%w\");\n"
+                         "DROP TABLE \"%w\";\n", layer, name, trash, layer, trash, trash);
+      if (!dothi_spatialite_store_exec (self, sql, error))
+        return FALSE;
+    }
+  return create_audit_triggers (self, layer, error);
+}
+
+/* One row as a JSON object, by storage class (BLOBs are left out). */
+static JsonNode *
+row_to_json (sqlite3_stmt *stmt)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  for (int c = 0; c < sqlite3_column_count (stmt); c++)
+    {
+      switch (sqlite3_column_type (stmt, c))
+        {
+        case SQLITE_INTEGER:
+          json_builder_set_member_name (b, sqlite3_column_name (stmt, c));
+          json_builder_add_int_value (b, sqlite3_column_int64 (stmt, c));
+          break;
+        case SQLITE_FLOAT:
+          json_builder_set_member_name (b, sqlite3_column_name (stmt, c));
+          json_builder_add_double_value (b, sqlite3_column_double (stmt, c));
+          break;
+        case SQLITE_TEXT:
+          json_builder_set_member_name (b, sqlite3_column_name (stmt, c));
+          json_builder_add_string_value (b, (const char *) sqlite3_column_text (stmt, c));
+          break;
+        case SQLITE_NULL:
+          json_builder_set_member_name (b, sqlite3_column_name (stmt, c));
+          json_builder_add_null_value (b);
+          break;
+        default:
+          break;
+        }
+    }
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+char *
+dothi_spatialite_store_dup_registry (DothiSpatialiteStore *self, const char *layer, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  int rc;
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), NULL);
+  if (!prepare (self, "SELECT * FROM dothi_layers WHERE name = ?1", &stmt, error))
+    return NULL;
+  sqlite3_bind_text (stmt, 1, layer, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   _("There is no layer “%s” in “%s”"), layer, self->path);
+      return NULL;
+    }
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "layer");
+  json_builder_add_value (b, row_to_json (stmt));
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  json_builder_set_member_name (b, "fields");
+  json_builder_begin_array (b);
+  if (!prepare (self, "SELECT * FROM dothi_fields WHERE layer = ?1 ORDER BY position", &stmt, error))
+    return NULL;
+  sqlite3_bind_text (stmt, 1, layer, -1, SQLITE_TRANSIENT);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    json_builder_add_value (b, row_to_json (stmt));
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (self->db, layer, error);
+      return NULL;
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  return json_to_string (root, FALSE);
+}
+
+/* INSERT of a row written by row_to_json(). */
+static gboolean
+insert_json_row (DothiSpatialiteStore *self, const char *table, JsonObject *row, GError **error)
+{
+  g_autoptr(GList) members = json_object_get_members (row);
+  g_autoptr(GString) cols = g_string_new (NULL);
+  g_autoptr(GString) params = g_string_new (NULL);
+  g_autoptr(DothiSqlStr) sql = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int p = 0;
+
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      g_autoptr(DothiSqlStr) col = sqlite3_mprintf ("%s\"%w\"", p ? ", " : "", (char *) l->data);
+
+      g_string_append (cols, col);
+      g_string_append_printf (params, "%s?%d", p ? ", " : "", p + 1);
+      p++;
+    }
+  sql = sqlite3_mprintf ("INSERT INTO \"%w\" (%s) VALUES (%s)", table, cols->str, params->str);
+  if (!prepare (self, sql, &stmt, error))
+    return FALSE;
+  p = 0;
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      JsonNode *node = json_object_get_member (row, l->data);
+
+      p++;
+      if (!JSON_NODE_HOLDS_VALUE (node))
+        sqlite3_bind_null (stmt, p);
+      else if (json_node_get_value_type (node) == G_TYPE_INT64)
+        sqlite3_bind_int64 (stmt, p, json_node_get_int (node));
+      else if (json_node_get_value_type (node) == G_TYPE_DOUBLE)
+        sqlite3_bind_double (stmt, p, json_node_get_double (node));
+      else if (json_node_get_value_type (node) == G_TYPE_BOOLEAN)
+        sqlite3_bind_int (stmt, p, json_node_get_boolean (node));
+      else
+        sqlite3_bind_text (stmt, p, json_node_get_string (node), -1, SQLITE_TRANSIENT);
+    }
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, table, error);
+  return TRUE;
+}
+
+/* SpatiaLite's RenameTable() renames the table with its geometry_columns,
+ * statistics and R-tree rows; its metadata tables refer to each other by
+ * foreign keys, checked at COMMIT instead of on each statement. */
+static gboolean
+rename_layer_table (DothiSpatialiteStore *self, const char *from, const char *to, GError **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  if (!dothi_spatialite_store_exec (self, "PRAGMA defer_foreign_keys = ON", error)
+      || !prepare (self, "SELECT RenameTable('main', ?1, ?2)", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, from, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (stmt, 2, to, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_ROW || sqlite3_column_int (stmt, 0) != 1)
+    return set_db_error (self->db, from, error);
+  self->schema_changed = TRUE;
+  return TRUE;
+}
+
+gboolean
+dothi_spatialite_store_hide_layer (DothiSpatialiteStore  *self,
+                                   const char            *layer,
+                                   const char            *trash,
+                                   GError               **error)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+  g_return_val_if_fail (is_reserved (trash), FALSE);
+  info = get_action_layer (self, layer, error);
+  if (info == NULL)
+    return FALSE;
+  /* Index names are global: the sheet index goes, so that a new layer of
+   * the same name gets its own; it comes back with the layer. */
+  sql = sqlite3_mprintf ("DROP INDEX IF EXISTS \"dothi_ix_%w_sheet\"", layer);
+  if (!drop_audit_triggers (self, layer, error)
+      || !dothi_spatialite_store_exec (self, sql, error)
+      || !rename_layer_table (self, layer, trash, error))
+    return FALSE;
+  if (!prepare (self, "DELETE FROM dothi_fields WHERE layer = ?1", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, layer, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, layer, error);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (!prepare (self, "DELETE FROM dothi_layers WHERE name = ?1", &stmt, error))
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, layer, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (stmt) != SQLITE_DONE)
+    return set_db_error (self->db, layer, error);
+  return TRUE;
+}
+
+gboolean
+dothi_spatialite_store_unhide_layer (DothiSpatialiteStore  *self,
+                                     const char            *trash,
+                                     const char            *layer,
+                                     const char            *registry,
+                                     GError               **error)
+{
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(DothiLayerInfo) info = NULL;
+  JsonObject *obj;
+  JsonArray *fields;
+
+  g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), FALSE);
+  g_return_val_if_fail (self->in_action, FALSE);
+  root = json_from_string (registry, NULL);
+  obj = root && JSON_NODE_HOLDS_OBJECT (root) ? json_node_get_object (root) : NULL;
+  if (obj == NULL || !is_slug (layer) || is_reserved (layer)
+      || json_object_get_object_member (obj, "layer") == NULL)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   _("The history of “%s” holds no registry entry for layer “%s”"), self->path, layer);
+      return FALSE;
+    }
+  if (!rename_layer_table (self, trash, layer, error)
+      || !insert_json_row (self, "dothi_layers", json_object_get_object_member (obj, "layer"), error))
+    return FALSE;
+  fields = json_object_get_array_member (obj, "fields");
+  for (guint i = 0; fields != NULL && i < json_array_get_length (fields); i++)
+    if (!insert_json_row (self, "dothi_fields", json_array_get_object_element (fields, i), error))
+      return FALSE;
+  info = store_get_layer (DOTHI_STORE (self), layer, error);
+  return info != NULL
+         && create_audit_triggers (self, layer, error)
+         && create_sheet_index (self, info, error);
 }
 
 /* ---- life cycle -------------------------------------------------------- */

@@ -81,6 +81,59 @@ gboolean  dothi_spatialite_store_get_image_columns (DothiSpatialiteStore  *self,
                                                     gboolean              *has_geom,
                                                     GError               **error);
 
+/* ---- undoable layer and field actions (DESIGN.md §2) -------------------
+ * Inside an action, each keeps SpatiaLite's metadata and the audit
+ * triggers (regenerated from PRAGMA table_info) consistent; the caller
+ * journals the inverse. */
+
+/* Whether @table has a column @column (in any case). */
+gboolean  dothi_spatialite_store_has_column (DothiSpatialiteStore *self,
+                                             const char           *table,
+                                             const char           *column);
+/* Whether a table @table exists (layer or not). */
+gboolean  dothi_spatialite_store_table_exists (DothiSpatialiteStore *self,
+                                               const char           *table);
+/* ADD COLUMN @name (a slug, not reserved, not already there; else
+ * DOTHI_ERROR_INVALID_DATA or DOTHI_ERROR_EXISTS) to layer @layer. */
+gboolean  dothi_spatialite_store_add_field (DothiSpatialiteStore  *self,
+                                            const char            *layer,
+                                            const char            *name,
+                                            DothiFieldType         type,
+                                            GError               **error);
+/* DROP COLUMN @name of @layer; first its non-NULL values go to a new
+ * table @trash (fid, value), unless @trash is NULL. An indexed field is
+ * DOTHI_ERROR_UNSUPPORTED. */
+gboolean  dothi_spatialite_store_remove_field (DothiSpatialiteStore  *self,
+                                               const char            *layer,
+                                               const char            *name,
+                                               const char            *trash,
+                                               GError               **error);
+/* Adds @name back (at the end of the table) with the values kept in
+ * @trash (may be NULL), then drops @trash; writes no audit rows. */
+gboolean  dothi_spatialite_store_restore_field (DothiSpatialiteStore  *self,
+                                                const char            *layer,
+                                                const char            *name,
+                                                DothiFieldType         type,
+                                                const char            *trash,
+                                                GError               **error);
+/* The registry rows of @layer as JSON: {"layer": {...}, "fields": [...]}. */
+char     *dothi_spatialite_store_dup_registry (DothiSpatialiteStore  *self,
+                                               const char            *layer,
+                                               GError               **error);
+/* Moves layer @layer out of sight: renamed to @trash (a reserved
+ * "dothi_" name) with SpatiaLite's RenameTable(), its registry rows
+ * removed (take them first with dothi_spatialite_store_dup_registry()). */
+gboolean  dothi_spatialite_store_hide_layer (DothiSpatialiteStore  *self,
+                                             const char            *layer,
+                                             const char            *trash,
+                                             GError               **error);
+/* Brings a hidden layer back as @layer with its @registry rows. */
+gboolean  dothi_spatialite_store_unhide_layer (DothiSpatialiteStore  *self,
+                                               const char            *trash,
+                                               const char            *layer,
+                                               const char            *registry,
+                                               GError               **error);
+
 void      dothi_spatialite_store_close  (DothiSpatialiteStore *self);
 
 G_END_DECLS
