@@ -2325,22 +2325,12 @@ static void
 open_form_for_new_feature (DothiWindow *self,
                            const char  *layer)
 {
-  g_autoptr(DothiFeatureList) list = NULL;
-  g_autoptr(DothiFeatureRow) row = NULL;
-  g_autoptr(GError) error = NULL;
-  guint n;
+  GArray *fids = dothi_map_view_get_last_edit_fids (self->map_view);
 
-  list = dothi_feature_list_new (dothi_project_get_path (self->project), layer, &error);
-  if (list == NULL)
-    {
-      show_toast_error (self, error);
-      return;
-    }
-  n = g_list_model_get_n_items (G_LIST_MODEL (list));
-  if (n == 0)
+  /* The fid the edit inserted: no read of the layer on the main loop. */
+  if (fids == NULL || fids->len == 0)
     return;
-  row = g_list_model_get_item (G_LIST_MODEL (list), n - 1);
-  open_feature_form (self, layer, dothi_feature_row_get_fid (row), NULL, NULL);
+  open_feature_form (self, layer, g_array_index (fids, gint64, 0), NULL, NULL);
 }
 
 static void
