@@ -1297,6 +1297,46 @@ test_field_layer (Fixture *f, gconstpointer data)
   }
 }
 
+/* sql: a SELECT with SpatiaLite functions runs; a write, ATTACH and a
+ * file-writing function are refused (exit 1) and change nothing. */
+static void
+test_sql (Fixture *f, gconstpointer data)
+{
+  static const char geojson[] =
+    "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"EPSG:9218\"}},"
+    "\"features\":[{\"type\":\"Feature\",\"properties\":{\"so_thua\":1},\"geometry\":{\"type\":\"Polygon\","
+    "\"coordinates\":[[[457000,1402000],[457020,1402000],[457020,1402020],[457000,1402020],[457000,1402000]]]}}]}";
+  g_autofree char *source = path_in (f, "thua.geojson");
+  g_autofree char *out = path_in (f, "x.bin");
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *blob_sql = NULL;
+  g_autoptr(Run) ok = NULL;
+  const char *refused[] = { "DELETE FROM thua", "ATTACH 'x.db' AS y", NULL, NULL };
+
+  g_assert_true (g_file_set_contents (source, geojson, -1, NULL));
+  new_project (f);
+  import_ok (f, source);
+  before = project_state (f->project);
+
+  ok = cli ("sql", f->project, "SELECT round(ST_Area(geom), 1) AS a FROM thua", "--json", NULL);
+  g_assert_cmpint (ok->status, ==, 0);
+  g_assert_nonnull (strstr (ok->out, "\"400.0\""));
+
+  blob_sql = g_strdup_printf ("SELECT BlobToFile(x'00', '%s')", out);
+  refused[2] = blob_sql;
+  for (guint i = 0; refused[i] != NULL; i++)
+    {
+      g_autoptr(Run) r = cli ("sql", f->project, refused[i], NULL);
+
+      g_assert_cmpint (r->status, ==, 1);
+      g_assert_nonnull (strstr (r->err, "read"));
+    }
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  after = project_state (f->project);
+  g_assert_cmpstr (before, ==, after);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1321,6 +1361,7 @@ main (int argc, char **argv)
   ADD ("/cli/edit/undo-redo-audit", test_edit_undo_redo);
   ADD ("/cli/edit/errors", test_edit_errors);
   ADD ("/cli/check/topology", test_check_topology);
+  ADD ("/cli/sql", test_sql);
   ADD ("/cli/field-layer", test_field_layer);
 
   return g_test_run ();

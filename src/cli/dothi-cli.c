@@ -32,6 +32,7 @@
 #include "dothi-parcel.h"
 #include "dothi-project.h"
 #include "dothi-render-pool.h"
+#include "dothi-sql-console.h"
 
 enum {
   EXIT_DONE = 0,
@@ -978,6 +979,99 @@ cmd_style (int argc, char **argv)
   return EXIT_DONE;
 }
 
+/* ---- sql --------------------------------------------------------------- */
+
+static int
+cmd_sql (int argc, char **argv)
+{
+  int max_rows = 1000;
+  GOptionEntry entries[] = {
+    { "max-rows", 'n', 0, G_OPTION_ARG_INT, &max_rows, N_("Print at most this many rows (default 1000)"), N_("N") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi SELECT…"),
+                                               _("Runs one read-only SQL query (SpatiaLite functions allowed) on a connection that can change nothing."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiSqlConsole) console = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_auto(GStrv) columns = NULL;
+  gboolean truncated;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 3)
+    return usage_error (ctx, _("Give the project file and one query"));
+  if (max_rows < 1)
+    return usage_error (ctx, _("--max-rows must be at least 1"));
+  console = dothi_sql_console_open (argv[1], &error);
+  if (console == NULL)
+    return fail (error);
+  /* One row more than printed tells whether the result was cut. */
+  rows = dothi_sql_console_run_sync (console, argv[2], max_rows + 1, &columns, cancellable, &error);
+  if (rows == NULL)
+    return fail (error);
+  truncated = rows->len > (guint) max_rows;
+  if (truncated)
+    g_ptr_array_set_size (rows, max_rows);
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "columns");
+      json_builder_begin_array (b);
+      for (guint c = 0; columns && columns[c]; c++)
+        json_builder_add_string_value (b, columns[c]);
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "rows");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < rows->len; i++)
+        {
+          GPtrArray *row = g_ptr_array_index (rows, i);
+
+          json_builder_begin_array (b);
+          for (guint c = 0; c < row->len; c++)
+            if (row->pdata[c] != NULL)
+              json_builder_add_string_value (b, row->pdata[c]);
+            else
+              json_builder_add_null_value (b);
+          json_builder_end_array (b);
+        }
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "truncated");
+      json_builder_add_boolean_value (b, truncated);
+      json_builder_end_object (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+
+  {
+    g_autofree char *header = columns ? g_strjoinv ("\t", columns) : g_strdup ("");
+
+    g_print ("%s\n", header);
+  }
+  for (guint i = 0; i < rows->len; i++)
+    {
+      GPtrArray *row = g_ptr_array_index (rows, i);
+      g_autoptr(GString) line = g_string_new (NULL);
+
+      for (guint c = 0; c < row->len; c++)
+        {
+          if (c > 0)
+            g_string_append_c (line, '\t');
+          g_string_append (line, row->pdata[c] ? (const char *) row->pdata[c] : "NULL");
+        }
+      g_print ("%s\n", line->str);
+    }
+  if (truncated)
+    /* Translators: after a cut result; the number of rows printed */
+    g_printerr (_("(only the first %d rows are shown)\n"), max_rows);
+  return EXIT_DONE;
+}
+
 /* ---- check ------------------------------------------------------------- */
 
 /* check --topology: overlaps and gaps of a parcel layer. */
@@ -1653,6 +1747,7 @@ static const struct {
   { "check", cmd_check, N_("Report invalid geometries") },
   { "demo", cmd_demo, N_("Write the demo city as a GeoPackage") },
   { "render", cmd_render, N_("Draw the map to a PNG image") },
+  { "sql", cmd_sql, N_("Run a read-only SQL query") },
   { "style", cmd_style, N_("Print or set a layer’s style") },
   { "edit", cmd_edit, N_("Apply feature changes from a GeoJSON file") },
   { "undo", cmd_undo, N_("Undo the last action") },
