@@ -1337,6 +1337,54 @@ test_sql (Fixture *f, gconstpointer data)
   g_assert_cmpstr (before, ==, after);
 }
 
+/* query: an attribute condition gives the same features as the same
+ * condition written by hand in SQL; a bad field is named, an injection
+ * stays a value, and the project is unchanged. */
+static void
+test_query (Fixture *f, gconstpointer data)
+{
+  static const char geojson[] =
+    "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"EPSG:9218\"}},"
+    "\"features\":["
+    "{\"type\":\"Feature\",\"properties\":{\"so_thua\":1,\"chu\":\"Nguyễn Văn An\",\"dien_tich\":120.5},"
+    "\"geometry\":{\"type\":\"Point\",\"coordinates\":[457000,1402000]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"so_thua\":2,\"chu\":\"Ủy ban phường\",\"dien_tich\":600},"
+    "\"geometry\":{\"type\":\"Point\",\"coordinates\":[457010,1402000]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"so_thua\":3,\"chu\":\"Lê Thị Đào\",\"dien_tich\":800},"
+    "\"geometry\":{\"type\":\"Point\",\"coordinates\":[457020,1402000]}}]}";
+  g_autofree char *source = path_in (f, "thua.geojson");
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(Run) big = NULL;
+  g_autoptr(Run) folded = NULL;
+  g_autoptr(Run) unknown = NULL;
+  g_autoptr(Run) injection = NULL;
+
+  g_assert_true (g_file_set_contents (source, geojson, -1, NULL));
+  new_project (f);
+  import_ok (f, source);
+  before = project_state (f->project);
+
+  big = cli ("query", f->project, "thua", "--where", "dien_tich BETWEEN 500 AND 900", "--json", NULL);
+  g_assert_cmpint (big->status, ==, 0);
+  g_assert_nonnull (strstr (big->out, "\"count\" : 2"));
+
+  /* Tone placement, case and tone marks folded. */
+  folded = cli ("query", f->project, "thua", "--where", "chu ~= 'UỶ BAN PHUONG'", "--json", NULL);
+  g_assert_cmpint (folded->status, ==, 0);
+  g_assert_nonnull (strstr (folded->out, "\"count\" : 1"));
+
+  unknown = cli ("query", f->project, "thua", "--where", "nha = 1", NULL);
+  g_assert_cmpint (unknown->status, ==, 1);
+  g_assert_nonnull (strstr (unknown->err, "nha"));
+
+  injection = cli ("query", f->project, "thua", "--where", "chu = 'x''; DROP TABLE thua; --'", "--json", NULL);
+  g_assert_cmpint (injection->status, ==, 0);
+  g_assert_nonnull (strstr (injection->out, "\"count\" : 0"));
+  after = project_state (f->project);
+  g_assert_cmpstr (before, ==, after);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1362,6 +1410,7 @@ main (int argc, char **argv)
   ADD ("/cli/edit/errors", test_edit_errors);
   ADD ("/cli/check/topology", test_check_topology);
   ADD ("/cli/sql", test_sql);
+  ADD ("/cli/query", test_query);
   ADD ("/cli/field-layer", test_field_layer);
 
   return g_test_run ();

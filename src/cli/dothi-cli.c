@@ -26,6 +26,7 @@
 #include "dothi-encoding.h"
 #include "dothi-error.h"
 #include "dothi-export.h"
+#include "dothi-expression.h"
 #include "dothi-format.h"
 #include "dothi-import.h"
 #include "dothi-map-transform.h"
@@ -979,6 +980,82 @@ cmd_style (int argc, char **argv)
   return EXIT_DONE;
 }
 
+/* ---- query ------------------------------------------------------------- */
+
+static int
+cmd_query (int argc, char **argv)
+{
+  g_autofree char *where = NULL;
+  int limit = 100;
+  GOptionEntry entries[] = {
+    { "where", 'w', 0, G_OPTION_ARG_STRING, &where,
+      N_("Attribute condition, e.g. \"muc_dich = 'ODT' AND dien_tich > 500\""), N_("EXPRESSION") },
+    { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Print at most this many feature ids (default 100)"), N_("N") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi LAYER"),
+                                               _("Counts and lists the features of a layer that meet an attribute condition."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(DothiExpression) expr = NULL;
+  g_autoptr(GArray) fids = NULL;
+  gint64 count = 0;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 3 || where == NULL)
+    return usage_error (ctx, _("Give the project file, a layer and --where"));
+  if (limit < 0)
+    return usage_error (ctx, _("--limit must not be negative"));
+  project = open_project (argv[1], TRUE, &status);
+  if (project == NULL)
+    return status;
+  info = dothi_project_get_layer (project, argv[2], &error);
+  if (info == NULL)
+    return fail (error);
+  expr = dothi_expression_parse (where, info, &error);
+  if (expr == NULL)
+    return fail (error);
+  fids = dothi_expression_select_fids (dothi_project_get_path (project), info->name, expr,
+                                       (guint) limit, &count, cancellable, &error);
+  if (fids == NULL)
+    return fail (error);
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_set_string (b, "layer", info->name);
+      json_set_int (b, "count", count);
+      json_builder_set_member_name (b, "fids");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < fids->len; i++)
+        json_builder_add_int_value (b, g_array_index (fids, gint64, i));
+      json_builder_end_array (b);
+      json_builder_end_object (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+  {
+    g_autofree char *n = dothi_format_int64 (count);
+    g_autoptr(GString) list = g_string_new (NULL);
+
+    /* Translators: a formatted count, then a layer title */
+    g_print (ngettext ("%s feature of “%s” meets the condition\n",
+                       "%s features of “%s” meet the condition\n", (gulong) count),
+             n, info->title ? info->title : info->name);
+    for (guint i = 0; i < fids->len; i++)
+      g_string_append_printf (list, "%s%" G_GINT64_FORMAT, i ? " " : "", g_array_index (fids, gint64, i));
+    if (list->len > 0)
+      g_print ("%s\n", list->str);
+  }
+  return EXIT_DONE;
+}
+
 /* ---- sql --------------------------------------------------------------- */
 
 static int
@@ -1747,6 +1824,7 @@ static const struct {
   { "check", cmd_check, N_("Report invalid geometries") },
   { "demo", cmd_demo, N_("Write the demo city as a GeoPackage") },
   { "render", cmd_render, N_("Draw the map to a PNG image") },
+  { "query", cmd_query, N_("Find the features that meet a condition") },
   { "sql", cmd_sql, N_("Run a read-only SQL query") },
   { "style", cmd_style, N_("Print or set a layer’s style") },
   { "edit", cmd_edit, N_("Apply feature changes from a GeoJSON file") },

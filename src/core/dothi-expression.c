@@ -1121,3 +1121,84 @@ dothi_expression_free (DothiExpression *expr)
   node_free (expr->root);
   g_free (expr);
 }
+
+static int
+cancelled_cb (void *data)
+{
+  return g_cancellable_is_cancelled (data) ? 1 : 0;
+}
+
+GArray *
+dothi_expression_select_fids (const char       *path,
+                              const char       *layer,
+                              DothiExpression  *expr,
+                              guint             limit,
+                              gint64           *count,
+                              GCancellable     *cancellable,
+                              GError          **error)
+{
+  g_autoptr(GArray) fids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GPtrArray) params = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  g_autofree char *where = NULL;
+  sqlite3 *db = NULL;
+  gint64 n = 0;
+  int rc;
+
+  g_return_val_if_fail (path != NULL && layer != NULL && expr != NULL, NULL);
+
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: file name, SQLite's message */
+                   _("Cannot open “%s”: %s"), path, db ? sqlite3_errmsg (db) : "");
+      sqlite3_close (db);
+      return NULL;
+    }
+  sqlite3_exec (db, "PRAGMA query_only = 1", NULL, NULL, NULL);
+  sqlite3_busy_timeout (db, 5000);
+  dothi_expression_register_functions (db);
+  if (cancellable != NULL)
+    sqlite3_progress_handler (db, 1000, cancelled_cb, cancellable);
+
+  /* The table name comes from the registry the caller read; the
+   * condition quotes its own columns and binds every value. */
+  where = dothi_expression_to_sql (expr, NULL, &params);
+  sql = sqlite3_mprintf ("SELECT fid FROM \"%w\" WHERE %s ORDER BY fid", layer, where);
+  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK
+      || !dothi_expression_bind (stmt, 1, params, error))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                     /* Translators: layer name, SQLite's message */
+                     _("Cannot query layer “%s”: %s"), layer, sqlite3_errmsg (db));
+      g_clear_pointer (&stmt, sqlite3_finalize);
+      sqlite3_close (db);
+      return NULL;
+    }
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 fid = sqlite3_column_int64 (stmt, 0);
+
+      if (limit == 0 || fids->len < limit)
+        g_array_append_val (fids, fid);
+      n++;
+    }
+  if (rc != SQLITE_DONE)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        ;
+      else
+        g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                     _("Cannot query layer “%s”: %s"), layer, sqlite3_errmsg (db));
+      g_clear_pointer (&stmt, sqlite3_finalize);
+      sqlite3_close (db);
+      return NULL;
+    }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  sqlite3_close (db);
+  if (count != NULL)
+    *count = n;
+  return g_steal_pointer (&fids);
+}

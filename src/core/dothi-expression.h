@@ -3,7 +3,7 @@
  * turned into SQL whose values are all bound parameters. */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 #include <sqlite3.h>
 #include "dothi-layer-info.h"
 
@@ -49,6 +49,16 @@ gboolean         dothi_expression_bind   (sqlite3_stmt  *stmt,
  * fails, so nothing stored in the file (which QGIS reads) can depend on it. */
 void             dothi_expression_register_functions (sqlite3 *db);
 
+/* The fids of @layer's features that meet @expr, in fid order, at most
+ * @limit (0: all), and their number: on a read-only connection of its own
+ * to the project at @path, so it runs on any thread. */
+GArray          *dothi_expression_select_fids (const char       *path,
+                                               const char       *layer,
+                                               DothiExpression  *expr,
+                                               guint             limit,
+                                               gint64           *count,
+                                               GCancellable     *cancellable,
+                                               GError          **error);
 void             dothi_expression_free   (DothiExpression *expr);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DothiExpression, dothi_expression_free)
