@@ -227,7 +227,18 @@ composite_done_cb (GObject *source, GAsyncResult *result, gpointer data)
     entry->texture = gdk_memory_texture_new (job->size, job->size, GDK_MEMORY_DEFAULT,
                                              job->result, (gsize) job->size * 4);
   entry->link.data = entry;
-  g_hash_table_replace (self->entries, &entry->key, entry);
+  {
+    /* A stale entry for the same tile leaves the LRU before the table
+     * frees it: its link lives inside it. */
+    FlatEntry *old = g_hash_table_lookup (self->entries, &entry->key);
+
+    if (old != NULL)
+      {
+        g_queue_unlink (&self->lru, &old->link);
+        g_hash_table_remove (self->entries, &old->key);
+      }
+  }
+  g_hash_table_insert (self->entries, &entry->key, entry);
   g_queue_push_head_link (&self->lru, &entry->link);
   evict (self);
 
