@@ -163,6 +163,7 @@ enum {
   EDIT_FINISHED,
   EDIT_FAILED,
   SELECTION_CHANGED,
+  FILE_CHANGED,
   N_SIGNALS
 };
 
@@ -2458,6 +2459,8 @@ poll_done_cb (GObject      *source,
     }
   if (registry_changed)
     reload_layers (self, FALSE);
+  if (changes->len > 0 || registry_changed)
+    g_signal_emit (self, signals[FILE_CHANGED], 0);
 }
 
 static gboolean
@@ -2661,6 +2664,9 @@ dothi_map_view_class_init (DothiMapViewClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
   signals[SELECTION_CHANGED] =
     g_signal_new ("selection-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[FILE_CHANGED] =
+    g_signal_new ("file-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   g_type_ensure (SHUMATE_TYPE_MAP);

@@ -14,7 +14,6 @@
 
 #include "dothi-attribute-table.h"
 #include "dothi-audit-view.h"
-#include "dothi-change-watcher.h"
 #include "dothi-crs.h"
 #include "dothi-edit.h"
 #include "dothi-error.h"
@@ -90,10 +89,6 @@ struct _DothiWindow
   GtkWidget            *topology_view;    /* weak */
 
   /* Follows the file, as the map does, for the undo and redo labels. */
-  DothiChangeWatcher   *watcher;
-  GCancellable         *watch_cancellable;
-  guint                 watch_id;
-  gboolean              polling;
 
   /* The attribute table */
   gboolean              table_visible;
@@ -161,8 +156,6 @@ static GParamSpec *properties[N_PROPS];
 static void update_actions (DothiWindow *self);
 static void set_editing (DothiWindow *self, gboolean editing);
 static void fill_layer_choices (DothiWindow *self);
-static void stop_watching (DothiWindow *self);
-static void start_watching (DothiWindow *self, DothiChangeWatcher *watcher);
 static void refresh_history (DothiWindow *self);
 static void close_project_windows (DothiWindow *self);
 
@@ -174,8 +167,6 @@ typedef struct {
   GPtrArray    *layers;   /* DothiLayerInfo* */
   GPtrArray    *styles;   /* DothiStyle* or NULL, parallel to layers */
   char         *crs_name;
-  /* NULL when the file cannot be watched: undo then follows own edits. */
-  DothiChangeWatcher *watcher;
 } OpenResult;
 
 static void
@@ -185,7 +176,6 @@ open_result_free (OpenResult *result)
   g_clear_pointer (&result->layers, g_ptr_array_unref);
   g_clear_pointer (&result->styles, g_ptr_array_unref);
   g_free (result->crs_name);
-  g_clear_object (&result->watcher);
   g_free (result);
 }
 
@@ -254,7 +244,6 @@ open_project_thread (GTask        *task,
     }
 
   result->crs_name = dup_zone_name (dothi_project_get_srid (result->project));
-  result->watcher = dothi_change_watcher_new (path, NULL);
 
   g_task_return_pointer (task, g_steal_pointer (&result),
                          (GDestroyNotify) open_result_free);
@@ -340,7 +329,6 @@ set_project (DothiWindow  *self,
   g_clear_object (&self->edit_cancellable);
   set_editing (self, FALSE);
   close_project_windows (self);
-  stop_watching (self);
   if (self->attribute_table != NULL)
     dothi_attribute_table_set_layer (DOTHI_ATTRIBUTE_TABLE (self->attribute_table), NULL, NULL);
   g_clear_pointer (&self->table_layer, g_free);
@@ -1211,7 +1199,6 @@ project_opened_cb (GObject      *object,
   g_free (self->crs_name);
   self->crs_name = g_steal_pointer (&opened->crs_name);
   set_project (self, opened->project);
-  start_watching (self, g_steal_pointer (&opened->watcher));
   update_title (self);
   show_layers (self, opened->layers, opened->styles);
   add_to_recent (self, opened->project);
@@ -1936,67 +1923,15 @@ follow_edit (DothiWindow *self)
 
 /* ---- following the file ------------------------------------------------- */
 
+/* Anyone's edit (QGIS, the spatialite shell, a second window) reaches the
+ * undo labels and the history through the map's watcher. */
 static void
-polled_cb (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
+file_changed_cb (DothiMapView *map,
+                 DothiWindow  *self)
 {
-  g_autoptr(DothiWindow) self = user_data;
-  g_autoptr(GPtrArray) changes = NULL;
-  g_autoptr(GError) error = NULL;
-  gboolean registry_changed = FALSE;
-
-  changes = dothi_change_watcher_poll_finish (DOTHI_CHANGE_WATCHER (source), result,
-                                              &registry_changed, &error);
-  if (source != G_OBJECT (self->watcher))
-    return;
-  self->polling = FALSE;
-  /* The map reports a file it cannot read; the labels just stay. */
-  if (changes == NULL)
-    return;
-  if (changes->len > 0 || registry_changed)
-    {
-      refresh_history (self);
-      if (self->audit_view != NULL)
-        dothi_audit_view_reload (DOTHI_AUDIT_VIEW (self->audit_view));
-    }
-}
-
-static gboolean
-watch_cb (gpointer user_data)
-{
-  DothiWindow *self = user_data;
-
-  if (!self->polling && self->watcher != NULL)
-    {
-      self->polling = TRUE;
-      dothi_change_watcher_poll_async (self->watcher, self->watch_cancellable,
-                                       polled_cb, g_object_ref (self));
-    }
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-stop_watching (DothiWindow *self)
-{
-  g_clear_handle_id (&self->watch_id, g_source_remove);
-  g_cancellable_cancel (self->watch_cancellable);
-  g_clear_object (&self->watch_cancellable);
-  g_clear_object (&self->watcher);
-  self->polling = FALSE;
-}
-
-/* Takes @watcher (may be NULL). Once a second, as the map polls. */
-static void
-start_watching (DothiWindow        *self,
-                DothiChangeWatcher *watcher)
-{
-  stop_watching (self);
-  if (watcher == NULL)
-    return;
-  self->watcher = watcher;
-  self->watch_cancellable = g_cancellable_new ();
-  self->watch_id = g_timeout_add_seconds (1, watch_cb, self);
+  refresh_history (self);
+  if (self->audit_view != NULL)
+    dothi_audit_view_reload (DOTHI_AUDIT_VIEW (self->audit_view));
 }
 
 /* ---- undo, redo, revert and merge in a worker --------------------------- */
@@ -3111,7 +3046,6 @@ dothi_window_dispose (GObject *object)
   /* A running undo finishes its transaction; only its result is dropped. */
   g_cancellable_cancel (self->edit_cancellable);
   g_clear_object (&self->edit_cancellable);
-  stop_watching (self);
   if (self->audit_view != NULL)
     g_object_remove_weak_pointer (G_OBJECT (self->audit_view), (gpointer *) &self->audit_view);
   self->audit_view = NULL;
@@ -3478,6 +3412,7 @@ dothi_window_init (DothiWindow *self)
                     G_CALLBACK (scale_changed_cb), self);
   g_signal_connect (self->map_view, "notify::busy", G_CALLBACK (map_busy_cb), self);
   g_signal_connect (self->map_view, "edit-finished", G_CALLBACK (edit_finished_cb), self);
+  g_signal_connect (self->map_view, "file-changed", G_CALLBACK (file_changed_cb), self);
   g_signal_connect (self->map_view, "edit-failed", G_CALLBACK (edit_failed_cb), self);
   g_signal_connect (self->map_view, "selection-changed",
                     G_CALLBACK (map_selection_changed_cb), self);
