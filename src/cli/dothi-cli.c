@@ -32,6 +32,7 @@
 #include "dothi-map-transform.h"
 #include "dothi-parcel.h"
 #include "dothi-project.h"
+#include "dothi-query.h"
 #include "dothi-render-pool.h"
 #include "dothi-sql-console.h"
 
@@ -982,74 +983,247 @@ cmd_style (int argc, char **argv)
 
 /* ---- query ------------------------------------------------------------- */
 
+/* Quotes a layer name for query text: "name", with " doubled. */
+static void
+append_quoted_layer (GString *text, const char *name)
+{
+  g_string_append_c (text, '"');
+  for (const char *p = name; *p != '\0'; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (text, '"');
+      g_string_append_c (text, *p);
+    }
+  g_string_append_c (text, '"');
+}
+
+/* Whether @where reads as a condition on @layer's fields. */
+static gboolean
+parses_on (DothiProject *project, const char *layer, const char *where)
+{
+  g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (project, layer, NULL);
+  g_autoptr(DothiExpression) expr = NULL;
+
+  if (info == NULL)
+    return FALSE;
+  expr = dothi_expression_parse (where, info, NULL);
+  return expr != NULL;
+}
+
+static void
+print_plan (DothiQuery *query)
+{
+  const char *plan = dothi_query_get_plan (query);
+
+  if (plan != NULL)
+    g_printerr ("%s", plan);
+}
+
 static int
 cmd_query (int argc, char **argv)
 {
+  g_autofree char *layer = NULL;
   g_autofree char *where = NULL;
+  g_autofree char *other_where = NULL;
+  g_autofree char *within_distance = NULL;
+  g_autofree char *intersects = NULL;
+  g_autofree char *contains = NULL;
+  g_autofree char *within = NULL;
+  g_autofree char *touches = NULL;
+  g_autofree char *disjoint = NULL;
+  gboolean explain = FALSE, count_only = FALSE;
   int limit = 100;
   GOptionEntry entries[] = {
+    { "layer", 'l', 0, G_OPTION_ARG_STRING, &layer, N_("The layer whose features are wanted"), N_("LAYER") },
     { "where", 'w', 0, G_OPTION_ARG_STRING, &where,
-      N_("Attribute condition, e.g. \"muc_dich = 'ODT' AND dien_tich > 500\""), N_("EXPRESSION") },
+      N_("Condition, e.g. \"muc_dich = 'ODT' AND dien_tich > 500\" or \"within_distance(water_mains, 50, diameter_mm >= 300)\""), N_("EXPRESSION") },
+    { "within-distance", 0, 0, G_OPTION_ARG_STRING, &within_distance,
+      N_("Within this many metres of a feature of another layer"), N_("LAYER:METRES") },
+    { "intersects", 0, 0, G_OPTION_ARG_STRING, &intersects, N_("Intersects a feature of another layer"), N_("LAYER") },
+    { "contains", 0, 0, G_OPTION_ARG_STRING, &contains, N_("Contains a feature of another layer"), N_("LAYER") },
+    { "within", 0, 0, G_OPTION_ARG_STRING, &within, N_("Lies within a feature of another layer"), N_("LAYER") },
+    { "touches", 0, 0, G_OPTION_ARG_STRING, &touches, N_("Touches a feature of another layer"), N_("LAYER") },
+    { "disjoint", 0, 0, G_OPTION_ARG_STRING, &disjoint, N_("Intersects no feature of another layer"), N_("LAYER") },
+    { "other-where", 0, 0, G_OPTION_ARG_STRING, &other_where,
+      N_("Which features of the other layer count, e.g. \"diameter_mm >= 300\""), N_("EXPRESSION") },
+    { "explain", 0, 0, G_OPTION_ARG_NONE, &explain, N_("Print the plan the query ran with and its figures"), NULL },
+    { "count", 0, 0, G_OPTION_ARG_NONE, &count_only, N_("Print only the number of features"), NULL },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Print at most this many feature ids (default 100)"), N_("N") },
     { NULL }
   };
-  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi LAYER"),
-                                               _("Counts and lists the features of a layer that meet an attribute condition."),
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi [LAYER]"),
+                                               _("Finds the features of a layer that meet attribute and spatial conditions."),
                                                entries);
   g_autoptr(GError) error = NULL;
   g_autoptr(DothiProject) project = NULL;
   g_autoptr(DothiLayerInfo) info = NULL;
-  g_autoptr(DothiExpression) expr = NULL;
-  g_autoptr(GArray) fids = NULL;
-  gint64 count = 0;
+  g_autoptr(DothiQuery) query = NULL;
+  g_autoptr(DothiFidSet) fids = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  const char *spatial_other = NULL;
+  guint n_spatial = 0;
   int status = 0;
+  struct { const char *arg; DothiSpatialPredicate predicate; } spatial[] = {
+    { within_distance, DOTHI_SPATIAL_WITHIN_DISTANCE },
+    { intersects, DOTHI_SPATIAL_INTERSECTS },
+    { contains, DOTHI_SPATIAL_CONTAINS },
+    { within, DOTHI_SPATIAL_WITHIN },
+    { touches, DOTHI_SPATIAL_TOUCHES },
+    { disjoint, DOTHI_SPATIAL_DISJOINT },
+  };
 
   if (!parse (ctx, &argc, &argv, &status))
     return status;
-  if (argc != 3 || where == NULL)
-    return usage_error (ctx, _("Give the project file, a layer and --where"));
+  /* parse() filled the option strings after the table was made. */
+  spatial[0].arg = within_distance;
+  spatial[1].arg = intersects;
+  spatial[2].arg = contains;
+  spatial[3].arg = within;
+  spatial[4].arg = touches;
+  spatial[5].arg = disjoint;
+
+  if (argc == 3 && layer == NULL)
+    layer = g_strdup (argv[2]);
+  else if (argc != 2)
+    return usage_error (ctx, _("Give the project file and the layer (--layer)"));
+  if (layer == NULL)
+    return usage_error (ctx, _("Give the layer to query with --layer"));
   if (limit < 0)
     return usage_error (ctx, _("--limit must not be negative"));
   project = open_project (argv[1], TRUE, &status);
   if (project == NULL)
     return status;
-  info = dothi_project_get_layer (project, argv[2], &error);
+  info = dothi_project_get_layer (project, layer, &error);
   if (info == NULL)
     return fail (error);
-  expr = dothi_expression_parse (where, info, &error);
-  if (expr == NULL)
+
+  for (guint i = 0; i < G_N_ELEMENTS (spatial); i++)
+    if (spatial[i].arg != NULL)
+      {
+        n_spatial++;
+        spatial_other = spatial[i].arg;
+      }
+  if (other_where != NULL && n_spatial != 1)
+    return usage_error (ctx, _("--other-where needs exactly one spatial condition"));
+
+  /* "--within-distance water_mains:50 --where 'diameter_mm >= 300'": a
+   * --where that only makes sense on the one other layer picks its
+   * features, and says so. */
+  if (where != NULL && other_where == NULL && n_spatial == 1
+      && !parses_on (project, info->name, where))
+    {
+      g_autofree char *other = g_strdup (spatial_other);
+      char *colon = strrchr (other, ':');
+
+      if (within_distance != NULL && colon != NULL)
+        *colon = '\0';
+      if (parses_on (project, other, where))
+        {
+          /* Translators: a condition, a layer name */
+          g_printerr (_("The condition “%s” names fields of “%s”: it picks which of its features count.\n"),
+                      where, other);
+          other_where = g_steal_pointer (&where);
+        }
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (spatial); i++)
+    {
+      g_autofree char *other = NULL;
+      const char *metres = NULL;
+
+      if (spatial[i].arg == NULL)
+        continue;
+      other = g_strdup (spatial[i].arg);
+      if (spatial[i].predicate == DOTHI_SPATIAL_WITHIN_DISTANCE)
+        {
+          char *colon = strrchr (other, ':');
+          char *end = NULL;
+
+          if (colon == NULL)
+            return usage_error (ctx, _("--within-distance takes LAYER:METRES, e.g. water_mains:50"));
+          *colon = '\0';
+          metres = colon + 1;
+          g_ascii_strtod (metres, &end);
+          if (end == metres || *end != '\0')
+            {
+              /* Translators: what was given */
+              g_autofree char *message = g_strdup_printf (_("“%s” is not a distance in metres"),
+                                                          metres);
+              return usage_error (ctx, message);
+            }
+        }
+      if (text->len > 0)
+        g_string_append (text, " AND ");
+      g_string_append_printf (text, "%s(", dothi_spatial_predicate_to_string (spatial[i].predicate));
+      append_quoted_layer (text, other);
+      if (metres != NULL)
+        g_string_append_printf (text, ", %s", metres);
+      if (other_where != NULL)
+        g_string_append_printf (text, ", (%s)", other_where);
+      g_string_append_c (text, ')');
+    }
+  if (where != NULL)
+    {
+      if (text->len > 0)
+        g_string_append_printf (text, " AND (%s)", where);
+      else
+        g_string_append (text, where);
+    }
+
+  query = dothi_query_new (dothi_project_get_path (project), info->name, text->str, &error);
+  if (query == NULL)
     return fail (error);
-  fids = dothi_expression_select_fids (dothi_project_get_path (project), info->name, expr,
-                                       (guint) limit, &count, cancellable, &error);
+  fids = dothi_query_run (query, terminal_progress, NULL, cancellable, &error);
   if (fids == NULL)
     return fail (error);
+  if (explain)
+    {
+      /* Translators: the query text */
+      g_printerr (_("query: %s\n"), dothi_query_get_text (query)[0] ? dothi_query_get_text (query) : "*");
+      print_plan (query);
+    }
 
   if (opt_json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
+      guint n;
+      const gint64 *ids = dothi_fid_set_get_fids (fids, &n);
 
       json_builder_begin_object (b);
       json_set_string (b, "layer", info->name);
-      json_set_int (b, "count", count);
-      json_builder_set_member_name (b, "fids");
-      json_builder_begin_array (b);
-      for (guint i = 0; i < fids->len; i++)
-        json_builder_add_int_value (b, g_array_index (fids, gint64, i));
-      json_builder_end_array (b);
+      json_set_string (b, "query", dothi_query_get_text (query));
+      json_set_int (b, "count", n);
+      if (!count_only)
+        {
+          json_builder_set_member_name (b, "fids");
+          json_builder_begin_array (b);
+          for (guint i = 0; i < n && (limit == 0 || i < (guint) limit); i++)
+            json_builder_add_int_value (b, ids[i]);
+          json_builder_end_array (b);
+        }
+      if (explain)
+        json_set_string (b, "plan", dothi_query_get_plan (query));
       json_builder_end_object (b);
       print_json (b);
       return EXIT_DONE;
     }
   {
-    g_autofree char *n = dothi_format_int64 (count);
+    guint n;
+    const gint64 *ids = dothi_fid_set_get_fids (fids, &n);
+    g_autofree char *count = dothi_format_int64 (n);
     g_autoptr(GString) list = g_string_new (NULL);
 
+    if (count_only)
+      {
+        g_print ("%u\n", n);
+        return EXIT_DONE;
+      }
     /* Translators: a formatted count, then a layer title */
     g_print (ngettext ("%s feature of “%s” meets the condition\n",
-                       "%s features of “%s” meet the condition\n", (gulong) count),
-             n, info->title ? info->title : info->name);
-    for (guint i = 0; i < fids->len; i++)
-      g_string_append_printf (list, "%s%" G_GINT64_FORMAT, i ? " " : "", g_array_index (fids, gint64, i));
+                       "%s features of “%s” meet the condition\n", (gulong) n),
+             count, info->title ? info->title : info->name);
+    for (guint i = 0; i < n && (limit == 0 || i < (guint) limit); i++)
+      g_string_append_printf (list, "%s%" G_GINT64_FORMAT, i ? " " : "", ids[i]);
     if (list->len > 0)
       g_print ("%s\n", list->str);
   }

@@ -5,11 +5,13 @@
 
 #include "config.h"
 #include "dothi-expression.h"
+#include "dothi-expression-private.h"
 #include "dothi-autocleanups.h"
 #include "dothi-error.h"
 #include "dothi-search.h"
 
 #include <glib/gi18n-lib.h>
+#include <math.h>
 #include <string.h>
 
 /* Parentheses and NOTs nested deeper than this are refused, so a hostile
@@ -40,36 +42,16 @@ typedef struct {
   gboolean    is_integer;
 } Token;
 
-typedef enum {
-  NODE_OR,
-  NODE_AND,
-  NODE_NOT,
-  NODE_COMPARE,
-  NODE_LIKE,
-  NODE_IN,
-  NODE_BETWEEN,
-  NODE_IS_NULL,
-} NodeKind;
-
-typedef struct _Node Node;
-struct _Node {
-  NodeKind    kind;
-  Node       *a;
-  Node       *b;
-  char       *column;    /* from the layer info */
-  const char *op;        /* NODE_COMPARE: a static SQL operator */
-  gboolean    negated;
-  gboolean    folded;
-  GPtrArray  *values;    /* GVariant* */
-};
-
 struct _DothiExpression {
-  Node *root;
+  DothiExprNode *root;
 };
 
 typedef struct {
   const char           *source;
   const DothiLayerInfo *info;
+  DothiLayerResolver    resolver;   /* NULL: no spatial conditions here */
+  gpointer              resolver_data;
+  gboolean              in_spatial; /* inside a spatial condition's own */
   GArray               *tokens;   /* Token */
   guint                 next;
   int                   depth;
@@ -92,7 +74,7 @@ static const char *keywords[] = {
 };
 
 static void
-node_free (Node *node)
+node_free (DothiExprNode *node)
 {
   if (node == NULL)
     return;
@@ -103,12 +85,12 @@ node_free (Node *node)
   g_free (node);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Node, node_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DothiExprNode, node_free)
 
-static Node *
-node_new (NodeKind kind)
+static DothiExprNode *
+node_new (DothiExprKind kind)
 {
-  Node *node = g_new0 (Node, 1);
+  DothiExprNode *node = g_new0 (DothiExprNode, 1);
 
   node->kind = kind;
   return node;
@@ -596,14 +578,167 @@ check_operator (const Field *field, const Token *op, gboolean ok, GError **error
   return FALSE;
 }
 
-static Node *parse_or (Parser *parser, GError **error);
 
-static Node *
+static DothiExprNode *parse_or (Parser *parser, GError **error);
+static gboolean enter (Parser *parser, const Token *token, GError **error);
+
+/* within_distance(OTHER, METRES [, CONDITION]), intersects(OTHER [, …])… */
+static DothiExprNode *
+parse_spatial (Parser                *parser,
+               DothiSpatialPredicate  predicate,
+               GError               **error)
+{
+  const Token *name = advance (parser);
+  const Token *open = advance (parser);
+  const Token *layer_token;
+  const DothiLayerInfo *other;
+  const DothiLayerInfo *target = parser->info;
+  g_autoptr(DothiExprNode) node = NULL;
+
+  if (parser->resolver == NULL)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   parser->in_spatial
+                   /* Translators: a function name, a character position */
+                   ? _("The spatial condition “%s” at position %d cannot stand inside another spatial condition")
+                   /* Translators: a function name, a character position */
+                   : _("The spatial condition “%s” at position %d is not allowed here"),
+                   name->text, name->pos);
+      return NULL;
+    }
+  if (target->kind == DOTHI_GEOMETRY_KIND_NONE)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: a layer name, a function name, a character position */
+                   _("Layer “%s” has no geometry for the spatial condition “%s” at position %d"),
+                   target->name, name->text, name->pos);
+      return NULL;
+    }
+  if (!enter (parser, open, error))
+    return NULL;
+
+  layer_token = peek (parser);
+  if (layer_token->type != TOKEN_WORD && layer_token->type != TOKEN_QIDENT
+      && layer_token->type != TOKEN_STRING)
+    {
+      if (layer_token->type == TOKEN_EOF)
+        set_unexpected (layer_token, error);
+      else
+        {
+          g_autofree char *excerpt = token_excerpt (layer_token);
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                       /* Translators: what was typed, a character position */
+                       _("Expected a layer name, not “%s”, at position %d"),
+                       excerpt, layer_token->pos);
+        }
+      return NULL;
+    }
+  advance (parser);
+  other = parser->resolver (layer_token->text, parser->resolver_data);
+  if (other == NULL)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: layer name, a character position in the expression */
+                   _("Unknown layer “%s” at position %d"), layer_token->text, layer_token->pos);
+      return NULL;
+    }
+  if (other->kind == DOTHI_GEOMETRY_KIND_NONE)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: layer name, a character position in the expression */
+                   _("Layer “%s” at position %d has no geometry"), other->name, layer_token->pos);
+      return NULL;
+    }
+  if (other->srid != target->srid)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: layer, position, EPSG code, layer, EPSG code */
+                   _("Layer “%s” at position %d is in another coordinate system (EPSG:%d) than “%s” (EPSG:%d)"),
+                   other->name, layer_token->pos, other->srid, target->name, target->srid);
+      return NULL;
+    }
+
+  node = node_new (DOTHI_EXPR_SPATIAL);
+  node->predicate = predicate;
+  node->column = g_strdup (other->name);
+  node->pos = name->pos;
+
+  if (predicate == DOTHI_SPATIAL_WITHIN_DISTANCE)
+    {
+      const Token *number;
+
+      if (peek (parser)->type != TOKEN_COMMA)
+        {
+          set_unexpected (peek (parser), error);
+          return NULL;
+        }
+      advance (parser);
+      number = peek (parser);
+      if (number->type != TOKEN_NUMBER)
+        {
+          if (number->type == TOKEN_EOF)
+            set_unexpected (number, error);
+          else
+            {
+              g_autofree char *excerpt = token_excerpt (number);
+              g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                           /* Translators: what was typed, a character position */
+                           _("Expected a distance in metres, not “%s”, at position %d"),
+                           excerpt, number->pos);
+            }
+          return NULL;
+        }
+      advance (parser);
+      node->distance = g_ascii_strtod (number->text, NULL);
+      if (!(node->distance >= 0) || !isfinite (node->distance))
+        {
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                       /* Translators: what was typed, a character position */
+                       _("The distance “%s” at position %d must be zero or more metres"),
+                       number->text, number->pos);
+          return NULL;
+        }
+    }
+
+  if (peek (parser)->type == TOKEN_COMMA)
+    {
+      DothiLayerResolver resolver = parser->resolver;
+
+      advance (parser);
+      /* The condition picks the other layer's features: its fields. */
+      parser->info = other;
+      parser->resolver = NULL;
+      parser->in_spatial = TRUE;
+      node->a = parse_or (parser, error);
+      parser->info = target;
+      parser->resolver = resolver;
+      parser->in_spatial = FALSE;
+      if (node->a == NULL)
+        return NULL;
+    }
+
+  if (peek (parser)->type != TOKEN_RPAREN)
+    {
+      if (peek (parser)->type == TOKEN_EOF)
+        g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                     /* Translators: a character position in the expression */
+                     _("Unbalanced parentheses: the “(” at position %d is never closed"),
+                     open->pos);
+      else
+        set_unexpected (peek (parser), error);
+      return NULL;
+    }
+  advance (parser);
+  parser->depth--;
+  return g_steal_pointer (&node);
+}
+
+static DothiExprNode *
 parse_predicate (Parser *parser, GError **error)
 {
   const Token *name = peek (parser);
   const Token *op;
-  g_autoptr(Node) node = NULL;
+  g_autoptr(DothiExprNode) node = NULL;
   Field field;
   gboolean negated = FALSE;
 
@@ -619,6 +754,18 @@ parse_predicate (Parser *parser, GError **error)
                        _("Expected a field name, not “%s”, at position %d"),
                        excerpt, name->pos);
         }
+      return NULL;
+    }
+  if (name->type == TOKEN_WORD
+      && g_array_index (parser->tokens, Token, parser->next + 1).type == TOKEN_LPAREN)
+    {
+      DothiSpatialPredicate predicate;
+
+      if (dothi_spatial_predicate_from_string (name->text, &predicate))
+        return parse_spatial (parser, predicate, error);
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: what was typed, a character position */
+                   _("Unknown function “%s” at position %d"), name->text, name->pos);
       return NULL;
     }
   if (!find_field (parser, name, &field, error))
@@ -642,7 +789,7 @@ parse_predicate (Parser *parser, GError **error)
       value = parse_value (parser, &field, error);
       if (value == NULL)
         return NULL;
-      node = node_new (NODE_COMPARE);
+      node = node_new (DOTHI_EXPR_COMPARE);
       node->folded = folded;
       node->op = folded ? "="
                  : strcmp (op->text, "!=") == 0 ? "<>"
@@ -652,7 +799,7 @@ parse_predicate (Parser *parser, GError **error)
     }
   else if (is_keyword (op, "IS"))
     {
-      node = node_new (NODE_IS_NULL);
+      node = node_new (DOTHI_EXPR_IS_NULL);
       node->negated = accept_keyword (parser, "NOT");
       if (!accept_keyword (parser, "NULL"))
         {
@@ -692,7 +839,7 @@ parse_predicate (Parser *parser, GError **error)
               if (value == NULL)
                 return NULL;
             }
-          node = node_new (NODE_LIKE);
+          node = node_new (DOTHI_EXPR_LIKE);
           node->folded = folded;
           node->values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
           g_ptr_array_add (node->values, value);
@@ -707,7 +854,7 @@ parse_predicate (Parser *parser, GError **error)
               return NULL;
             }
           advance (parser);
-          node = node_new (NODE_IN);
+          node = node_new (DOTHI_EXPR_IN);
           node->values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
           while (TRUE)
             {
@@ -736,7 +883,7 @@ parse_predicate (Parser *parser, GError **error)
                                && field.type != DOTHI_FIELD_BOOLEAN,
                                error))
             return NULL;
-          node = node_new (NODE_BETWEEN);
+          node = node_new (DOTHI_EXPR_BETWEEN);
           node->values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
           low = parse_value (parser, &field, error);
           if (low == NULL)
@@ -784,11 +931,11 @@ enter (Parser *parser, const Token *token, GError **error)
   return FALSE;
 }
 
-static Node *
+static DothiExprNode *
 parse_primary (Parser *parser, GError **error)
 {
   const Token *open = peek (parser);
-  g_autoptr(Node) inner = NULL;
+  g_autoptr(DothiExprNode) inner = NULL;
 
   if (open->type != TOKEN_LPAREN)
     return parse_predicate (parser, error);
@@ -815,18 +962,18 @@ parse_primary (Parser *parser, GError **error)
   return g_steal_pointer (&inner);
 }
 
-static Node *
+static DothiExprNode *
 parse_not (Parser *parser, GError **error)
 {
   const Token *token = peek (parser);
-  Node *node;
+  DothiExprNode *node;
 
   if (!is_keyword (token, "NOT"))
     return parse_primary (parser, error);
   if (!enter (parser, token, error))
     return NULL;
   advance (parser);
-  node = node_new (NODE_NOT);
+  node = node_new (DOTHI_EXPR_NOT);
   node->a = parse_not (parser, error);
   if (node->a == NULL)
     {
@@ -837,23 +984,23 @@ parse_not (Parser *parser, GError **error)
   return node;
 }
 
-static Node *
+static DothiExprNode *
 parse_binary (Parser   *parser,
-              NodeKind  kind,
+              DothiExprKind  kind,
               GError  **error)
 {
-  const char *keyword = kind == NODE_OR ? "OR" : "AND";
-  g_autoptr(Node) left = NULL;
+  const char *keyword = kind == DOTHI_EXPR_OR ? "OR" : "AND";
+  g_autoptr(DothiExprNode) left = NULL;
 
-  left = kind == NODE_OR ? parse_binary (parser, NODE_AND, error) : parse_not (parser, error);
+  left = kind == DOTHI_EXPR_OR ? parse_binary (parser, DOTHI_EXPR_AND, error) : parse_not (parser, error);
   if (left == NULL)
     return NULL;
   while (accept_keyword (parser, keyword))
     {
-      Node *node = node_new (kind);
+      DothiExprNode *node = node_new (kind);
 
       node->a = g_steal_pointer (&left);
-      node->b = kind == NODE_OR ? parse_binary (parser, NODE_AND, error)
+      node->b = kind == DOTHI_EXPR_OR ? parse_binary (parser, DOTHI_EXPR_AND, error)
                                 : parse_not (parser, error);
       left = node;
       if (node->b == NULL)
@@ -862,10 +1009,10 @@ parse_binary (Parser   *parser,
   return g_steal_pointer (&left);
 }
 
-static Node *
+static DothiExprNode *
 parse_or (Parser *parser, GError **error)
 {
-  return parse_binary (parser, NODE_OR, error);
+  return parse_binary (parser, DOTHI_EXPR_OR, error);
 }
 
 /* ---- SQL ------------------------------------------------------------------ */
@@ -884,32 +1031,35 @@ append_param (GString *sql, GPtrArray *params, GVariant *value, gboolean folded)
 }
 
 static void
-append_node (GString *sql, const Node *node, const char *alias, GPtrArray *params)
+append_node (GString *sql, const DothiExprNode *node, const char *alias, GPtrArray *params)
 {
   g_autoptr(DothiSqlStr) column = NULL;
 
   switch (node->kind)
     {
-    case NODE_OR:
-    case NODE_AND:
+    case DOTHI_EXPR_OR:
+    case DOTHI_EXPR_AND:
       g_string_append_c (sql, '(');
       append_node (sql, node->a, alias, params);
-      g_string_append (sql, node->kind == NODE_OR ? " OR " : " AND ");
+      g_string_append (sql, node->kind == DOTHI_EXPR_OR ? " OR " : " AND ");
       append_node (sql, node->b, alias, params);
       g_string_append_c (sql, ')');
       return;
-    case NODE_NOT:
+    case DOTHI_EXPR_NOT:
       g_string_append (sql, "(NOT ");
       append_node (sql, node->a, alias, params);
       g_string_append_c (sql, ')');
       return;
-    case NODE_COMPARE:
-    case NODE_LIKE:
-    case NODE_IN:
-    case NODE_BETWEEN:
-    case NODE_IS_NULL:
-    default:
+    case DOTHI_EXPR_COMPARE:
+    case DOTHI_EXPR_LIKE:
+    case DOTHI_EXPR_IN:
+    case DOTHI_EXPR_BETWEEN:
+    case DOTHI_EXPR_IS_NULL:
       break;
+    case DOTHI_EXPR_SPATIAL:
+    default:
+      /* Evaluated by dothi-query.c, never as SQL. */
+      g_return_if_reached ();
     }
 
   column = alias != NULL ? sqlite3_mprintf ("\"%w\".\"%w\"", alias, node->column)
@@ -921,15 +1071,15 @@ append_node (GString *sql, const Node *node, const char *alias, GPtrArray *param
 
   switch (node->kind)
     {
-    case NODE_COMPARE:
+    case DOTHI_EXPR_COMPARE:
       g_string_append_printf (sql, " %s ", node->op);
       append_param (sql, params, g_ptr_array_index (node->values, 0), node->folded);
       break;
-    case NODE_LIKE:
+    case DOTHI_EXPR_LIKE:
       g_string_append (sql, node->negated ? " NOT LIKE " : " LIKE ");
       append_param (sql, params, g_ptr_array_index (node->values, 0), node->folded);
       break;
-    case NODE_IN:
+    case DOTHI_EXPR_IN:
       g_string_append (sql, node->negated ? " NOT IN (" : " IN (");
       for (guint i = 0; i < node->values->len; i++)
         {
@@ -939,18 +1089,18 @@ append_node (GString *sql, const Node *node, const char *alias, GPtrArray *param
         }
       g_string_append_c (sql, ')');
       break;
-    case NODE_BETWEEN:
+    case DOTHI_EXPR_BETWEEN:
       g_string_append (sql, node->negated ? " NOT BETWEEN " : " BETWEEN ");
       append_param (sql, params, g_ptr_array_index (node->values, 0), FALSE);
       g_string_append (sql, " AND ");
       append_param (sql, params, g_ptr_array_index (node->values, 1), FALSE);
       break;
-    case NODE_IS_NULL:
+    case DOTHI_EXPR_IS_NULL:
       g_string_append (sql, node->negated ? " IS NOT NULL" : " IS NULL");
       break;
-    case NODE_OR:
-    case NODE_AND:
-    case NODE_NOT:
+    case DOTHI_EXPR_OR:
+    case DOTHI_EXPR_AND:
+    case DOTHI_EXPR_NOT:
     default:
       g_assert_not_reached ();
     }
@@ -973,13 +1123,15 @@ fold_sql (sqlite3_context *context, int argc, sqlite3_value **argv)
 
 /* ---- public API ----------------------------------------------------------- */
 
-DothiExpression *
-dothi_expression_parse (const char            *text,
-                        const DothiLayerInfo  *info,
-                        GError               **error)
+static DothiExpression *
+parse_internal (const char            *text,
+                const DothiLayerInfo  *info,
+                DothiLayerResolver     resolver,
+                gpointer               resolver_data,
+                GError               **error)
 {
   g_autoptr(GArray) tokens = NULL;
-  g_autoptr(Node) root = NULL;
+  g_autoptr(DothiExprNode) root = NULL;
   Parser parser = { 0, };
   g_autoptr(GError) local_error = NULL;
   DothiExpression *expr;
@@ -999,6 +1151,8 @@ dothi_expression_parse (const char            *text,
   g_array_set_clear_func (tokens, clear_token);
   parser.source = text;
   parser.info = info;
+  parser.resolver = resolver;
+  parser.resolver_data = resolver_data;
   parser.tokens = tokens;
   if (!tokenize (&parser, &parser.lex_error))
     {
@@ -1039,6 +1193,62 @@ dothi_expression_parse (const char            *text,
   expr = g_new0 (DothiExpression, 1);
   expr->root = g_steal_pointer (&root);
   return expr;
+}
+
+DothiExpression *
+dothi_expression_parse (const char            *text,
+                        const DothiLayerInfo  *info,
+                        GError               **error)
+{
+  return parse_internal (text, info, NULL, NULL, error);
+}
+
+DothiExpression *
+dothi_expression_parse_spatial (const char            *text,
+                                const DothiLayerInfo  *info,
+                                DothiLayerResolver     resolver,
+                                gpointer               resolver_data,
+                                GError               **error)
+{
+  g_return_val_if_fail (resolver != NULL, NULL);
+  return parse_internal (text, info, resolver, resolver_data, error);
+}
+
+const DothiExprNode *
+dothi_expression_get_root (DothiExpression *expr)
+{
+  return expr->root;
+}
+
+gboolean
+dothi_expression_node_is_spatial (const DothiExprNode *node)
+{
+  if (node == NULL)
+    return FALSE;
+  if (node->kind == DOTHI_EXPR_SPATIAL)
+    return TRUE;
+  if (node->kind == DOTHI_EXPR_OR || node->kind == DOTHI_EXPR_AND
+      || node->kind == DOTHI_EXPR_NOT)
+    return dothi_expression_node_is_spatial (node->a)
+           || dothi_expression_node_is_spatial (node->b);
+  return FALSE;
+}
+
+char *
+dothi_expression_node_to_sql (const DothiExprNode  *node,
+                              const char           *alias,
+                              GPtrArray           **params)
+{
+  GString *sql;
+
+  g_return_val_if_fail (node != NULL, NULL);
+  g_return_val_if_fail (!dothi_expression_node_is_spatial (node), NULL);
+
+  if (*params == NULL)
+    *params = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  sql = g_string_new (NULL);
+  append_node (sql, node, alias, *params);
+  return g_string_free (sql, FALSE);
 }
 
 char *

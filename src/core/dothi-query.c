@@ -1,0 +1,1211 @@
+/* dothi-query.c: evaluates a query tree as sets of fids. Attribute
+ * conditions run as bound SQL; each spatial condition loads the other
+ * layer's chosen features into memory (GEOS geometries, prepared lazily,
+ * in an STR tree) and either probes the target's R-tree from each of them
+ * or scans the target, whichever the estimates say is cheaper. */
+#define G_LOG_DOMAIN "dothi-query"
+
+#include "config.h"
+#include "dothi-query.h"
+#include "dothi-autocleanups.h"
+#include "dothi-error.h"
+#include "dothi-expression-private.h"
+#include "dothi-format.h"
+#include "dothi-layer-info.h"
+#include "dothi-progress.h"
+#include "dothi-spatialite-blob.h"
+#include "dothi-spatialite-store.h"
+#include "dothi-store.h"
+
+#include <geos_c.h>
+#include <glib/gi18n-lib.h>
+#include <math.h>
+#include <string.h>
+
+/* Costs in microseconds a feature, measured on the 1M city (2 cores):
+ * one R-tree probe through a prepared statement, one read of a row by
+ * fid, one row of a sequential scan. Only their ratios matter. */
+#define COST_PROBE 6.0
+#define COST_FETCH 2.5
+#define COST_SCAN  0.45
+/* Features between two looks at the cancellable. */
+#define CHECK_EVERY 256
+
+static const char *predicate_names[DOTHI_N_SPATIAL_PREDICATES] = {
+  "within_distance", "intersects", "contains", "within", "touches", "disjoint",
+};
+
+const char *
+dothi_spatial_predicate_to_string (DothiSpatialPredicate predicate)
+{
+  g_return_val_if_fail ((guint) predicate < DOTHI_N_SPATIAL_PREDICATES, NULL);
+  return predicate_names[predicate];
+}
+
+const char *
+dothi_spatial_predicate_to_label (DothiSpatialPredicate predicate)
+{
+  switch (predicate)
+    {
+    case DOTHI_SPATIAL_WITHIN_DISTANCE:
+      return _("within a distance of");
+    case DOTHI_SPATIAL_INTERSECTS:
+      return _("intersects");
+    case DOTHI_SPATIAL_CONTAINS:
+      return _("contains");
+    case DOTHI_SPATIAL_WITHIN:
+      return _("lies within");
+    case DOTHI_SPATIAL_TOUCHES:
+      return _("touches");
+    case DOTHI_SPATIAL_DISJOINT:
+      return _("does not intersect");
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+gboolean
+dothi_spatial_predicate_from_string (const char            *name,
+                                     DothiSpatialPredicate *predicate)
+{
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  for (guint i = 0; i < DOTHI_N_SPATIAL_PREDICATES; i++)
+    if (g_ascii_strcasecmp (name, predicate_names[i]) == 0)
+      {
+        if (predicate != NULL)
+          *predicate = (DothiSpatialPredicate) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+struct _DothiQuery {
+  char            *path;
+  char            *text;
+  DothiLayerInfo  *info;      /* the target */
+  GPtrArray       *layers;    /* DothiLayerInfo*: the project's */
+  DothiExpression *expr;      /* NULL: every feature */
+  char            *plan;
+};
+
+/* ---- parsing -------------------------------------------------------------- */
+
+static const DothiLayerInfo *
+find_layer (GPtrArray *layers, const char *name)
+{
+  g_autofree char *nfc = g_utf8_normalize (name, -1, G_NORMALIZE_NFC);
+  g_autofree char *wanted = g_utf8_casefold (nfc != NULL ? nfc : name, -1);
+
+  /* Table names first: a title may repeat another layer's table name. */
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint i = 0; i < layers->len; i++)
+      {
+        const DothiLayerInfo *info = g_ptr_array_index (layers, i);
+        const char *candidate = pass == 0 ? info->name : info->title;
+        g_autofree char *cnfc = NULL;
+        g_autofree char *folded = NULL;
+
+        if (candidate == NULL)
+          continue;
+        cnfc = g_utf8_normalize (candidate, -1, G_NORMALIZE_NFC);
+        folded = g_utf8_casefold (cnfc != NULL ? cnfc : candidate, -1);
+        if (strcmp (folded, wanted) == 0)
+          return info;
+      }
+  return NULL;
+}
+
+static const DothiLayerInfo *
+resolve_layer (const char *name, gpointer data)
+{
+  return find_layer (data, name);
+}
+
+DothiQuery *
+dothi_query_new (const char  *path,
+                 const char  *layer,
+                 const char  *text,
+                 GError     **error)
+{
+  g_autoptr(DothiSpatialiteStore) store = NULL;
+  g_autoptr(GPtrArray) layers = NULL;
+  g_autoptr(DothiExpression) expr = NULL;
+  const DothiLayerInfo *target;
+  g_autofree char *trimmed = NULL;
+  DothiQuery *query;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (layer != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  store = dothi_spatialite_store_open (path, DOTHI_STORE_OPEN_READ_ONLY, error);
+  if (store == NULL)
+    return NULL;
+  layers = dothi_store_list_layers (DOTHI_STORE (store), error);
+  dothi_spatialite_store_close (store);
+  if (layers == NULL)
+    return NULL;
+
+  target = find_layer (layers, layer);
+  if (target == NULL)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: layer name, file name */
+                   _("There is no layer “%s” in “%s”"), layer, path);
+      return NULL;
+    }
+
+  trimmed = g_strstrip (g_strdup (text != NULL ? text : ""));
+  if (trimmed[0] != '\0')
+    {
+      expr = dothi_expression_parse_spatial (trimmed, target, resolve_layer, layers, error);
+      if (expr == NULL)
+        return NULL;
+    }
+
+  query = g_new0 (DothiQuery, 1);
+  query->path = g_strdup (path);
+  query->text = g_steal_pointer (&trimmed);
+  query->info = dothi_layer_info_copy (target);
+  query->layers = g_steal_pointer (&layers);
+  query->expr = g_steal_pointer (&expr);
+  return query;
+}
+
+void
+dothi_query_free (DothiQuery *query)
+{
+  if (query == NULL)
+    return;
+  g_free (query->path);
+  g_free (query->text);
+  dothi_layer_info_free (query->info);
+  g_ptr_array_unref (query->layers);
+  dothi_expression_free (query->expr);
+  g_free (query->plan);
+  g_free (query);
+}
+
+const char *
+dothi_query_get_layer (DothiQuery *query)
+{
+  return query->info->name;
+}
+
+const char *
+dothi_query_get_text (DothiQuery *query)
+{
+  return query->text;
+}
+
+gboolean
+dothi_query_is_spatial (DothiQuery *query)
+{
+  return query->expr != NULL
+         && dothi_expression_node_is_spatial (dothi_expression_get_root (query->expr));
+}
+
+const char *
+dothi_query_get_plan (DothiQuery *query)
+{
+  return query->plan;
+}
+
+/* ---- running -------------------------------------------------------------- */
+
+typedef struct {
+  DothiQuery         *query;
+  sqlite3            *db;
+  GEOSContextHandle_t geos;
+  GEOSWKBReader      *reader;
+  GCancellable       *cancellable;
+  DothiProgressFunc   progress;
+  gpointer            progress_data;
+  GString            *plan;
+  DothiFidSet        *all;          /* every target fid, read once */
+  gboolean            has_rtree;
+  guint               n_spatial;    /* spatial conditions in the tree */
+  guint               n_done;       /* of them finished */
+  gint64              last_report;
+  GByteArray         *wkb;          /* scratch */
+} Run;
+
+static void
+set_db_error (Run *run, const char *layer, GError **error)
+{
+  if (g_cancellable_set_error_if_cancelled (run->cancellable, error))
+    return;
+  g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+               /* Translators: layer name, SQLite's message */
+               _("Cannot query layer “%s”: %s"), layer, sqlite3_errmsg (run->db));
+}
+
+static void
+report (Run *run, double fraction_of_step, gboolean force)
+{
+  gint64 now;
+  double fraction;
+
+  if (run->progress == NULL)
+    return;
+  now = g_get_monotonic_time ();
+  if (!force && now - run->last_report < 50000)
+    return;
+  run->last_report = now;
+  fraction = run->n_spatial == 0 ? fraction_of_step
+             : (run->n_done + CLAMP (fraction_of_step, 0, 1)) / run->n_spatial;
+  run->progress (CLAMP (fraction, 0, 1), NULL, run->progress_data);
+}
+
+static gboolean
+check_cancel (Run *run, GError **error)
+{
+  return !g_cancellable_set_error_if_cancelled (run->cancellable, error);
+}
+
+static int
+progress_handler (void *data)
+{
+  return g_cancellable_is_cancelled (data) ? 1 : 0;
+}
+
+/* Reads the bounding box a SpatiaLite blob carries in its header. */
+static gboolean
+blob_mbr (const guint8 *blob, int len, double mbr[4])
+{
+  gboolean little;
+
+  if (blob == NULL || len < 45 || blob[0] != 0x00 || blob[38] != 0x7C
+      || (blob[1] != 0x00 && blob[1] != 0x01))
+    return FALSE;
+  little = blob[1] == 0x01;
+  for (int i = 0; i < 4; i++)
+    {
+      guint64 bits;
+
+      memcpy (&bits, blob + 6 + 8 * i, 8);
+      bits = little ? GUINT64_FROM_LE (bits) : GUINT64_FROM_BE (bits);
+      memcpy (&mbr[i], &bits, 8);
+    }
+  return TRUE;
+}
+
+static GEOSGeometry *
+blob_to_geos (Run *run, const guint8 *blob, int len)
+{
+  if (!dothi_blob_to_wkb (blob, (gsize) len, run->wkb, NULL))
+    return NULL;
+  return GEOSWKBReader_read_r (run->geos, run->reader, run->wkb->data, run->wkb->len);
+}
+
+static DothiFidSet *
+select_fids (Run *run, const char *table, const DothiExprNode *cond, GError **error)
+{
+  g_autoptr(GArray) fids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GPtrArray) params = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  g_autofree char *where = NULL;
+  int rc;
+
+  if (cond != NULL)
+    {
+      where = dothi_expression_node_to_sql (cond, NULL, &params);
+      sql = sqlite3_mprintf ("SELECT fid FROM \"%w\" WHERE %s ORDER BY fid", table, where);
+    }
+  else
+    sql = sqlite3_mprintf ("SELECT fid FROM \"%w\" ORDER BY fid", table);
+  if (sqlite3_prepare_v2 (run->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      set_db_error (run, table, error);
+      return NULL;
+    }
+  if (params != NULL && !dothi_expression_bind (stmt, 1, params, error))
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 fid = sqlite3_column_int64 (stmt, 0);
+      g_array_append_val (fids, fid);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (run, table, error);
+      return NULL;
+    }
+  /* Already in order and unique: the fid is the rowid. */
+  return dothi_fid_set_new_sorted ((const gint64 *) fids->data, fids->len);
+}
+
+static DothiFidSet *
+all_fids (Run *run, GError **error)
+{
+  if (run->all == NULL)
+    run->all = select_fids (run, run->query->info->name, NULL, error);
+  return run->all != NULL ? dothi_fid_set_ref (run->all) : NULL;
+}
+
+/* The other layer's features that count, in memory. */
+typedef struct {
+  gint64                      fid;
+  double                      env[4];   /* bbox grown by the distance */
+  gsize                       offset;   /* blob in OtherSet.arena */
+  int                         len;
+  GEOSGeometry               *geom;     /* decoded on first use */
+  const GEOSPreparedGeometry *prep;
+  gboolean                    bad;      /* could not be decoded */
+} OtherFeature;
+
+typedef struct {
+  GArray      *items;      /* OtherFeature */
+  GByteArray  *arena;
+  GEOSSTRtree *tree;
+  GPtrArray   *rects;      /* the tree's envelopes, kept alive with it */
+  double       extent[4];
+} OtherSet;
+
+static void
+other_set_clear (Run *run, OtherSet *set)
+{
+  if (set->tree != NULL)
+    GEOSSTRtree_destroy_r (run->geos, set->tree);
+  if (set->items != NULL)
+    for (guint i = 0; i < set->items->len; i++)
+      {
+        OtherFeature *o = &g_array_index (set->items, OtherFeature, i);
+
+        if (o->prep != NULL)
+          GEOSPreparedGeom_destroy_r (run->geos, o->prep);
+        if (o->geom != NULL)
+          GEOSGeom_destroy_r (run->geos, o->geom);
+      }
+  if (set->rects != NULL)
+    for (guint i = 0; i < set->rects->len; i++)
+      GEOSGeom_destroy_r (run->geos, g_ptr_array_index (set->rects, i));
+  g_clear_pointer (&set->rects, g_ptr_array_unref);
+  g_clear_pointer (&set->items, g_array_unref);
+  g_clear_pointer (&set->arena, g_byte_array_unref);
+}
+
+static gboolean
+load_other (Run                 *run,
+            const DothiExprNode *node,
+            double               grow,
+            OtherSet            *set,
+            GError             **error)
+{
+  g_autoptr(GPtrArray) params = NULL;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  g_autofree char *where = NULL;
+  const char *table = node->column;
+  int rc;
+
+  set->items = g_array_new (FALSE, FALSE, sizeof (OtherFeature));
+  set->arena = g_byte_array_new ();
+  set->rects = g_ptr_array_new ();
+  set->extent[0] = set->extent[1] = G_MAXDOUBLE;
+  set->extent[2] = set->extent[3] = -G_MAXDOUBLE;
+
+  if (node->a != NULL)
+    {
+      where = dothi_expression_node_to_sql (node->a, NULL, &params);
+      sql = sqlite3_mprintf ("SELECT fid, geom FROM \"%w\" WHERE geom IS NOT NULL AND (%s)",
+                             table, where);
+    }
+  else
+    sql = sqlite3_mprintf ("SELECT fid, geom FROM \"%w\" WHERE geom IS NOT NULL", table);
+  if (sqlite3_prepare_v2 (run->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      set_db_error (run, table, error);
+      return FALSE;
+    }
+  if (params != NULL && !dothi_expression_bind (stmt, 1, params, error))
+    return FALSE;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const guint8 *blob = sqlite3_column_blob (stmt, 1);
+      int len = sqlite3_column_bytes (stmt, 1);
+      OtherFeature o = { 0, };
+      double mbr[4];
+
+      if (!blob_mbr (blob, len, mbr))
+        continue;
+      o.fid = sqlite3_column_int64 (stmt, 0);
+      o.env[0] = mbr[0] - grow;
+      o.env[1] = mbr[1] - grow;
+      o.env[2] = mbr[2] + grow;
+      o.env[3] = mbr[3] + grow;
+      o.offset = set->arena->len;
+      o.len = len;
+      g_byte_array_append (set->arena, blob, (guint) len);
+      g_array_append_val (set->items, o);
+      set->extent[0] = MIN (set->extent[0], o.env[0]);
+      set->extent[1] = MIN (set->extent[1], o.env[1]);
+      set->extent[2] = MAX (set->extent[2], o.env[2]);
+      set->extent[3] = MAX (set->extent[3], o.env[3]);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (run, table, error);
+      return FALSE;
+    }
+
+  /* Items move no more: the tree may point into the array now. */
+  set->tree = GEOSSTRtree_create_r (run->geos, 10);
+  for (guint i = 0; i < set->items->len; i++)
+    {
+      OtherFeature *o = &g_array_index (set->items, OtherFeature, i);
+      GEOSGeometry *rect = GEOSGeom_createRectangle_r (run->geos, o->env[0], o->env[1],
+                                                       o->env[2], o->env[3]);
+
+      g_ptr_array_add (set->rects, rect);
+      GEOSSTRtree_insert_r (run->geos, set->tree, rect, o);
+    }
+  return TRUE;
+}
+
+static const GEOSPreparedGeometry *
+other_prepared (Run *run, OtherSet *set, OtherFeature *o)
+{
+  if (o->prep == NULL && !o->bad)
+    {
+      o->geom = blob_to_geos (run, set->arena->data + o->offset, o->len);
+      if (o->geom == NULL)
+        o->bad = TRUE;
+      else
+        o->prep = GEOSPrepare_r (run->geos, o->geom);
+      if (o->prep == NULL)
+        o->bad = TRUE;
+    }
+  return o->prep;
+}
+
+typedef struct {
+  const DothiExprNode *node;
+  OtherSet             other;
+  GPtrArray           *hits;     /* OtherFeature* of one STR tree query */
+  gint64               tested;   /* exact tests */
+  gint64               failed;   /* geometries GEOS could not read or test */
+} Spatial;
+
+static void
+collect_hit (void *item, void *data)
+{
+  g_ptr_array_add (data, item);
+}
+
+/* Whether the target geometry @t meets the condition with one of the
+ * other features whose grown boxes meet @mbr. Disjoint is tested as
+ * intersects and inverted by the caller. */
+static gboolean
+test_target (Run *run, Spatial *sp, const GEOSGeometry *t, const double mbr[4])
+{
+  GEOSGeometry *probe;
+  gboolean met = FALSE;
+
+  probe = GEOSGeom_createRectangle_r (run->geos, mbr[0], mbr[1], mbr[2], mbr[3]);
+  g_ptr_array_set_size (sp->hits, 0);
+  GEOSSTRtree_query_r (run->geos, sp->other.tree, probe, collect_hit, sp->hits);
+  GEOSGeom_destroy_r (run->geos, probe);
+
+  for (guint i = 0; i < sp->hits->len && !met; i++)
+    {
+      OtherFeature *o = g_ptr_array_index (sp->hits, i);
+      const GEOSPreparedGeometry *p;
+      char r;
+
+      /* The tree matched the grown box; the plain box must still meet
+       * for everything but a distance. */
+      if (o->env[0] > mbr[2] || o->env[2] < mbr[0] || o->env[1] > mbr[3] || o->env[3] < mbr[1])
+        continue;
+      p = other_prepared (run, &sp->other, o);
+      if (p == NULL)
+        {
+          sp->failed++;
+          continue;
+        }
+      sp->tested++;
+      switch (sp->node->predicate)
+        {
+        case DOTHI_SPATIAL_WITHIN_DISTANCE:
+          r = sp->node->distance > 0
+              ? GEOSPreparedDistanceWithin_r (run->geos, p, t, sp->node->distance)
+              : GEOSPreparedIntersects_r (run->geos, p, t);
+          break;
+        case DOTHI_SPATIAL_CONTAINS:
+          /* target contains other ⇔ other within target */
+          r = GEOSPreparedWithin_r (run->geos, p, t);
+          break;
+        case DOTHI_SPATIAL_WITHIN:
+          r = GEOSPreparedContains_r (run->geos, p, t);
+          break;
+        case DOTHI_SPATIAL_TOUCHES:
+          r = GEOSPreparedTouches_r (run->geos, p, t);
+          break;
+        case DOTHI_SPATIAL_INTERSECTS:
+        case DOTHI_SPATIAL_DISJOINT:
+        default:
+          r = GEOSPreparedIntersects_r (run->geos, p, t);
+          break;
+        }
+      if (r == 2)
+        sp->failed++;
+      met = r == 1;
+    }
+  return met;
+}
+
+/* Tests one target row; *@matched gets the answer. */
+static void
+test_row (Run *run, Spatial *sp, const guint8 *blob, int len, gboolean *matched)
+{
+  double mbr[4];
+  GEOSGeometry *t;
+
+  *matched = FALSE;
+  if (!blob_mbr (blob, len, mbr))
+    return;
+  /* Only decode a target whose box meets some grown box. */
+  if (mbr[0] > sp->other.extent[2] || mbr[2] < sp->other.extent[0]
+      || mbr[1] > sp->other.extent[3] || mbr[3] < sp->other.extent[1])
+    return;
+  t = blob_to_geos (run, blob, len);
+  if (t == NULL)
+    {
+      sp->failed++;
+      return;
+    }
+  *matched = test_target (run, sp, t, mbr);
+  GEOSGeom_destroy_r (run->geos, t);
+}
+
+static void
+plan_line (Run *run, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+plan_line (Run *run, const char *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  g_string_append_vprintf (run->plan, format, args);
+  va_end (args);
+  g_string_append_c (run->plan, '\n');
+}
+
+/* Drives from the target: every target row (or those of @within_set, read
+ * by fid when they are few) against the other features' tree. */
+static DothiFidSet *
+drive_from_target (Run *run, Spatial *sp, DothiFidSet *within_set, gboolean by_fid,
+                   GError **error)
+{
+  g_autoptr(GArray) out = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  const char *table = run->query->info->name;
+  guint total = within_set != NULL ? dothi_fid_set_get_size (within_set)
+                                 : (guint) MAX (run->query->info->feature_count, 1);
+  guint n = 0;
+  int rc;
+
+  if (by_fid)
+    sql = sqlite3_mprintf ("SELECT fid, geom FROM \"%w\" WHERE fid = ?1", table);
+  else
+    sql = sqlite3_mprintf ("SELECT fid, geom FROM \"%w\"", table);
+  if (sqlite3_prepare_v2 (run->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      set_db_error (run, table, error);
+      return NULL;
+    }
+
+  if (by_fid)
+    {
+      guint count;
+      const gint64 *fids = dothi_fid_set_get_fids (within_set, &count);
+
+      for (guint i = 0; i < count; i++)
+        {
+          gboolean matched;
+
+          if (i % CHECK_EVERY == 0)
+            {
+              if (!check_cancel (run, error))
+                return NULL;
+              report (run, (double) i / total, FALSE);
+            }
+          sqlite3_bind_int64 (stmt, 1, fids[i]);
+          rc = sqlite3_step (stmt);
+          if (rc == SQLITE_ROW)
+            {
+              test_row (run, sp, sqlite3_column_blob (stmt, 1), sqlite3_column_bytes (stmt, 1),
+                        &matched);
+              if (matched)
+                g_array_append_val (out, fids[i]);
+            }
+          else if (rc != SQLITE_DONE)
+            {
+              set_db_error (run, table, error);
+              return NULL;
+            }
+          sqlite3_reset (stmt);
+        }
+    }
+  else
+    {
+      while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        {
+          gint64 fid = sqlite3_column_int64 (stmt, 0);
+          gboolean matched;
+
+          if (++n % CHECK_EVERY == 0)
+            {
+              if (!check_cancel (run, error))
+                return NULL;
+              report (run, (double) n / total, FALSE);
+            }
+          if (within_set != NULL && !dothi_fid_set_contains (within_set, fid))
+            continue;
+          test_row (run, sp, sqlite3_column_blob (stmt, 1), sqlite3_column_bytes (stmt, 1),
+                    &matched);
+          if (matched)
+            g_array_append_val (out, fid);
+        }
+      if (rc != SQLITE_DONE)
+        {
+          set_db_error (run, table, error);
+          return NULL;
+        }
+    }
+  return dothi_fid_set_new_sorted ((const gint64 *) out->data, out->len);
+}
+
+/* Drives from the other side: each of its features asks the target's
+ * R-tree for candidates within its grown box. */
+static DothiFidSet *
+drive_from_other (Run *run, Spatial *sp, DothiFidSet *within_set, GError **error)
+{
+  g_autoptr(sqlite3_stmt) probe = NULL;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  g_autoptr(GArray) found = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(DothiFidSet) candidates = NULL;
+  const char *table = run->query->info->name;
+  GArray *items = sp->other.items;
+  int rc;
+
+  sql = sqlite3_mprintf ("SELECT pkid FROM \"idx_%w_geom\" WHERE xmin <= ?3 AND xmax >= ?1"
+                         " AND ymin <= ?4 AND ymax >= ?2", table);
+  if (sqlite3_prepare_v2 (run->db, sql, -1, &probe, NULL) != SQLITE_OK)
+    {
+      set_db_error (run, table, error);
+      return NULL;
+    }
+  for (guint i = 0; i < items->len; i++)
+    {
+      const OtherFeature *o = &g_array_index (items, OtherFeature, i);
+
+      if (i % CHECK_EVERY == 0)
+        {
+          if (!check_cancel (run, error))
+            return NULL;
+          report (run, 0.3 * i / items->len, FALSE);
+        }
+      for (int k = 0; k < 4; k++)
+        sqlite3_bind_double (probe, k + 1, o->env[k]);
+      while ((rc = sqlite3_step (probe)) == SQLITE_ROW)
+        {
+          gint64 fid = sqlite3_column_int64 (probe, 0);
+
+          if (within_set == NULL || dothi_fid_set_contains (within_set, fid))
+            g_array_append_val (found, fid);
+        }
+      if (rc != SQLITE_DONE)
+        {
+          set_db_error (run, table, error);
+          return NULL;
+        }
+      sqlite3_reset (probe);
+    }
+  candidates = dothi_fid_set_new_take (g_steal_pointer (&found));
+
+  {
+    /* Many candidates: one pass over the table beats reading each. */
+    guint n = dothi_fid_set_get_size (candidates);
+    gboolean by_fid = n * COST_FETCH < run->query->info->feature_count * COST_SCAN;
+    g_autofree char *count = dothi_format_int64 (n);
+
+    plan_line (run, by_fid ? _("  %s candidates from the spatial index, read by fid")
+                           : _("  %s candidates from the spatial index, read in one pass"),
+               count);
+    return drive_from_target (run, sp, candidates, by_fid, error);
+  }
+}
+
+static DothiFidSet *
+eval_spatial (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GError **error)
+{
+  const DothiLayerInfo *target = run->query->info;
+  const DothiLayerInfo *other = find_layer (run->query->layers, node->column);
+  Spatial sp = { .node = node, };
+  double grow = node->predicate == DOTHI_SPATIAL_WITHIN_DISTANCE ? node->distance : 0;
+  gint64 t0 = g_get_monotonic_time ();
+  double n_target, n_other, width, height, area, side_t, cand, cost_other, cost_target;
+  g_autofree char *n_other_text = NULL;
+  g_autofree char *n_target_text = NULL;
+  g_autoptr(DothiFidSet) result = NULL;
+  gboolean from_other;
+  gboolean by_fid;
+
+  g_assert (other != NULL);
+  if (!load_other (run, node, grow, &sp.other, error))
+    {
+      other_set_clear (run, &sp.other);
+      return NULL;
+    }
+  sp.hits = g_ptr_array_new ();
+
+  /* Estimates: candidates ≈ target density × the grown boxes' area,
+   * widened by a typical target feature's size. */
+  n_other = sp.other.items->len;
+  n_target = within_set != NULL ? dothi_fid_set_get_size (within_set) : target->feature_count;
+  width = MAX (target->extent[2] - target->extent[0], 1);
+  height = MAX (target->extent[3] - target->extent[1], 1);
+  area = width * height;
+  side_t = target->kind == DOTHI_GEOMETRY_KIND_MULTIPOINT ? 0
+           : sqrt (area / MAX (target->feature_count, 1));
+  cand = 0;
+  for (guint i = 0; i < sp.other.items->len; i++)
+    {
+      const OtherFeature *o = &g_array_index (sp.other.items, OtherFeature, i);
+      double w = MIN (o->env[2] - o->env[0] + side_t, width);
+      double h = MIN (o->env[3] - o->env[1] + side_t, height);
+
+      cand += target->feature_count * (w * h) / area;
+    }
+  cand = MIN (cand, (double) target->feature_count);
+  if (within_set != NULL)
+    cand *= n_target / MAX (target->feature_count, 1);
+  by_fid = within_set != NULL
+           && n_target * COST_FETCH < target->feature_count * COST_SCAN;
+  cost_target = by_fid ? n_target * COST_FETCH : target->feature_count * COST_SCAN;
+  cost_other = n_other * COST_PROBE + MIN (cand * COST_FETCH, target->feature_count * COST_SCAN);
+  from_other = run->has_rtree && cost_other < cost_target;
+
+  n_other_text = dothi_format_int64 ((gint64) n_other);
+  n_target_text = dothi_format_int64 ((gint64) n_target);
+  if (node->predicate == DOTHI_SPATIAL_WITHIN_DISTANCE)
+    /* Translators: predicate, distance in metres, layer; then counts */
+    plan_line (run, _("%s %g m of %s: %s features of it count, %s of %s to test"),
+               dothi_spatial_predicate_to_string (node->predicate), node->distance,
+               other->name, n_other_text, n_target_text, target->name);
+  else
+    /* Translators: predicate, layer; then counts */
+    plan_line (run, _("%s %s: %s features of it count, %s of %s to test"),
+               dothi_spatial_predicate_to_string (node->predicate), other->name,
+               n_other_text, n_target_text, target->name);
+  /* Translators: estimated costs in milliseconds */
+  plan_line (run, _("  estimated cost: %.0f ms driving from %s, %.0f ms driving from %s"),
+             cost_other / 1000, other->name, cost_target / 1000, target->name);
+  if (from_other)
+    /* Translators: the two layer names */
+    plan_line (run, _("  plan: drive from %s through the spatial index of %s"),
+               other->name, target->name);
+  else
+    /* Translators: the two layer names */
+    plan_line (run, by_fid ? _("  plan: read the %s features to test by fid against %s held in memory")
+                           : _("  plan: scan %s once against %s held in memory"),
+               target->name, other->name);
+
+  if (n_other == 0)
+    result = dothi_fid_set_new_sorted (NULL, 0);
+  else if (from_other)
+    result = drive_from_other (run, &sp, within_set, error);
+  else
+    result = drive_from_target (run, &sp, within_set, by_fid, error);
+
+  if (result != NULL)
+    {
+      g_autofree char *matched = dothi_format_int64 (dothi_fid_set_get_size (result));
+      g_autofree char *tested = dothi_format_int64 (sp.tested);
+
+      /* Translators: counts, then milliseconds */
+      plan_line (run, _("  %s exact tests, %s features met it, %.0f ms"),
+                 tested, matched, (g_get_monotonic_time () - t0) / 1000.0);
+      if (sp.failed > 0)
+        /* Translators: a count */
+        plan_line (run, _("  %" G_GINT64_FORMAT " geometries could not be tested and count as not met"),
+                   sp.failed);
+    }
+
+  g_ptr_array_unref (sp.hits);
+  other_set_clear (run, &sp.other);
+  run->n_done++;
+  report (run, 0, TRUE);
+  return g_steal_pointer (&result);
+}
+
+static DothiFidSet *eval (Run *run, const DothiExprNode *node, DothiFidSet *within_set,
+                          GError **error);
+
+/* Gathers the operands of a chain of the same AND/OR. */
+static void
+flatten (const DothiExprNode *node, DothiExprKind kind, GPtrArray *out)
+{
+  if (node->kind == kind)
+    {
+      flatten (node->a, kind, out);
+      flatten (node->b, kind, out);
+    }
+  else
+    g_ptr_array_add (out, (gpointer) node);
+}
+
+/* The attribute-only operands of a chain as one SQL condition. */
+static DothiFidSet *
+eval_attributes (Run *run, GPtrArray *nodes, DothiExprKind kind, GError **error)
+{
+  const char *table = run->query->info->name;
+  g_autoptr(GPtrArray) params = NULL;
+  g_autoptr(GString) where = g_string_new (NULL);
+  g_autoptr(GArray) fids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  int rc;
+
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      g_autofree char *part = dothi_expression_node_to_sql (g_ptr_array_index (nodes, i),
+                                                            NULL, &params);
+      if (i > 0)
+        g_string_append (where, kind == DOTHI_EXPR_AND ? " AND " : " OR ");
+      g_string_append_printf (where, "(%s)", part);
+    }
+  sql = sqlite3_mprintf ("SELECT fid FROM \"%w\" WHERE %s ORDER BY fid", table, where->str);
+  if (sqlite3_prepare_v2 (run->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      set_db_error (run, table, error);
+      return NULL;
+    }
+  if (!dothi_expression_bind (stmt, 1, params, error))
+    return NULL;
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      gint64 fid = sqlite3_column_int64 (stmt, 0);
+      g_array_append_val (fids, fid);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (run, table, error);
+      return NULL;
+    }
+  {
+    g_autofree char *count = dothi_format_int64 (fids->len);
+    /* Translators: a count, a layer name */
+    plan_line (run, _("attribute condition: %s features of %s"), count, table);
+  }
+  return dothi_fid_set_new_sorted ((const gint64 *) fids->data, fids->len);
+}
+
+static DothiFidSet *
+restricted (DothiFidSet *set, DothiFidSet *within_set)
+{
+  DothiFidSet *out;
+
+  if (set == NULL || within_set == NULL)
+    return set;
+  out = dothi_fid_set_intersect (set, within_set);
+  dothi_fid_set_unref (set);
+  return out;
+}
+
+static DothiFidSet *
+eval_chain (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GError **error)
+{
+  g_autoptr(GPtrArray) operands = g_ptr_array_new ();
+  g_autoptr(GPtrArray) plain = g_ptr_array_new ();
+  g_autoptr(GPtrArray) spatial = g_ptr_array_new ();
+  g_autoptr(DothiFidSet) acc = NULL;
+  gboolean and = node->kind == DOTHI_EXPR_AND;
+
+  flatten (node, node->kind, operands);
+  for (guint i = 0; i < operands->len; i++)
+    {
+      const DothiExprNode *n = g_ptr_array_index (operands, i);
+      g_ptr_array_add (dothi_expression_node_is_spatial (n) ? spatial : plain, (gpointer) n);
+    }
+
+  /* Attribute conditions first, in one statement: under AND they narrow
+   * what the spatial tests must look at. */
+  if (plain->len > 0)
+    {
+      acc = restricted (eval_attributes (run, plain, node->kind, error), within_set);
+      if (acc == NULL)
+        return NULL;
+    }
+  for (guint i = 0; i < spatial->len; i++)
+    {
+      const DothiExprNode *n = g_ptr_array_index (spatial, i);
+      g_autoptr(DothiFidSet) part = NULL;
+
+      if (and)
+        {
+          if (acc != NULL && dothi_fid_set_get_size (acc) == 0)
+            break;
+          part = eval (run, n, acc != NULL ? acc : within_set, error);
+          if (part == NULL)
+            return NULL;
+          g_clear_pointer (&acc, dothi_fid_set_unref);
+          acc = g_steal_pointer (&part);
+        }
+      else
+        {
+          part = eval (run, n, within_set, error);
+          if (part == NULL)
+            return NULL;
+          if (acc == NULL)
+            acc = g_steal_pointer (&part);
+          else
+            {
+              DothiFidSet *u = dothi_fid_set_union (acc, part);
+              dothi_fid_set_unref (acc);
+              acc = u;
+            }
+        }
+    }
+  return g_steal_pointer (&acc);
+}
+
+static DothiFidSet *
+eval (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GError **error)
+{
+  if (!check_cancel (run, error))
+    return NULL;
+
+  if (node == NULL)
+    {
+      DothiFidSet *all = all_fids (run, error);
+      return restricted (all, within_set);
+    }
+  if (!dothi_expression_node_is_spatial (node))
+    {
+      g_autoptr(GPtrArray) one = g_ptr_array_new ();
+
+      g_ptr_array_add (one, (gpointer) node);
+      return restricted (eval_attributes (run, one, DOTHI_EXPR_AND, error), within_set);
+    }
+
+  switch (node->kind)
+    {
+    case DOTHI_EXPR_AND:
+    case DOTHI_EXPR_OR:
+      return eval_chain (run, node, within_set, error);
+    case DOTHI_EXPR_NOT:
+      {
+        g_autoptr(DothiFidSet) base = within_set != NULL ? dothi_fid_set_ref (within_set)
+                                                       : all_fids (run, error);
+        g_autoptr(DothiFidSet) inner = NULL;
+
+        if (base == NULL)
+          return NULL;
+        inner = eval (run, node->a, base, error);
+        if (inner == NULL)
+          return NULL;
+        return dothi_fid_set_difference (base, inner);
+      }
+    case DOTHI_EXPR_SPATIAL:
+      {
+        g_autoptr(DothiFidSet) met = NULL;
+
+        if (node->predicate != DOTHI_SPATIAL_DISJOINT)
+          return eval_spatial (run, node, within_set, error);
+        /* disjoint = not intersecting any: the complement of intersects. */
+        met = eval_spatial (run, node, within_set, error);
+        if (met == NULL)
+          return NULL;
+        {
+          g_autoptr(DothiFidSet) base = within_set != NULL ? dothi_fid_set_ref (within_set)
+                                                         : all_fids (run, error);
+          if (base == NULL)
+            return NULL;
+          return dothi_fid_set_difference (base, met);
+        }
+      }
+    case DOTHI_EXPR_COMPARE:
+    case DOTHI_EXPR_LIKE:
+    case DOTHI_EXPR_IN:
+    case DOTHI_EXPR_BETWEEN:
+    case DOTHI_EXPR_IS_NULL:
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+static guint
+count_spatial (const DothiExprNode *node)
+{
+  if (node == NULL)
+    return 0;
+  if (node->kind == DOTHI_EXPR_SPATIAL)
+    return 1;
+  if (node->kind == DOTHI_EXPR_AND || node->kind == DOTHI_EXPR_OR
+      || node->kind == DOTHI_EXPR_NOT)
+    return count_spatial (node->a) + count_spatial (node->b);
+  return 0;
+}
+
+static void
+geos_message (const char *message, void *data)
+{
+  g_debug ("GEOS: %s", message);
+}
+
+DothiFidSet *
+dothi_query_run (DothiQuery         *query,
+                 DothiProgressFunc   progress,
+                 gpointer            progress_data,
+                 GCancellable       *cancellable,
+                 GError            **error)
+{
+  const DothiExprNode *root;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  Run run = { 0, };
+  DothiFidSet *result;
+  gint64 t0 = g_get_monotonic_time ();
+
+  g_return_val_if_fail (query != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  if (sqlite3_open_v2 (query->path, &run.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                       NULL) != SQLITE_OK)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: file name, SQLite's message */
+                   _("Cannot open “%s”: %s"), query->path,
+                   run.db != NULL ? sqlite3_errmsg (run.db) : "");
+      sqlite3_close (run.db);
+      return NULL;
+    }
+  sqlite3_exec (run.db, "PRAGMA query_only = 1; PRAGMA mmap_size = 268435456;"
+                " PRAGMA cache_size = -65536", NULL, NULL, NULL);
+  sqlite3_busy_timeout (run.db, 5000);
+  dothi_expression_register_functions (run.db);
+  if (cancellable != NULL)
+    sqlite3_progress_handler (run.db, 1000, progress_handler, cancellable);
+
+  sql = sqlite3_mprintf ("idx_%s_geom", query->info->name);
+  run.has_rtree = sqlite3_table_column_metadata (run.db, NULL, sql, "pkid",
+                                                 NULL, NULL, NULL, NULL, NULL) == SQLITE_OK;
+  run.query = query;
+  run.cancellable = cancellable;
+  run.progress = progress;
+  run.progress_data = progress_data;
+  run.plan = g_string_new (NULL);
+  run.wkb = g_byte_array_new ();
+  run.geos = GEOS_init_r ();
+  GEOSContext_setErrorMessageHandler_r (run.geos, geos_message, NULL);
+  GEOSContext_setNoticeMessageHandler_r (run.geos, geos_message, NULL);
+  run.reader = GEOSWKBReader_create_r (run.geos);
+
+  root = query->expr != NULL ? dothi_expression_get_root (query->expr) : NULL;
+  run.n_spatial = count_spatial (root);
+  result = eval (&run, root, NULL, error);
+
+  if (result != NULL)
+    {
+      g_autofree char *count = dothi_format_int64 (dothi_fid_set_get_size (result));
+
+      /* Translators: a count, a layer name, milliseconds */
+      plan_line (&run, _("result: %s features of %s in %.0f ms"), count, query->info->name,
+                 (g_get_monotonic_time () - t0) / 1000.0);
+      report (&run, 1, TRUE);
+      g_free (query->plan);
+      query->plan = g_string_free (g_steal_pointer (&run.plan), FALSE);
+    }
+  else
+    g_string_free (run.plan, TRUE);
+
+  GEOSWKBReader_destroy_r (run.geos, run.reader);
+  GEOS_finish_r (run.geos);
+  g_byte_array_unref (run.wkb);
+  g_clear_pointer (&run.all, dothi_fid_set_unref);
+  sqlite3_close (run.db);
+  return result;
+}
+
+/* ---- async ---------------------------------------------------------------- */
+
+typedef struct {
+  GMainContext      *context;
+  DothiProgressFunc  progress;
+  gpointer           progress_data;
+} AsyncProgress;
+
+static void
+async_progress_free (gpointer data)
+{
+  AsyncProgress *p = data;
+
+  g_main_context_unref (p->context);
+  g_free (p);
+}
+
+static void
+post_progress (double fraction, const char *stage, gpointer data)
+{
+  AsyncProgress *p = data;
+
+  dothi_progress_post (p->context, p->progress, p->progress_data, fraction, stage);
+}
+
+static void
+run_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  DothiQuery *query = g_object_get_data (G_OBJECT (task), "dothi-query");
+  AsyncProgress *p = data;
+  GError *error = NULL;
+  DothiFidSet *result;
+
+  result = dothi_query_run (query, p->progress != NULL ? post_progress : NULL, p,
+                            cancellable, &error);
+  if (result == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, result, (GDestroyNotify) dothi_fid_set_unref);
+}
+
+void
+dothi_query_run_async (DothiQuery          *query,
+                       DothiProgressFunc    progress,
+                       gpointer             progress_data,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  AsyncProgress *p = g_new0 (AsyncProgress, 1);
+
+  g_return_if_fail (query != NULL);
+
+  p->context = g_main_context_ref_thread_default ();
+  p->progress = progress;
+  p->progress_data = progress_data;
+  /* A DothiQuery is not a GObject: the task's source is a plain pointer
+   * the caller keeps alive until the callback. */
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, dothi_query_run_async);
+  g_task_set_task_data (task, p, async_progress_free);
+  g_object_set_data (G_OBJECT (task), "dothi-query", query);
+  g_task_run_in_thread (task, run_thread);
+}
+
+DothiFidSet *
+dothi_query_run_finish (DothiQuery    *query,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
