@@ -1,6 +1,7 @@
 /* test-feature-list.c: the attribute table's lazy model on a 20 000-row
  * layer: counts and values, Vietnamese sort order, numeric sort, filter,
- * finding a fid, and refresh after another program's UPDATE and DELETE. */
+ * a query result's fid set, finding a fid, and refresh after another
+ * program's UPDATE and DELETE. */
 #include "config.h"
 
 #include <sqlite3.h>
@@ -543,6 +544,106 @@ test_filter (void)
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, N_ROWS);
 }
 
+/* Every seventh row, and a fid the layer does not have. */
+static DothiFidSet *
+every_seventh (void)
+{
+  g_autoptr(GArray) fids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gint64 missing = N_ROWS + 5;
+
+  for (gint64 fid = 1; fid <= N_ROWS; fid += 7)
+    g_array_append_val (fids, fid);
+  g_array_append_val (fids, missing);
+  return dothi_fid_set_new_take (g_steal_pointer (&fids));
+}
+
+/* Rows i (fid i + 1) of the set whose name @match accepts (NULL: all). */
+static guint
+count_in_set (const DothiFidSet *set, gboolean (*match) (const char *name))
+{
+  guint n = 0;
+
+  for (guint i = 0; i < N_ROWS; i++)
+    n += dothi_fid_set_contains (set, i + 1) && (match == NULL || match (row_name (i)));
+  return n;
+}
+
+static void
+check_all_in_set (DothiFeatureList *list, const DothiFidSet *set)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (list));
+
+  for (guint i = 0; i < n; i++)
+    g_assert_true (dothi_fid_set_contains (set, dothi_feature_list_get_fid (list, i)));
+}
+
+static void
+test_set_fids (void)
+{
+  g_autoptr(DothiFeatureList) list = open_list (project_path ());
+  g_autoptr(DothiFidSet) set = every_seventh ();
+  g_autoptr(DothiFidSet) empty = dothi_fid_set_new_take (NULL);
+  guint n, n_nguyen;
+
+  /* Only the set's rows, in fid order; the missing fid is left out. */
+  dothi_feature_list_set_fids (list, set);
+  g_assert_true (dothi_feature_list_get_fids (list) == set);
+  wait_order (list, N_ROWS);
+  n = g_list_model_get_n_items (G_LIST_MODEL (list));
+  g_assert_cmpuint (n, ==, count_in_set (set, NULL));
+  g_assert_cmpuint (n, ==, dothi_fid_set_get_size (set) - 1);
+  check_all_in_set (list, set);
+  for (guint i = 1; i < n; i++)
+    g_assert_cmpint (dothi_feature_list_get_fid (list, i), >, dothi_feature_list_get_fid (list, i - 1));
+  g_assert_cmpint (dothi_feature_list_find_fid (list, 8), ==, 1);
+  g_assert_cmpint (dothi_feature_list_find_fid (list, 2), ==, -1);
+
+  /* Sorted within the set, in Vietnamese order. */
+  dothi_feature_list_set_sort (list, "chu", FALSE);
+  wait_order (list, n);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, n);
+  check_all_in_set (list, set);
+  check_name_order (list, FALSE);
+
+  /* With the text filter too: both hold, the sort stays. */
+  dothi_feature_list_set_filter (list, "chu", "nguyen");
+  wait_order (list, n);
+  n_nguyen = g_list_model_get_n_items (G_LIST_MODEL (list));
+  g_assert_cmpuint (n_nguyen, ==, count_in_set (set, is_nguyen));
+  g_assert_cmpuint (n_nguyen, >, 0);
+  check_all_in_set (list, set);
+  check_name_order (list, FALSE);
+
+  /* Descending keeps the set and the filter. */
+  dothi_feature_list_set_sort (list, "chu", TRUE);
+  wait_order (list, n_nguyen);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, n_nguyen);
+  check_name_order (list, TRUE);
+
+  /* The same set again changes nothing. */
+  {
+    g_autoptr(DothiFidSet) same = every_seventh ();
+
+    dothi_feature_list_set_fids (list, same);
+    g_assert_false (dothi_feature_list_get_busy (list));
+  }
+
+  /* An empty set: no rows. */
+  dothi_feature_list_set_fids (list, empty);
+  wait_order (list, n_nguyen);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 0);
+
+  /* NULL: the filter alone again, then every row. */
+  dothi_feature_list_set_fids (list, NULL);
+  g_assert_null (dothi_feature_list_get_fids (list));
+  wait_order (list, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, count_names (is_nguyen));
+  check_name_order (list, TRUE);
+  dothi_feature_list_set_filter (list, NULL, NULL);
+  wait_order (list, count_names (is_nguyen));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, N_ROWS);
+}
+
 static void
 test_find_fid (void)
 {
@@ -689,6 +790,7 @@ main (int argc, char **argv)
   g_test_add_func ("/feature-list/sort/tone-placement", test_sort_tone_placement);
   g_test_add_func ("/feature-list/sort/numeric", test_sort_numeric);
   g_test_add_func ("/feature-list/filter", test_filter);
+  g_test_add_func ("/feature-list/fid-set", test_set_fids);
   g_test_add_func ("/feature-list/find-fid", test_find_fid);
   g_test_add_func ("/feature-list/refresh", test_refresh);
   g_test_add_func ("/feature-list/missing", test_missing);

@@ -1,7 +1,8 @@
 /* test-render.c: the map renderer on real project files: pixels where a
  * parcel is, nothing where none is, level of detail within 2 % of a
  * reference render, the disk cache and its exact invalidation, changes
- * by another program, and dothi-cli render. */
+ * by another program, a query result's highlight (never cached), and
+ * dothi-cli render. */
 
 #include "config.h"
 #include "test-util.h"
@@ -10,6 +11,7 @@
 #include "dothi-map-transform.h"
 #include "dothi-project.h"
 #include "dothi-render-pool.h"
+#include "dothi-tile-cache.h"
 #include "dothi-tile-renderer.h"
 
 #include <cairo.h>
@@ -564,6 +566,252 @@ test_labels (Fixture *f, gconstpointer data)
   g_assert_cmpuint (coarse->len, ==, 0);
 }
 
+/* ---- query results: highlight layers -------------------------------- */
+
+static DothiRenderLayer *
+selection_layer (DothiProject *project, const gint64 *fids, guint n)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLayerInfo) info = dothi_project_get_layer (project, "parcels", &error);
+  g_autoptr(DothiFidSet) set = dothi_fid_set_new_sorted (fids, n);
+  DothiRenderLayer *layer;
+
+  g_assert_no_error (error);
+  layer = dothi_render_layer_new_selection (info, set);
+  g_assert_true (layer->selection == set);
+  g_assert_true (layer->visible);
+  g_assert_cmpfloat (layer->opacity, ==, 1.0);
+  return layer;
+}
+
+/* Premultiplied ARGB: the highlight is a cyan, blue above green, no red. */
+static gboolean
+is_highlight (guint32 p)
+{
+  guint a = p >> 24, r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
+
+  return a > 0x40 && r < 0x20 && b >= g && b > 0x40;
+}
+
+/* Parcels 1 and 4 of four selected: theirs highlighted, inside and on the
+ * outline, the others' pixels transparent and not even read. */
+static void
+test_selection_tile (Fixture *f, gconstpointer data)
+{
+  static const gint64 fids[] = { 1, 4 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiRenderLayer) layer = NULL;
+  g_autoptr(DothiTileRenderer) r = NULL;
+  DothiBlock block;
+  double px, py;
+  cairo_surface_t *s;
+  guint n = 0;
+
+  create_parcels (f->project, 2, 40, 20);
+  layer = selection_layer (f->project, fids, G_N_ELEMENTS (fids));
+  r = dothi_tile_renderer_new (f->path, &error);
+  g_assert_no_error (error);
+
+  /* Inside parcel 1 (south-west): the translucent fill, 45 % cyan. */
+  block_at (18, X0 + 20, Y0 + 20, &block, &px, &py);
+  s = draw_block (r, layer, &block, 0, &n);
+  g_assert_cmpuint (n, >=, 1);
+  g_assert_cmpuint (n, <=, 2);
+  g_assert_true (is_highlight (pixel (s, (int) px, (int) py)));
+  g_assert_cmpuint (pixel (s, (int) px, (int) py) >> 24, <, 0xc0);
+  cairo_surface_destroy (s);
+
+  /* On its west edge: the cased outline, nearly opaque. */
+  block_at (18, X0, Y0 + 20, &block, &px, &py);
+  s = draw_block (r, layer, &block, 0, &n);
+  g_assert_cmpuint (pixel (s, (int) px, (int) py) >> 24, >=, 0xe0);
+  cairo_surface_destroy (s);
+
+  /* Inside parcels 2 (south-east) and 3 (north-west): nothing. */
+  block_at (18, X0 + 80, Y0 + 20, &block, &px, &py);
+  s = draw_block (r, layer, &block, 0, &n);
+  g_assert_cmphex (pixel (s, (int) px, (int) py), ==, 0);
+  cairo_surface_destroy (s);
+  block_at (18, X0 + 20, Y0 + 80, &block, &px, &py);
+  s = draw_block (r, layer, &block, 0, &n);
+  g_assert_cmphex (pixel (s, (int) px, (int) py), ==, 0);
+  cairo_surface_destroy (s);
+
+  /* Parcel 4 (north-east) is highlighted too. */
+  block_at (18, X0 + 80, Y0 + 80, &block, &px, &py);
+  s = draw_block (r, layer, &block, 0, &n);
+  g_assert_true (is_highlight (pixel (s, (int) px, (int) py)));
+  cairo_surface_destroy (s);
+
+  /* Far from the parcels (a block of only unselected ones would be the
+   * same): no feature drawn. */
+  {
+    static const gint64 only_two[] = { 2 };
+    g_autoptr(DothiRenderLayer) two = selection_layer (f->project, only_two, 1);
+
+    block_at (22, X0 + 20, Y0 + 20, &block, &px, &py);
+    s = draw_block (r, two, &block, 0, &n);
+    g_assert_cmpuint (n, ==, 0);
+    for (int y = 0; y < 256; y += 8)
+      for (int x = 0; x < 256; x += 8)
+        g_assert_cmphex (pixel (s, x, y), ==, 0);
+    cairo_surface_destroy (s);
+  }
+}
+
+static int
+count_cached_blocks (const char *uuid, const char *where)
+{
+  g_autofree char *path = dothi_tile_cache_path_for (uuid);
+  g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM blocks%s", where);
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  int n;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  n = sqlite3_column_int (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return n;
+}
+
+typedef struct {
+  gboolean   done;
+  DothiTile *tile;
+} TileWait;
+
+static void
+tile_ready_cb (DothiRenderPool *pool, DothiTile *tile, const GError *error, gpointer data)
+{
+  TileWait *wait = data;
+
+  g_assert_no_error ((GError *) error);
+  wait->tile = dothi_tile_ref (tile);
+  wait->done = TRUE;
+}
+
+/* One map tile through the pool, as the map asks for it. */
+static DothiTile *
+request_tile (DothiRenderPool *pool, DothiRenderLayer *layer, const DothiBlock *block)
+{
+  TileWait wait = { FALSE, NULL };
+
+  dothi_render_pool_request (pool, layer, block, 1.0, 1, NULL, tile_ready_cb, &wait, NULL);
+  while (!wait.done)
+    g_main_context_iteration (NULL, TRUE);
+  return wait.tile;
+}
+
+/* Thousands of parcels of a pixel or less, the western half selected:
+ * level of detail draws only the selected ones, close to a reference
+ * render; no block of the selection ever reaches the disk cache, while
+ * the same blocks of the layer do. */
+static void
+test_selection_lod_cache (Fixture *f, gconstpointer data)
+{
+  const LodCase *lc = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiRenderPool) pool = NULL;
+  g_autoptr(GPtrArray) layers = NULL;
+  g_autoptr(GPtrArray) selected = g_ptr_array_new_with_free_func ((GDestroyNotify) dothi_render_layer_unref);
+  g_autoptr(GArray) fids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(DothiMapTransform) t = dothi_map_transform_new (9218, NULL);
+  g_autoptr(DothiTile) tile = NULL;
+  g_autoptr(DothiTile) plain = NULL;
+  const char *uuid = dothi_project_get_uuid (f->project);
+  double span = lc->n * (lc->side + lc->gap);
+  double bbox[4] = { X0 - 100, Y0 - 100, X0 + span + 100, Y0 + span + 100 };
+  double merc[4], px, py, share;
+  cairo_surface_t *lod, *ref;
+  DothiBlock block;
+  guint hits;
+  int w = lc->pixels;
+
+  create_parcels (f->project, lc->n, lc->side, lc->gap);
+  for (guint j = 0; j < lc->n; j++)
+    for (guint i = 0; i < lc->n / 2; i++)
+      {
+        gint64 fid = j * lc->n + i + 1;
+
+        g_array_append_val (fids, fid);
+      }
+  g_ptr_array_add (selected, selection_layer (f->project, (const gint64 *) fids->data, fids->len));
+  layers = dothi_render_layers_for_project (f->project, &error);
+  g_assert_no_error (error);
+  pool = dothi_render_pool_new (f->path, uuid, 2, &error);
+  g_assert_no_error (error);
+  g_assert_true (dothi_map_transform_bbox_to_mercator (t, bbox, merc));
+
+  lod = dothi_render_pool_render_sync (pool, selected, merc, w, w, DOTHI_RENDER_DEFAULT,
+                                       NULL, &error);
+  g_assert_no_error (error);
+  ref = dothi_render_pool_render_sync (pool, selected, merc, w, w, DOTHI_RENDER_REFERENCE,
+                                       NULL, &error);
+  g_assert_no_error (error);
+  if (g_getenv ("DOTHI_TEST_DUMP"))
+    {
+      cairo_surface_write_to_png (lod, "selection-lod.png");
+      cairo_surface_write_to_png (ref, "selection-ref.png");
+    }
+  /* The western half highlighted, the eastern half left transparent. */
+  g_assert_true (is_highlight (pixel (lod, w / 4 + 5, w / 2)));
+  g_assert_cmphex (pixel (lod, 3 * w / 4 - 5, w / 2), ==, 0);
+  g_assert_true (is_highlight (pixel (ref, w / 4 + 5, w / 2)));
+  g_assert_cmphex (pixel (ref, 3 * w / 4 - 5, w / 2), ==, 0);
+  share = differing_share (lod, ref);
+  g_test_message ("the selection's level of detail differs in %.2f %% of pixels", share * 100);
+  /* Sub-pixel parcels are splatted as 0.9 of their bbox (real parcels
+   * are turned quadrilaterals); these are axis-aligned squares, which a
+   * one-colour reference fills whole: 2.6 % of pixels then differ by a
+   * little more than the 24 levels allowed, by 30 at most. */
+  g_assert_cmpfloat (share, <=, lc == &lod_subpixel ? 0.03 : 0.02);
+  cairo_surface_destroy (lod);
+  cairo_surface_destroy (ref);
+
+  /* A map tile of the selection, from the pool. */
+  block_at (14, X0 + span / 4, Y0 + span / 2, &block, &px, &py);
+  tile = request_tile (pool, selected->pdata[0], &block);
+  g_assert_nonnull (tile->pixels);
+  g_assert_false (tile->from_cache);
+
+  /* Nothing of the selection on disk: not the tile, not a composite. */
+  dothi_render_pool_wait_cache (pool);
+  g_assert_cmpint (count_cached_blocks (uuid, ""), ==, 0);
+
+  /* The layer itself is cached, tile and composite. */
+  plain = request_tile (pool, layers->pdata[0], &block);
+  g_assert_false (plain->from_cache);
+  ref = dothi_render_pool_render_sync (pool, layers, merc, w, w, DOTHI_RENDER_DEFAULT,
+                                       NULL, &error);
+  g_assert_no_error (error);
+  dothi_render_pool_wait_cache (pool);
+  g_assert_cmpint (count_cached_blocks (uuid, " WHERE layer = 'parcels'"), >=, 1);
+  g_assert_cmpint (count_cached_blocks (uuid, " WHERE layer = '@map'"), >=, 1);
+
+  /* Asked again, the selection is drawn again, never read from there,
+   * and a composite holding it neither. */
+  hits = dothi_render_pool_get_n_cache_hits (pool);
+  g_clear_pointer (&tile, dothi_tile_unref);
+  tile = request_tile (pool, selected->pdata[0], &block);
+  g_assert_false (tile->from_cache);
+  g_assert_true (g_bytes_compare (tile->pixels, plain->pixels) != 0);
+  g_ptr_array_add (layers, dothi_render_layer_ref (selected->pdata[0]));
+  lod = dothi_render_pool_render_sync (pool, layers, merc, w, w, DOTHI_RENDER_DEFAULT,
+                                       NULL, &error);
+  g_assert_no_error (error);
+  /* Over the layer: the western half changed, the eastern half not. */
+  g_assert_cmphex (pixel (lod, w / 4 + 5, w / 2), !=, pixel (ref, w / 4 + 5, w / 2));
+  g_assert_cmphex (pixel (lod, 3 * w / 4 - 5, w / 2), ==, pixel (ref, 3 * w / 4 - 5, w / 2));
+  g_assert_cmpuint (pixel (lod, w / 4 + 5, w / 2) & 0xff, >, pixel (ref, w / 4 + 5, w / 2) & 0xff);
+  cairo_surface_destroy (lod);
+  cairo_surface_destroy (ref);
+  g_assert_cmpuint (dothi_render_pool_get_n_cache_hits (pool), ==, hits);
+  dothi_render_pool_wait_cache (pool);
+  g_assert_cmpint (count_cached_blocks (uuid, " WHERE layer = 'parcels'"), ==, 1);
+}
+
 static void
 test_cli (Fixture *f, gconstpointer data)
 {
@@ -647,6 +895,11 @@ main (int argc, char **argv)
   ADD ("/render/scale-visibility", test_scale_visibility);
   ADD ("/render/cache/invalidate-bbox", test_cache_invalidation);
   ADD ("/render/cache/catch-up", test_cache_catch_up);
+  ADD ("/render/selection/tile", test_selection_tile);
+  g_test_add ("/render/selection/sub-pixel", Fixture, &lod_subpixel, fixture_set_up,
+              test_selection_lod_cache, fixture_tear_down);
+  g_test_add ("/render/selection/small-polygons", Fixture, &lod_small, fixture_set_up,
+              test_selection_lod_cache, fixture_tear_down);
   ADD ("/render/watcher/spatialite-cli", test_watcher_spatialite_cli);
   ADD ("/render/cli", test_cli);
 #undef ADD

@@ -31,6 +31,8 @@
 #include "dothi-parcel.h"
 #include "dothi-project.h"
 #include "dothi-search.h"
+#include "dothi-sql-window.h"
+#include "dothi-query-dialog.h"
 #include "dothi-style-dialog.h"
 #include "dothi-topology-view.h"
 #include "dothi-window.h"
@@ -2711,6 +2713,306 @@ test_edit_feature_form_rules_editor (Fixture       *f,
   gtk_window_destroy (GTK_WINDOW (form));
 }
 
+/* ---- the SQL console ---------------------------------------------------- */
+
+static gboolean
+sql_window_idle (gpointer data)
+{
+  return !dothi_sql_window_get_busy (data);
+}
+
+/* Types @sql, presses Run and waits for the answer. */
+static void
+run_sql (DothiSqlWindow *window,
+         const char     *sql)
+{
+  GtkWidget *text = find_named (GTK_WIDGET (window), "sql-text");
+
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (GTK_TEXT_VIEW (text)), sql, -1);
+  g_signal_emit_by_name (find_named (GTK_WIDGET (window), "sql-run"), "clicked");
+  g_assert_true (dothi_sql_window_get_busy (window));
+  wait_until (sql_window_idle, window);
+}
+
+static GtkWidget *
+find_label_text (GtkWidget  *widget,
+                 const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget)
+      && g_strcmp0 (gtk_label_get_text (GTK_LABEL (widget)), text) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_label_text (child, text);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+typedef struct {
+  GtkWidget  *root;
+  const char *text;
+} ShownLabel;
+
+static gboolean
+label_shown (gpointer data)
+{
+  ShownLabel *shown = data;
+  GtkWidget *result = find_named (shown->root, "sql-result");
+
+  return result != NULL && find_label_text (result, shown->text) != NULL;
+}
+
+static void
+clipboard_text_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  char **text = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(char **) data != NULL;
+}
+
+static void
+assert_sql_text (DothiSqlWindow *window,
+                 const char     *expected)
+{
+  GtkTextBuffer *buffer;
+  GtkTextIter start, end;
+  g_autofree char *text = NULL;
+
+  buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (find_named (GTK_WIDGET (window), "sql-text")));
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  text = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  g_assert_cmpstr (text, ==, expected);
+}
+
+/* The SQL console shows a count from the demo city, refuses a DELETE
+ * with the core's message and leaves the table as it was, cancels a
+ * query that would never end, copies a result as quoted CSV and recalls
+ * earlier queries. */
+static void
+test_sql_console (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *csv = NULL;
+  DothiSqlWindow *window;
+  ShownLabel shown;
+
+  copy_demo (f);
+  window = dothi_sql_window_new (GTK_WINDOW (f->window), f->path);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (window)), ==, "SQL Console");
+
+  run_sql (window, "SELECT count(*) FROM parcels");
+  g_assert_null (dothi_sql_window_get_error_message (window));
+  g_assert_true (g_str_has_prefix (dothi_sql_window_get_status_text (window), "1 row in "));
+  shown.root = GTK_WIDGET (window);
+  shown.text = G_STRINGIFY (DEMO_PARCELS);
+  wait_until (label_shown, &shown);
+  shown.text = "count(*)";
+  wait_until (label_shown, &shown);
+
+  run_sql (window, "DELETE FROM parcels");
+  g_assert_cmpstr (dothi_sql_window_get_error_message (window), ==,
+                   "Only reading is allowed in the SQL console: writing to “parcels”");
+  g_assert_null (find_named (GTK_WIDGET (window), "sql-result"));
+  run_sql (window, "SELECT count(*) FROM parcels");
+  g_assert_null (dothi_sql_window_get_error_message (window));
+  shown.text = G_STRINGIFY (DEMO_PARCELS);
+  wait_until (label_shown, &shown);
+
+  /* Counts for ever unless Cancel really stops it. */
+  {
+    GtkWidget *text = find_named (GTK_WIDGET (window), "sql-text");
+
+    gtk_text_buffer_set_text (gtk_text_view_get_buffer (GTK_TEXT_VIEW (text)),
+                              "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                              "SELECT count(*) FROM c", -1);
+    g_signal_emit_by_name (find_named (GTK_WIDGET (window), "sql-run"), "clicked");
+    g_assert_true (dothi_sql_window_get_busy (window));
+    g_signal_emit_by_name (find_named (GTK_WIDGET (window), "sql-cancel"), "clicked");
+    wait_until (sql_window_idle, window);
+    g_assert_cmpstr (dothi_sql_window_get_status_text (window), ==, "Query cancelled");
+    g_assert_null (dothi_sql_window_get_error_message (window));
+  }
+
+  /* NULL dimmed in the table; in the CSV an empty field, apart from an
+   * empty text. */
+  run_sql (window, "SELECT 'a,\"b\"' AS \"x y\", NULL AS n, '' AS e, 7 AS k");
+  shown.text = "NULL";
+  wait_until (label_shown, &shown);
+  {
+    GtkWidget *result = find_named (GTK_WIDGET (window), "sql-result");
+
+    g_assert_true (gtk_widget_has_css_class (find_label_text (result, "NULL"), "dim-label"));
+  }
+  g_signal_emit_by_name (find_named (GTK_WIDGET (window), "sql-copy-csv"), "clicked");
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (GTK_WIDGET (window)), NULL,
+                                 clipboard_text_cb, &csv);
+  wait_until (is_set, &csv);
+  g_assert_cmpstr (csv, ==, "x y,n,e,k\r\n\"a,\"\"b\"\"\",,\"\",7\r\n");
+
+  /* Up in the empty view: the last query first, a repeated one once. */
+  {
+    GtkWidget *text = find_named (GTK_WIDGET (window), "sql-text");
+
+    gtk_text_buffer_set_text (gtk_text_view_get_buffer (GTK_TEXT_VIEW (text)), "", -1);
+  }
+  gtk_widget_activate_action (GTK_WIDGET (window), "sql.history-previous", NULL);
+  assert_sql_text (window, "SELECT 'a,\"b\"' AS \"x y\", NULL AS n, '' AS e, 7 AS k");
+  gtk_widget_activate_action (GTK_WIDGET (window), "sql.history-previous", NULL);
+  gtk_widget_activate_action (GTK_WIDGET (window), "sql.history-previous", NULL);
+  assert_sql_text (window, "SELECT count(*) FROM parcels");
+  gtk_widget_activate_action (GTK_WIDGET (window), "sql.history-previous", NULL);
+  assert_sql_text (window, "DELETE FROM parcels");
+  gtk_widget_activate_action (GTK_WIDGET (window), "sql.history-next", NULL);
+  assert_sql_text (window, "SELECT count(*) FROM parcels");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+
+/* ---- the query builder -------------------------------------------------- */
+
+static DothiQueryDialog *
+find_query_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (DOTHI_IS_QUERY_DIALOG (window))
+        return DOTHI_QUERY_DIALOG (window);
+    }
+  return NULL;
+}
+
+static gboolean
+query_idle (gpointer data)
+{
+  return !dothi_query_dialog_get_busy (data);
+}
+
+static gboolean
+query_has_result (gpointer data)
+{
+  return dothi_query_dialog_get_result (data) != NULL && !dothi_query_dialog_get_busy (data);
+}
+
+typedef struct {
+  DothiAttributeTable *table;
+  guint                n;
+} TableCheck;
+
+static gboolean
+table_has_rows (gpointer data)
+{
+  TableCheck *check = data;
+  GListModel *model = dothi_attribute_table_get_model (check->table);
+
+  return model != NULL && g_list_model_get_n_items (model) == check->n;
+}
+
+/* The expected count, straight from the core on the same file. */
+static guint
+core_count (const char *path, const char *layer, const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiQuery) query = dothi_query_new (path, layer, text, &error);
+  g_autoptr(DothiFidSet) fids = NULL;
+
+  g_assert_no_error (error);
+  fids = dothi_query_run (query, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  return dothi_fid_set_get_size (fids);
+}
+
+static void
+test_query_builder (Fixture       *f,
+                    gconstpointer  data)
+{
+  DothiMapView *map = DOTHI_MAP_VIEW (dothi_window_get_map_view (f->window));
+  DothiQueryDialog *dialog;
+  gboolean map_complete = FALSE;
+  guint expected, within;
+  TableCheck check;
+
+  open_demo (f, &map_complete);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.query", NULL));
+  dialog = find_query_dialog ();
+  g_assert_nonnull (dialog);
+
+  /* Parcels within 50 m of a main of 300 mm or more, of land use ODT:
+   * built from the rows as a planner would. */
+  g_assert_true (dothi_query_dialog_set_layer (dialog, "parcels"));
+  g_assert_true (dothi_query_dialog_add_spatial (dialog, DOTHI_SPATIAL_WITHIN_DISTANCE,
+                                                 "water_mains", 50, "duong_kinh_mm >= 300"));
+  wait_until (query_idle, dialog);
+  within = core_count (f->path, "parcels", "within_distance(water_mains, 50, duong_kinh_mm >= 300)");
+  g_assert_cmpint (dothi_query_dialog_get_count (dialog), ==, within);
+  g_assert_cmpint (within, >, 0);
+
+  g_assert_true (dothi_query_dialog_add_attribute (dialog, "muc_dich", "=", "ODT"));
+  g_assert_false (dothi_query_dialog_add_attribute (dialog, "no_such_field", "=", "1"));
+  g_assert_cmpstr (dothi_query_dialog_get_expression (dialog), ==,
+                   "within_distance(\"water_mains\", 50, duong_kinh_mm >= 300) AND \"muc_dich\" = 'ODT'");
+  wait_until (query_idle, dialog);
+  expected = core_count (f->path, "parcels",
+                         "within_distance(water_mains, 50, duong_kinh_mm >= 300) AND muc_dich = 'ODT'");
+  g_assert_cmpint (expected, >, 0);
+  g_assert_cmpint (expected, <, within);
+  g_assert_cmpint (dothi_query_dialog_get_count (dialog), ==, expected);
+
+  /* Run: the selection on the map is the answer. */
+  dothi_query_dialog_run (dialog);
+  wait_until (query_has_result, dialog);
+  g_assert_cmpint (dothi_fid_set_get_size (dothi_query_dialog_get_result (dialog)), ==, expected);
+  g_assert_nonnull (dothi_map_view_get_result (map));
+  g_assert_cmpstr (dothi_map_view_get_result_layer (map), ==, "parcels");
+  g_assert_cmpint (dothi_fid_set_get_size (dothi_map_view_get_result (map)), ==, expected);
+
+  /* The summary, grouped. */
+  dothi_query_dialog_set_group_by (dialog, "muc_dich");
+  wait_until (query_idle, dialog);
+  g_assert_nonnull (dothi_query_dialog_get_summary_text (dialog));
+  g_assert_nonnull (strstr (dothi_query_dialog_get_summary_text (dialog), "ODT"));
+
+  /* Show in Table: only the result's rows. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (dialog), "query.show-table", NULL));
+  check.table = DOTHI_ATTRIBUTE_TABLE (dothi_window_get_attribute_table (f->window));
+  check.n = expected;
+  wait_until (table_has_rows, &check);
+
+  /* A typed expression with a mistake: the message names the position. */
+  dothi_query_dialog_set_expression (dialog, "muc_dich = 'ODT' AND (dien_tich > ");
+  wait_until (query_idle, dialog);
+  g_assert_cmpint (dothi_query_dialog_get_count (dialog), ==, -1);
+  g_assert_nonnull (strstr (dothi_query_dialog_get_message (dialog), "position"));
+  dothi_query_dialog_set_expression (dialog, "NOT (muc_dich = 'ODT') OR disjoint(zoning)");
+  wait_until (query_idle, dialog);
+  g_assert_cmpint (dothi_query_dialog_get_count (dialog), ==,
+                   core_count (f->path, "parcels", "NOT (muc_dich = 'ODT') OR disjoint(zoning)"));
+
+  /* Clear Query Result empties the map's highlight. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.clear-query-result", NULL));
+  g_assert_null (dothi_map_view_get_result (map));
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2777,6 +3079,8 @@ main (int   argc,
   ADD ("/ui/import-dialog/close-while-running", test_import_dialog_close_while_running);
   ADD ("/ui/import-dialog/unreadable", test_import_dialog_unreadable);
   ADD ("/ui/import-dialog/run-error", test_import_dialog_run_error);
+  ADD ("/ui/sql-console", test_sql_console);
+  ADD ("/ui/query-builder", test_query_builder);
 #undef ADD
 
   ret = g_test_run ();

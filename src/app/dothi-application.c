@@ -38,6 +38,8 @@ static const struct {
   { "win.redo",               { "<Control><Shift>z", "<Control>y", NULL } },
   { "win.toggle-table",       { "<Control>t", NULL } },
   { "win.history",            { "<Control>h", NULL } },
+  { "win.query",              { "<Control><Shift>f", NULL } },
+  { "win.sql-console",        { "<Control><Shift>l", NULL } },
   { "win.merge",              { "<Control>m", NULL } },
   { "win.show-help-overlay",  { "<Control>question", NULL } },
   { "app.quit",               { "<Control>q", NULL } },

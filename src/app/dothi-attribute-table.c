@@ -1,7 +1,8 @@
 /* dothi-attribute-table.c: the attribute table (see the header). The column
  * view shows DothiFeatureList directly: no GtkSortListModel or
- * GtkFilterListModel, which would read every row; sort and filter run in
- * the model's SQL. Cells are labels that become an entry to edit. */
+ * GtkFilterListModel, which would read every row; sort, filter and a
+ * query result's fid set run in the model's SQL. Cells are labels that
+ * become an entry to edit. */
 #define G_LOG_DOMAIN "dothi-attribute-table"
 
 #include "config.h"
@@ -54,6 +55,15 @@ struct _DothiAttributeTable
   guint              scroll_tick;
   guint              scroll_tries;
 
+  /* A query's result: only its rows are shown (see show_fids). It
+   * belongs to one layer of one file; NULL fids_layer: the next shown. */
+  DothiFidSet       *fids;
+  char              *fids_label;
+  char              *fids_layer;
+  char              *fids_path;
+  GtkWidget         *result_bar;     /* made in code: the .ui is shared */
+  GtkLabel          *result_label;
+
   GtkDropDown       *field_dropdown;
   GtkStringList     *field_names;
   GtkSearchEntry    *filter_entry;
@@ -70,6 +80,7 @@ enum {
   FEATURE_ACTIVATED,
   ERROR,
   EDITED,
+  RESULT_CLEARED,
   N_SIGNALS
 };
 
@@ -118,7 +129,7 @@ update_count (DothiAttributeTable *self)
   g_autofree char *text = NULL;
   g_autofree char *shown = NULL;
   g_autofree char *total = NULL;
-  guint n;
+  guint n, all;
 
   if (self->list == NULL)
     {
@@ -127,10 +138,12 @@ update_count (DothiAttributeTable *self)
     }
   n = g_list_model_get_n_items (G_LIST_MODEL (self->list));
   shown = dothi_format_int64 (n);
-  total = dothi_format_int64 (self->total);
+  /* Filtered within a query result: out of the result's rows. */
+  all = self->fids != NULL ? dothi_fid_set_get_size (self->fids) : self->total;
+  total = dothi_format_int64 (all);
   if (gtk_editable_get_text (GTK_EDITABLE (self->filter_entry))[0] != '\0')
     /* Translators: the attribute table's count of filtered rows, then of all rows */
-    text = g_strdup_printf (ngettext ("%s of %s row", "%s of %s rows", self->total), shown, total);
+    text = g_strdup_printf (ngettext ("%s of %s row", "%s of %s rows", all), shown, total);
   else
     /* Translators: the attribute table's row count */
     text = g_strdup_printf (ngettext ("%s row", "%s rows", n), shown);
@@ -805,6 +818,98 @@ field_selected_cb (GtkDropDown         *dropdown,
     apply_filter (self);
 }
 
+/* ---- a query result -------------------------------------------------------- */
+
+static void
+update_result_bar (DothiAttributeTable *self)
+{
+  g_autofree char *count = NULL;
+  g_autofree char *text = NULL;
+  guint n;
+
+  gtk_widget_set_visible (self->result_bar, self->fids != NULL);
+  if (self->fids == NULL)
+    return;
+  n = dothi_fid_set_get_size (self->fids);
+  count = dothi_format_int64 (n);
+  if (self->fids_label != NULL && self->fids_label[0] != '\0')
+    /* Translators: above the attribute table when it shows only a query's
+     * rows: what the query asked (its label), then the number of rows */
+    text = g_strdup_printf (ngettext ("Query result “%s”: %s row",
+                                      "Query result “%s”: %s rows", n),
+                            self->fids_label, count);
+  else
+    /* Translators: above the attribute table when it shows only a query's
+     * rows: the number of rows */
+    text = g_strdup_printf (ngettext ("Query result: %s row", "Query result: %s rows", n), count);
+  gtk_label_set_text (self->result_label, text);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->result_label), text);
+}
+
+static void
+set_result (DothiAttributeTable *self,
+            DothiFidSet         *fids,
+            const char          *label)
+{
+  if (fids != NULL)
+    dothi_fid_set_ref (fids);
+  g_clear_pointer (&self->fids, dothi_fid_set_unref);
+  self->fids = fids;
+  g_free (self->fids_label);
+  self->fids_label = fids != NULL ? g_strdup (label) : NULL;
+  g_free (self->fids_layer);
+  self->fids_layer = fids != NULL ? g_strdup (self->layer) : NULL;
+  g_free (self->fids_path);
+  self->fids_path = fids != NULL && self->project != NULL
+                    ? g_strdup (dothi_project_get_path (self->project)) : NULL;
+  if (self->list != NULL)
+    dothi_feature_list_set_fids (self->list, self->fids);
+  update_result_bar (self);
+  update_count (self);
+}
+
+static void
+show_all_clicked_cb (GtkButton           *button,
+                     DothiAttributeTable *self)
+{
+  set_result (self, NULL, NULL);
+  g_signal_emit (self, signals[RESULT_CLEARED], 0);
+}
+
+/* Made in code, between the filter bar and the table: an accent chip
+ * with what the result is and a way back to every row. */
+static void
+build_result_bar (DothiAttributeTable *self)
+{
+  GtkWidget *filter_bar = gtk_widget_get_parent (GTK_WIDGET (self->filter_entry));
+  GtkWidget *icon, *button;
+
+  self->result_bar = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_widget_add_css_class (self->result_bar, "card");
+  gtk_widget_set_margin_start (self->result_bar, 6);
+  gtk_widget_set_margin_end (self->result_bar, 6);
+  gtk_widget_set_margin_bottom (self->result_bar, 6);
+  icon = gtk_image_new_from_icon_name ("edit-find-symbolic");
+  gtk_widget_set_margin_start (icon, 8);
+  gtk_widget_add_css_class (icon, "accent");
+  gtk_box_append (GTK_BOX (self->result_bar), icon);
+  self->result_label = GTK_LABEL (gtk_label_new (NULL));
+  gtk_label_set_xalign (self->result_label, 0.0);
+  gtk_label_set_ellipsize (self->result_label, PANGO_ELLIPSIZE_END);
+  gtk_widget_set_hexpand (GTK_WIDGET (self->result_label), TRUE);
+  gtk_widget_add_css_class (GTK_WIDGET (self->result_label), "accent");
+  gtk_box_append (GTK_BOX (self->result_bar), GTK_WIDGET (self->result_label));
+  /* Translators: button beside "Query result: N rows" above the attribute
+   * table; shows every row of the layer again */
+  button = gtk_button_new_with_mnemonic (_("Show _All Rows"));
+  gtk_widget_add_css_class (button, "flat");
+  g_signal_connect (button, "clicked", G_CALLBACK (show_all_clicked_cb), self);
+  gtk_box_append (GTK_BOX (self->result_bar), button);
+  gtk_widget_set_visible (self->result_bar, FALSE);
+  gtk_box_insert_child_after (GTK_BOX (gtk_widget_get_parent (filter_bar)), self->result_bar,
+                              filter_bar);
+}
+
 /* ---- the layer ------------------------------------------------------------- */
 
 static void
@@ -870,6 +975,9 @@ install_list (DothiAttributeTable *self,
 
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), FALSE);
   gtk_spinner_set_spinning (self->spinner, FALSE);
+  /* A result shown while the layer was read. */
+  if (self->fids != NULL)
+    dothi_feature_list_set_fids (list, self->fids);
   /* A filter typed while the layer was read. */
   text = gtk_editable_get_text (GTK_EDITABLE (self->filter_entry));
   if (text[0] != '\0')
@@ -1000,6 +1108,12 @@ dothi_attribute_table_dispose (GObject *object)
   clear_list (self);
   g_clear_object (&self->project);
   g_clear_pointer (&self->layer, g_free);
+  g_clear_pointer (&self->fids, dothi_fid_set_unref);
+  g_clear_pointer (&self->fids_label, g_free);
+  g_clear_pointer (&self->fids_layer, g_free);
+  g_clear_pointer (&self->fids_path, g_free);
+  self->result_bar = NULL;
+  self->result_label = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), DOTHI_TYPE_ATTRIBUTE_TABLE);
   G_OBJECT_CLASS (dothi_attribute_table_parent_class)->dispose (object);
 }
@@ -1024,6 +1138,9 @@ dothi_attribute_table_class_init (DothiAttributeTableClass *klass)
   signals[EDITED] =
     g_signal_new ("edited", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+  signals[RESULT_CLEARED] =
+    g_signal_new ("result-cleared", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/vn/dothi/Dothi/ui/dothi-attribute-table.ui");
@@ -1047,6 +1164,7 @@ dothi_attribute_table_init (DothiAttributeTable *self)
   g_signal_connect (self->column_view, "activate", G_CALLBACK (activated_cb), self);
   g_signal_connect (gtk_column_view_get_sorter (self->column_view), "changed",
                     G_CALLBACK (sorter_changed_cb), self);
+  build_result_bar (self);
   update_count (self);
 }
 
@@ -1077,6 +1195,23 @@ dothi_attribute_table_set_layer (DothiAttributeTable *self,
   self->layer = g_strdup (layer);
   if (project == NULL || layer == NULL)
     return;
+
+  /* A result stays through a reload of its layer (set to NULL and back)
+   * and is dropped for another layer or file. */
+  if (self->fids != NULL)
+    {
+      const char *path = dothi_project_get_path (project);
+
+      if (self->fids_layer == NULL)
+        {
+          self->fids_layer = g_strdup (layer);
+          g_free (self->fids_path);
+          self->fids_path = g_strdup (path);
+        }
+      else if (g_strcmp0 (self->fids_layer, layer) != 0
+               || (self->fids_path != NULL && g_strcmp0 (self->fids_path, path) != 0))
+        set_result (self, NULL, NULL);
+    }
 
   self->cancellable = g_cancellable_new ();
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), TRUE);
@@ -1128,4 +1263,23 @@ dothi_attribute_table_get_model (DothiAttributeTable *self)
 {
   g_return_val_if_fail (DOTHI_IS_ATTRIBUTE_TABLE (self), NULL);
   return self->list ? G_LIST_MODEL (self->list) : NULL;
+}
+
+void
+dothi_attribute_table_show_fids (DothiAttributeTable *self,
+                                 DothiFidSet         *fids,
+                                 const char          *label)
+{
+  g_return_if_fail (DOTHI_IS_ATTRIBUTE_TABLE (self));
+
+  if (fids == self->fids && (fids == NULL || g_strcmp0 (label, self->fids_label) == 0))
+    return;
+  set_result (self, fids, label);
+}
+
+DothiFidSet *
+dothi_attribute_table_get_fids (DothiAttributeTable *self)
+{
+  g_return_val_if_fail (DOTHI_IS_ATTRIBUTE_TABLE (self), NULL);
+  return self->fids;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <adwaita.h>
+#include "dothi-fid-set.h"
 #include "dothi-project.h"
 
 G_BEGIN_DECLS
@@ -21,7 +22,9 @@ G_DECLARE_FINAL_TYPE (DothiAttributeTable, dothi_attribute_table, DOTHI, ATTRIBU
  *     field cannot hold, a refused edit, a failed read), already naming
  *     the layer, field and feature;
  *  "edited" (gint64 action_id): an in-place edit was committed as that
- *     action (for the undo toast and the map's refresh). */
+ *     action (for the undo toast and the map's refresh);
+ *  "result-cleared" (): the user pressed "Show All Rows" (the window may
+ *     clear the map's result too). */
 GtkWidget *dothi_attribute_table_new        (void);
 
 /* Shows @layer of @project (NULL @layer clears the table). The rows' fids
@@ -42,6 +45,19 @@ void       dothi_attribute_table_select_fid (DothiAttributeTable *self,
 void       dothi_attribute_table_refresh    (DothiAttributeTable *self,
                                              const gint64        *fids,
                                              guint                n_fids);
+
+/* Shows only the rows of @fids (referenced: a query's result), with
+ * the sort and the text filter still applying, and a bar above the table
+ * saying "Query result “@label”: N rows" (@label may be NULL) with a
+ * "Show All Rows" button that clears it ("result-cleared" follows). NULL
+ * @fids shows every row again. The result belongs to the layer shown
+ * (or, when none is, to the next one): set_layer keeps it for the same
+ * layer of the same file (a reload) and drops it for another. */
+void       dothi_attribute_table_show_fids  (DothiAttributeTable *self,
+                                             DothiFidSet         *fids,
+                                             const char          *label);
+/* The result shown, or NULL; borrowed. */
+DothiFidSet *dothi_attribute_table_get_fids (DothiAttributeTable *self);
 
 /* The lazy model shown, or NULL while none is; borrowed. For tests. */
 GListModel *dothi_attribute_table_get_model (DothiAttributeTable *self);

@@ -398,6 +398,12 @@ dothi_flat_layer_set_layers (DothiFlatLayer *self, GPtrArray *layers)
     g_hash_table_remove_all (self->entries);
   for (guint i = 0; layers != NULL && i < layers->len; i++)
     {
+      DothiRenderLayer *render = dothi_tile_layer_get_render_layer (layers->pdata[i]);
+
+      /* A query's highlight is drawn above every layer by its own tile
+       * layer: flattened beneath them it would be hidden. */
+      if (render != NULL && render->selection != NULL)
+        continue;
       g_ptr_array_add (self->layers, g_object_ref (layers->pdata[i]));
       dothi_tile_layer_set_cover_func (layers->pdata[i], covers_cb, GTK_WIDGET (self));
     }

@@ -14,7 +14,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (DothiFlatLayer, dothi_flat_layer, DOTHI, FLAT_LAYER, ShumateLayer)
 
 DothiFlatLayer *dothi_flat_layer_new        (ShumateViewport *viewport);
-/* @layers: DothiTileLayer*, bottom first. Sets their cover functions. */
+/* @layers: DothiTileLayer*, bottom first. Sets their cover functions.
+ * Highlight layers (a render layer with a selection) are left out: they
+ * draw themselves, above. */
 void            dothi_flat_layer_set_layers (DothiFlatLayer *self,
                                              GPtrArray      *layers);
 /* A tile layer changed (opacity, visibility, new tiles): look again. */

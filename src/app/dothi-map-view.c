@@ -1,7 +1,8 @@
 /* dothi-map-view.c: the map widget: a ShumateMap whose layers are one
- * DothiTileLayer per project layer, the label and highlight overlay, the
- * edit overlay and an optional basemap; it follows changes to the project
- * file (DESIGN.md §5) and runs the geometry editing tools (§6). */
+ * DothiTileLayer per project layer, a query result's highlight tiles, the
+ * label and highlight overlay, the edit overlay and an optional basemap;
+ * it follows changes to the project file (DESIGN.md §5) and runs the
+ * geometry editing tools (§6). */
 #define G_LOG_DOMAIN "dothi-map-view"
 
 #include "config.h"
@@ -91,6 +92,11 @@ struct _DothiMapView
   GHashTable         *extents;      /* layer name → double[4] Web Mercator */
   DothiLabelLayer    *label_layer;
   DothiFlatLayer     *flat_layer;
+  /* A query's result (DESIGN.md §6): drawn as highlight tiles by the
+   * render pool, above every project layer and below the labels. */
+  char               *result_name;
+  DothiFidSet        *result;
+  DothiTileLayer     *result_layer;   /* NULL while not drawn */
   gboolean            prepared;     /* the pool's threads were warmed up */
 
   gboolean            has_pending_fit;
@@ -345,6 +351,8 @@ check_complete (DothiMapView *self)
   for (guint i = 0; i < self->tile_layers->len; i++)
     if (!dothi_tile_layer_get_complete (self->tile_layers->pdata[i]))
       return;
+  if (self->result_layer != NULL && !dothi_tile_layer_get_complete (self->result_layer))
+    return;
 
   self->waiting_complete = FALSE;
   g_signal_emit (self, signals[MAP_COMPLETE], 0);
@@ -386,6 +394,8 @@ update_busy (DothiMapView *self)
 
   for (guint i = 0; self->tile_layers != NULL && i < self->tile_layers->len; i++)
     busy |= dothi_tile_layer_get_busy (self->tile_layers->pdata[i]);
+  if (self->result_layer != NULL)
+    busy |= dothi_tile_layer_get_busy (self->result_layer);
   if (self->busy == busy)
     return;
   self->busy = busy;
@@ -517,6 +527,8 @@ sizer_resized_cb (GtkDrawingArea *sizer,
        * meanwhile. */
       for (guint i = 0; self->tile_layers != NULL && i < self->tile_layers->len; i++)
         dothi_tile_layer_update_now (self->tile_layers->pdata[i]);
+      if (self->result_layer != NULL)
+        dothi_tile_layer_update_now (self->result_layer);
     }
   expect_complete (self);
 }
@@ -1229,6 +1241,8 @@ invalidate_edited (DothiMapView *self,
   dothi_render_pool_invalidate (self->pool, layer, merc);
   if (tile_layer != NULL)
     dothi_tile_layer_invalidate_bbox (tile_layer, merc);
+  if (self->result_layer != NULL && g_strcmp0 (layer, self->result_name) == 0)
+    dothi_tile_layer_invalidate_bbox (self->result_layer, merc);
   if (self->label_layer != NULL)
     dothi_label_layer_refresh (self->label_layer);
   expect_complete (self);
@@ -2300,6 +2314,85 @@ stack_layers (DothiMapView *self, GPtrArray *order)
                                      SHUMATE_LAYER (self->label_layer));
 }
 
+/* The query result --------------------------------------------------- */
+
+static void
+remove_result_layer (DothiMapView *self)
+{
+  GtkWidget *layer;
+
+  if (self->result_layer == NULL)
+    return;
+  layer = GTK_WIDGET (self->result_layer);
+  g_signal_handlers_disconnect_by_data (layer, self);
+  if (gtk_widget_get_parent (layer) != NULL)
+    shumate_map_remove_layer (self->map, SHUMATE_LAYER (layer));
+  g_object_run_dispose (G_OBJECT (layer));
+  g_clear_object (&self->result_layer);
+}
+
+static void
+forget_result (DothiMapView *self)
+{
+  remove_result_layer (self);
+  g_clear_pointer (&self->result, dothi_fid_set_unref);
+  g_clear_pointer (&self->result_name, g_free);
+}
+
+/* Right behind the labels: above every project layer (and the flat
+ * layer, which is beneath them), below the labels and the edit overlay. */
+static void
+place_result_layer (DothiMapView *self)
+{
+  GtkWidget *layer;
+
+  if (self->result_layer == NULL || self->label_layer == NULL)
+    return;
+  layer = GTK_WIDGET (self->result_layer);
+  if (gtk_widget_get_parent (layer) != NULL
+      && gtk_widget_get_next_sibling (layer) == GTK_WIDGET (self->label_layer))
+    return;
+  if (gtk_widget_get_parent (layer) != NULL)
+    shumate_map_remove_layer (self->map, SHUMATE_LAYER (layer));
+  shumate_map_insert_layer_behind (self->map, SHUMATE_LAYER (layer),
+                                   SHUMATE_LAYER (self->label_layer));
+}
+
+/* Draws the result over @info (the registry row of its layer, as read
+ * now): a new tile layer for another table, new tiles when its CRS or
+ * extent changed, the tiles held otherwise. */
+static void
+update_result_layer (DothiMapView         *self,
+                     const DothiLayerInfo *info)
+{
+  g_autoptr(DothiRenderLayer) render_layer = NULL;
+  DothiRenderLayer *old;
+  const double *extent;
+
+  if (self->result_layer != NULL
+      && g_strcmp0 (dothi_tile_layer_get_name (self->result_layer), info->name) != 0)
+    remove_result_layer (self);
+  if (info->kind == DOTHI_GEOMETRY_KIND_NONE || info->srid <= 0)
+    {
+      remove_result_layer (self);   /* rows only: the table shows them */
+      return;
+    }
+
+  old = self->result_layer ? dothi_tile_layer_get_render_layer (self->result_layer) : NULL;
+  if (old == NULL || old->selection != self->result || old->srid != info->srid
+      || old->kind != info->kind || memcmp (old->extent, info->extent, sizeof old->extent) != 0)
+    {
+      render_layer = dothi_render_layer_new_selection (info, self->result);
+      if (self->result_layer == NULL)
+        self->result_layer = add_tile_layer (self, render_layer);
+      else
+        dothi_tile_layer_set_render_layer (self->result_layer, render_layer);
+    }
+  extent = g_hash_table_lookup (self->extents, info->name);
+  dothi_tile_layer_set_extent (self->result_layer, extent);
+  place_result_layer (self);
+}
+
 static void
 reload_layers (DothiMapView *self, gboolean fit)
 {
@@ -2402,6 +2495,20 @@ reload_layers (DothiMapView *self, gboolean fit)
     }
   if (self->flat_layer != NULL)
     dothi_flat_layer_set_layers (self->flat_layer, self->tile_layers);
+
+  /* The result follows its layer: gone with it, redrawn when it moved. */
+  if (self->result != NULL)
+    {
+      const DothiLayerInfo *result_info = NULL;
+
+      for (guint i = 0; i < infos->len && result_info == NULL; i++)
+        if (g_strcmp0 (((DothiLayerInfo *) infos->pdata[i])->name, self->result_name) == 0)
+          result_info = infos->pdata[i];
+      if (result_info != NULL)
+        update_result_layer (self, result_info);
+      else
+        forget_result (self);
+    }
   update_busy (self);
   expect_complete (self);
 
@@ -2450,6 +2557,8 @@ poll_done_cb (GObject      *source,
       dothi_render_pool_invalidate (self->pool, change->layer, bbox);
       if (layer != NULL)
         dothi_tile_layer_invalidate_bbox (layer, bbox);
+      if (self->result_layer != NULL && g_strcmp0 (change->layer, self->result_name) == 0)
+        dothi_tile_layer_invalidate_bbox (self->result_layer, bbox);
     }
   if (changes->len > 0)
     {
@@ -2502,6 +2611,7 @@ clear_project (DothiMapView *self)
       g_object_run_dispose (G_OBJECT (self->flat_layer));
       g_clear_object (&self->flat_layer);
     }
+  forget_result (self);
   if (self->tile_layers != NULL)
     remove_tile_layers (self);
   if (self->label_layer != NULL)
@@ -3237,4 +3347,63 @@ dothi_map_view_set_selection (DothiMapView  *self,
   g_return_if_fail (n_fids == 0 || fids != NULL);
 
   replace_selection (self, layer, fids, layer != NULL ? n_fids : 0);
+}
+
+void
+dothi_map_view_show_result (DothiMapView *self,
+                            const char   *layer,
+                            DothiFidSet  *fids)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (DOTHI_IS_MAP_VIEW (self));
+
+  if (layer == NULL || fids == NULL || self->project == NULL || self->pool == NULL)
+    {
+      if (self->result != NULL)
+        {
+          forget_result (self);
+          update_busy (self);
+          expect_complete (self);
+        }
+      return;
+    }
+  if (self->result == fids && g_strcmp0 (self->result_name, layer) == 0)
+    return;
+
+  /* One registry row, as reload_layers reads them. */
+  info = dothi_project_get_layer (self->project, layer, &error);
+  if (info == NULL)
+    {
+      report_error (self, error);
+      forget_result (self);
+      update_busy (self);
+      return;
+    }
+  dothi_fid_set_ref (fids);
+  g_clear_pointer (&self->result, dothi_fid_set_unref);
+  self->result = fids;
+  if (g_strcmp0 (self->result_name, info->name) != 0)
+    {
+      g_free (self->result_name);
+      self->result_name = g_strdup (info->name);
+    }
+  update_result_layer (self, info);
+  update_busy (self);
+  expect_complete (self);
+}
+
+DothiFidSet *
+dothi_map_view_get_result (DothiMapView *self)
+{
+  g_return_val_if_fail (DOTHI_IS_MAP_VIEW (self), NULL);
+  return self->result;
+}
+
+const char *
+dothi_map_view_get_result_layer (DothiMapView *self)
+{
+  g_return_val_if_fail (DOTHI_IS_MAP_VIEW (self), NULL);
+  return self->result != NULL ? self->result_name : NULL;
 }

@@ -1,9 +1,11 @@
 /* dothi-map-view.h: the map: a ShumateMap with one DothiTileLayer per
- * project layer, labels, the identify highlight and an optional basemap. */
+ * project layer, a query result's highlight, labels, the identify
+ * highlight and an optional basemap. */
 #pragma once
 
 #include <adwaita.h>
 #include <shumate/shumate.h>
+#include "dothi-fid-set.h"
 #include "dothi-project.h"
 
 G_BEGIN_DECLS
@@ -117,6 +119,24 @@ void          dothi_map_view_set_selection (DothiMapView  *self,
                                             const char    *layer,
                                             const gint64  *fids,
                                             guint          n_fids);
+
+/* ---- query results (issue 6) ------------------------------------------ */
+
+/* Shows @fids (referenced) of @layer (a table of the project) as the
+ * query result: its features drawn as highlight tiles by the render pool
+ * (dothi_render_layer_new_selection), in one layer above every project
+ * layer and below the labels and the edit overlay, never from the disk
+ * cache. Replaces any earlier result; NULL @layer or @fids clears it. The
+ * result follows edits of its layer, is redrawn when the layers are
+ * reloaded, disappears with its layer, and is cleared with the project.
+ * It is independent of the edit selection (set_selection). */
+void          dothi_map_view_show_result (DothiMapView *self,
+                                          const char   *layer,
+                                          DothiFidSet  *fids);
+/* The result shown, or NULL; borrowed. */
+DothiFidSet  *dothi_map_view_get_result  (DothiMapView *self);
+/* The table the result belongs to, or NULL when there is none. */
+const char   *dothi_map_view_get_result_layer (DothiMapView *self);
 
 /* The map scale as N in 1:N at the screen's resolution (96 dpi at scale 1). */
 double        dothi_map_view_get_scale_denominator (DothiMapView *self);

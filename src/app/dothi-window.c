@@ -28,6 +28,8 @@
 #include "dothi-search.h"
 #include "dothi-style-dialog.h"
 #include "dothi-topology-view.h"
+#include "dothi-query-dialog.h"
+#include "dothi-sql-window.h"
 
 #define PROJECT_MIME_TYPE "application/x-dothi-project"
 #define MAX_RECENT 10
@@ -87,6 +89,8 @@ struct _DothiWindow
   AdwToast             *edit_toast;
   GtkWidget            *audit_view;       /* weak */
   GtkWidget            *topology_view;    /* weak */
+  GtkWidget            *query_dialog;     /* weak */
+  GtkWidget            *sql_window;       /* weak */
 
   /* Follows the file, as the map does, for the undo and redo labels. */
 
@@ -2345,6 +2349,97 @@ check_topology_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (self->topology_view));
 }
 
+/* The query builder's answer: highlight tiles on the map. */
+static void
+query_result_cb (DothiQueryDialog *dialog,
+                 const char       *layer,
+                 DothiFidSet      *fids,
+                 const char       *label,
+                 DothiWindow      *self)
+{
+  dothi_map_view_show_result (self->map_view, layer, fids);
+  /* A table already showing the layer follows the query at once. */
+  if (self->table_visible && g_strcmp0 (self->table_layer, layer) == 0)
+    dothi_attribute_table_show_fids (DOTHI_ATTRIBUTE_TABLE (self->attribute_table), fids, label);
+  update_actions (self);
+}
+
+static void set_table_layer (DothiWindow *self, const char *name);
+static void set_table_visible (DothiWindow *self, gboolean visible);
+
+static void
+query_show_table_cb (DothiQueryDialog *dialog,
+                     const char       *layer,
+                     DothiFidSet      *fids,
+                     const char       *label,
+                     DothiWindow      *self)
+{
+  set_table_layer (self, layer);
+  /* The result belongs to the layer shown, or to the next one. */
+  dothi_attribute_table_show_fids (DOTHI_ATTRIBUTE_TABLE (self->attribute_table), fids, label);
+  set_table_visible (self, TRUE);
+}
+
+static void
+query_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  if (self->project == NULL)
+    return;
+  if (self->query_dialog == NULL)
+    {
+      self->query_dialog = GTK_WIDGET (dothi_query_dialog_new (GTK_WINDOW (self), self->project,
+                                                               self->table_layer));
+      g_object_add_weak_pointer (G_OBJECT (self->query_dialog), (gpointer *) &self->query_dialog);
+      g_signal_connect_object (self->query_dialog, "result", G_CALLBACK (query_result_cb), self, 0);
+      g_signal_connect_object (self->query_dialog, "show-table", G_CALLBACK (query_show_table_cb),
+                               self, 0);
+    }
+  gtk_window_present (GTK_WINDOW (self->query_dialog));
+}
+
+static void
+clear_query_result_action (GtkWidget  *widget,
+                           const char *action_name,
+                           GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  dothi_map_view_show_result (self->map_view, NULL, NULL);
+  dothi_attribute_table_show_fids (DOTHI_ATTRIBUTE_TABLE (self->attribute_table), NULL, NULL);
+  update_actions (self);
+}
+
+/* "Show All Rows" in the table ends the query result on the map too. */
+static void
+table_result_cleared_cb (DothiAttributeTable *table,
+                         DothiWindow         *self)
+{
+  dothi_map_view_show_result (self->map_view, NULL, NULL);
+  update_actions (self);
+}
+
+static void
+sql_console_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  if (self->project == NULL)
+    return;
+  if (self->sql_window == NULL)
+    {
+      self->sql_window = GTK_WIDGET (dothi_sql_window_new (GTK_WINDOW (self),
+                                                           dothi_project_get_path (self->project)));
+      g_object_add_weak_pointer (G_OBJECT (self->sql_window), (gpointer *) &self->sql_window);
+    }
+  gtk_window_present (GTK_WINDOW (self->sql_window));
+}
+
 /* Forms, history and topology windows hold the project: they go with it. */
 static void
 close_project_windows (DothiWindow *self)
@@ -2357,7 +2452,8 @@ close_project_windows (DothiWindow *self)
       g_autoptr(GtkWindow) window = g_list_model_get_item (toplevels, i);
 
       if ((DOTHI_IS_AUDIT_VIEW (window) || DOTHI_IS_FEATURE_FORM (window)
-           || DOTHI_IS_TOPOLOGY_VIEW (window))
+           || DOTHI_IS_TOPOLOGY_VIEW (window) || DOTHI_IS_QUERY_DIALOG (window)
+           || DOTHI_IS_SQL_WINDOW (window))
           && gtk_window_get_transient_for (window) == GTK_WINDOW (self))
         g_ptr_array_add (doomed, g_object_ref (window));
     }
@@ -2918,6 +3014,10 @@ update_edit_actions (DothiWindow *self,
 
   gtk_widget_action_set_enabled (widget, "win.toggle-table", showing_map);
   gtk_widget_action_set_enabled (widget, "win.history", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.query", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.sql-console", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.clear-query-result",
+                                 dothi_map_view_get_result (self->map_view) != NULL);
   gtk_widget_action_set_enabled (widget, "win.check-topology",
                                  has_project && !busy && has_polygon_layer (self));
   gtk_widget_action_set_enabled (widget, "win.edit-feature",
@@ -3313,6 +3413,9 @@ dothi_window_class_init (DothiWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.finish-edit", NULL, finish_edit_action);
   gtk_widget_class_install_action (widget_class, "win.history", NULL, history_action);
   gtk_widget_class_install_action (widget_class, "win.check-topology", NULL, check_topology_action);
+  gtk_widget_class_install_action (widget_class, "win.query", NULL, query_action);
+  gtk_widget_class_install_action (widget_class, "win.clear-query-result", NULL, clear_query_result_action);
+  gtk_widget_class_install_action (widget_class, "win.sql-console", NULL, sql_console_action);
   gtk_widget_class_install_action (widget_class, "win.edit-anyway", NULL, edit_anyway_action);
   gtk_widget_class_install_action (widget_class, "win.edit-feature", NULL, edit_feature_action);
   gtk_widget_class_install_action (widget_class, "win.feature-history", NULL, feature_history_action);
@@ -3368,6 +3471,7 @@ dothi_window_init (DothiWindow *self)
                     G_CALLBACK (table_feature_activated_cb), self);
   g_signal_connect (self->attribute_table, "error", G_CALLBACK (table_error_cb), self);
   g_signal_connect (self->attribute_table, "edited", G_CALLBACK (table_edited_cb), self);
+  g_signal_connect (self->attribute_table, "result-cleared", G_CALLBACK (table_result_cleared_cb), self);
 
   g_object_bind_property (self, "sidebar-visible", self->flap, "reveal-flap",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);

@@ -33,6 +33,7 @@
 #include "dothi-parcel.h"
 #include "dothi-project.h"
 #include "dothi-query.h"
+#include "dothi-query-result.h"
 #include "dothi-render-pool.h"
 #include "dothi-sql-console.h"
 
@@ -1010,6 +1011,39 @@ parses_on (DothiProject *project, const char *layer, const char *where)
   return expr != NULL;
 }
 
+static guint
+n_spatial_options (const char *a, const char *b, const char *c, const char *d,
+                   const char *e, const char *f)
+{
+  return (a != NULL) + (b != NULL) + (c != NULL) + (d != NULL) + (e != NULL) + (f != NULL);
+}
+
+static void
+print_summary (const DothiSummary *summary, DothiGeometryKind kind, const char *group_by)
+{
+  guint n = summary->groups->len;
+
+  for (guint i = 0; i <= n; i++)
+    {
+      const DothiSummaryRow *row = i == 0 ? &summary->total
+                                          : g_ptr_array_index (summary->groups, i - 1);
+      g_autofree char *count = dothi_format_int64 (row->count);
+      const char *key = i == 0 ? _("Total") : row->key != NULL ? row->key : _("(empty)");
+
+      if (i == 0 && group_by != NULL)
+        /* Translators: heading of the summary table; a field name */
+        g_print (_("By %s:\n"), group_by);
+      if (kind == DOTHI_GEOMETRY_KIND_MULTIPOLYGON)
+        /* Translators: a summary row: group, count, area in square metres */
+        g_print (_("  %-24s %12s  %16.1f m²\n"), key, count, row->area);
+      else if (kind == DOTHI_GEOMETRY_KIND_MULTILINESTRING)
+        /* Translators: a summary row: group, count, length in metres */
+        g_print (_("  %-24s %12s  %14.1f m\n"), key, count, row->length);
+      else
+        g_print ("  %-24s %12s\n", key, count);
+    }
+}
+
 static void
 print_plan (DothiQuery *query)
 {
@@ -1031,7 +1065,13 @@ cmd_query (int argc, char **argv)
   g_autofree char *within = NULL;
   g_autofree char *touches = NULL;
   g_autofree char *disjoint = NULL;
-  gboolean explain = FALSE, count_only = FALSE;
+  g_autofree char *group_by = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *format = NULL;
+  g_autofree char *save_layer = NULL;
+  g_autofree char *save = NULL;
+  g_autofree char *saved = NULL;
+  gboolean explain = FALSE, count_only = FALSE, list_saved = FALSE;
   int limit = 100;
   GOptionEntry entries[] = {
     { "layer", 'l', 0, G_OPTION_ARG_STRING, &layer, N_("The layer whose features are wanted"), N_("LAYER") },
@@ -1049,6 +1089,13 @@ cmd_query (int argc, char **argv)
     { "explain", 0, 0, G_OPTION_ARG_NONE, &explain, N_("Print the plan the query ran with and its figures"), NULL },
     { "count", 0, 0, G_OPTION_ARG_NONE, &count_only, N_("Print only the number of features"), NULL },
     { "limit", 'n', 0, G_OPTION_ARG_INT, &limit, N_("Print at most this many feature ids (default 100)"), N_("N") },
+    { "group-by", 'g', 0, G_OPTION_ARG_STRING, &group_by, N_("Sum count and area or length by this field"), N_("FIELD") },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Write the features found to a new GeoPackage, GeoJSON or CSV file"), N_("FILE") },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("Format of --out: gpkg, geojson or csv (default: from the extension)"), N_("FORMAT") },
+    { "save-layer", 0, 0, G_OPTION_ARG_STRING, &save_layer, N_("Copy the features found into a new layer of the project"), N_("NAME") },
+    { "save", 0, 0, G_OPTION_ARG_STRING, &save, N_("Keep the query in the project under this name"), N_("NAME") },
+    { "saved", 0, 0, G_OPTION_ARG_STRING, &saved, N_("Run the query saved under this name"), N_("NAME") },
+    { "list-saved", 0, 0, G_OPTION_ARG_NONE, &list_saved, N_("List the queries saved in the project"), NULL },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi [LAYER]"),
@@ -1059,6 +1106,7 @@ cmd_query (int argc, char **argv)
   g_autoptr(DothiLayerInfo) info = NULL;
   g_autoptr(DothiQuery) query = NULL;
   g_autoptr(DothiFidSet) fids = NULL;
+  g_autoptr(DothiSummary) summary = NULL;
   g_autoptr(GString) text = g_string_new (NULL);
   const char *spatial_other = NULL;
   guint n_spatial = 0;
@@ -1086,13 +1134,41 @@ cmd_query (int argc, char **argv)
     layer = g_strdup (argv[2]);
   else if (argc != 2)
     return usage_error (ctx, _("Give the project file and the layer (--layer)"));
-  if (layer == NULL)
-    return usage_error (ctx, _("Give the layer to query with --layer"));
   if (limit < 0)
     return usage_error (ctx, _("--limit must not be negative"));
-  project = open_project (argv[1], TRUE, &status);
+  project = open_project (argv[1], save_layer == NULL && save == NULL, &status);
   if (project == NULL)
     return status;
+
+  if (list_saved)
+    {
+      g_autoptr(GPtrArray) list = dothi_saved_query_list (project, &error);
+
+      if (list == NULL)
+        return fail (error);
+      for (guint i = 0; i < list->len; i++)
+        {
+          const DothiSavedQuery *q = g_ptr_array_index (list, i);
+          g_print ("%s\t%s\t%s\n", q->name, q->layer, q->text);
+        }
+      return EXIT_DONE;
+    }
+  if (saved != NULL)
+    {
+      g_autoptr(DothiSavedQuery) q = NULL;
+
+      if (where != NULL || n_spatial_options (within_distance, intersects, contains, within,
+                                              touches, disjoint) > 0)
+        return usage_error (ctx, _("--saved runs a stored query: give no other condition"));
+      q = dothi_saved_query_get (project, saved, &error);
+      if (q == NULL)
+        return fail (error);
+      if (layer == NULL)
+        layer = g_strdup (q->layer);
+      where = g_strdup (q->text);
+    }
+  if (layer == NULL)
+    return usage_error (ctx, _("Give the layer to query with --layer"));
   info = dothi_project_get_layer (project, layer, &error);
   if (info == NULL)
     return fail (error);
@@ -1183,6 +1259,36 @@ cmd_query (int argc, char **argv)
       print_plan (query);
     }
 
+  if (group_by != NULL)
+    {
+      summary = dothi_query_summarize (dothi_project_get_path (project), info->name, fids,
+                                       group_by, cancellable, &error);
+      if (summary == NULL)
+        return fail (error);
+    }
+  if (out != NULL
+      && !dothi_query_export (dothi_project_get_path (project), info->name, fids, out, format,
+                              cancellable, terminal_progress, NULL, &error))
+    return fail (error);
+  if (save_layer != NULL)
+    {
+      g_autofree char *table = NULL;
+
+      if (dothi_query_save_layer (project, info->name, fids, save_layer, save_layer,
+                                  &table, &error) == 0)
+        return fail (error);
+      /* Translators: a table name */
+      g_printerr (_("New layer “%s”\n"), table);
+    }
+  if (save != NULL)
+    {
+      if (!dothi_saved_query_store (project, save, info->name, dothi_query_get_text (query),
+                                    NULL, &error))
+        return fail (error);
+      /* Translators: a query name */
+      g_printerr (_("Query “%s” saved in the project\n"), save);
+    }
+
   if (opt_json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -1203,6 +1309,37 @@ cmd_query (int argc, char **argv)
         }
       if (explain)
         json_set_string (b, "plan", dothi_query_get_plan (query));
+      if (summary != NULL)
+        {
+          json_builder_set_member_name (b, "summary");
+          json_builder_begin_array (b);
+          for (guint i = 0; i <= summary->groups->len; i++)
+            {
+              const DothiSummaryRow *row = i == 0 ? &summary->total
+                                                  : g_ptr_array_index (summary->groups, i - 1);
+              json_builder_begin_object (b);
+              if (i == 0)
+                {
+                  json_builder_set_member_name (b, "total");
+                  json_builder_add_boolean_value (b, TRUE);
+                }
+              else
+                {
+                  json_builder_set_member_name (b, "group");
+                  if (row->key != NULL)
+                    json_builder_add_string_value (b, row->key);
+                  else
+                    json_builder_add_null_value (b);
+                }
+              json_set_int (b, "count", row->count);
+              json_builder_set_member_name (b, "area_m2");
+              json_builder_add_double_value (b, row->area);
+              json_builder_set_member_name (b, "length_m");
+              json_builder_add_double_value (b, row->length);
+              json_builder_end_object (b);
+            }
+          json_builder_end_array (b);
+        }
       json_builder_end_object (b);
       print_json (b);
       return EXIT_DONE;
@@ -1222,10 +1359,15 @@ cmd_query (int argc, char **argv)
     g_print (ngettext ("%s feature of “%s” meets the condition\n",
                        "%s features of “%s” meet the condition\n", (gulong) n),
              count, info->title ? info->title : info->name);
-    for (guint i = 0; i < n && (limit == 0 || i < (guint) limit); i++)
-      g_string_append_printf (list, "%s%" G_GINT64_FORMAT, i ? " " : "", ids[i]);
-    if (list->len > 0)
-      g_print ("%s\n", list->str);
+    if (summary != NULL)
+      print_summary (summary, info->kind, group_by);
+    else
+      {
+        for (guint i = 0; i < n && (limit == 0 || i < (guint) limit); i++)
+          g_string_append_printf (list, "%s%" G_GINT64_FORMAT, i ? " " : "", ids[i]);
+        if (list->len > 0)
+          g_print ("%s\n", list->str);
+      }
   }
   return EXIT_DONE;
 }

@@ -778,6 +778,7 @@ struct _DothiFeatureList
   gboolean         descending;
   char            *filter_field;
   char            *filter_text;   /* folded; NULL: no filter */
+  DothiFidSet     *only_fids;     /* NULL: every fid */
   guint            order_serial;  /* the newest sort/filter request */
   GCancellable    *order_cancellable;
   GCancellable    *cancellable;   /* every worker; cancelled in dispose */
@@ -1082,11 +1083,12 @@ dothi_feature_list_model_init (GListModelInterface *iface)
 /* ---- sort and filter on a worker ----------------------------------------- */
 
 typedef struct {
-  char    *path;
-  char    *layer;
-  char    *sql;       /* SELECT fid … ORDER BY …, names checked and quoted */
-  char    *pattern;   /* folded filter text, or NULL */
-  guint    serial;
+  char        *path;
+  char        *layer;
+  char        *sql;       /* SELECT fid … ORDER BY …, names checked and quoted */
+  char        *pattern;   /* folded filter text (?1), or NULL */
+  DothiFidSet *only;      /* dothi_in_fids(), its range ?2 ?3; or NULL */
+  guint        serial;
   /* results */
   GArray  *fids;
   GArray  *index;
@@ -1100,6 +1102,7 @@ order_job_free (OrderJob *job)
   g_free (job->layer);
   g_free (job->sql);
   g_free (job->pattern);
+  g_clear_pointer (&job->only, dothi_fid_set_unref);
   g_clear_pointer (&job->fids, g_array_unref);
   g_clear_pointer (&job->index, g_array_unref);
   g_free (job);
@@ -1139,10 +1142,21 @@ is_ascending (GArray *fids)
   return TRUE;
 }
 
-/* Reads the fids of @sql (one column) into a new array. Any thread. */
+/* dothi_in_fids(fid): whether the job's set holds @fid. Registered on
+ * the order worker's own connection only. */
+static void
+in_fids_sql (sqlite3_context *context, int argc, sqlite3_value **argv)
+{
+  const DothiFidSet *set = sqlite3_user_data (context);
+
+  sqlite3_result_int (context, dothi_fid_set_contains (set, sqlite3_value_int64 (argv[0])));
+}
+
+/* Reads the fids of @sql (one column) into a new array. Any thread.
+ * @only (may be NULL) binds its range to ?2 and ?3. */
 static GArray *
-read_fids (sqlite3 *db, const char *sql, const char *pattern, const char *layer,
-           GCancellable *cancellable, GError **error)
+read_fids (sqlite3 *db, const char *sql, const char *pattern, const DothiFidSet *only,
+           const char *layer, GCancellable *cancellable, GError **error)
 {
   g_autoptr(sqlite3_stmt) stmt = NULL;
   g_autoptr(GArray) fids = g_array_new (FALSE, FALSE, sizeof (gint64));
@@ -1155,6 +1169,14 @@ read_fids (sqlite3 *db, const char *sql, const char *pattern, const char *layer,
     }
   if (pattern != NULL)
     sqlite3_bind_text (stmt, 1, pattern, -1, SQLITE_TRANSIENT);
+  if (only != NULL)
+    {
+      gint64 min = 1, max = 0;   /* the empty set: an empty range */
+
+      dothi_fid_set_get_range (only, &min, &max);
+      sqlite3_bind_int64 (stmt, 2, min);
+      sqlite3_bind_int64 (stmt, 3, max);
+    }
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
     {
       gint64 fid = sqlite3_column_int64 (stmt, 0);
@@ -1180,7 +1202,17 @@ order_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancell
       g_task_return_error (task, error);
       return;
     }
-  job->fids = read_fids (db, job->sql, job->pattern, job->layer, cancellable, &error);
+  /* The job holds the set for as long as the connection lives. */
+  if (job->only != NULL
+      && sqlite3_create_function (db, "dothi_in_fids", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                  job->only, in_fids_sql, NULL, NULL) != SQLITE_OK)
+    {
+      set_db_error (db, job->layer, cancellable, &error);
+      sqlite3_close_v2 (db);
+      g_task_return_error (task, error);
+      return;
+    }
+  job->fids = read_fids (db, job->sql, job->pattern, job->only, job->layer, cancellable, &error);
   sqlite3_close_v2 (db);
   if (job->fids == NULL)
     {
@@ -1249,18 +1281,25 @@ order_done_cb (GObject *source, GAsyncResult *result, gpointer data)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
 
-/* "WHERE …" for the filter, or "" (the folded text is ?1). */
+/* "WHERE …" for the fid set and the filter, or "" (the folded text is
+ * ?1, the set's range ?2 and ?3: the range lets SQLite walk only that
+ * part of the primary key, dothi_in_fids() keeps the members, and a sort
+ * then orders only them). */
 static void
 append_filter (DothiFeatureList *self, GString *sql)
 {
   gboolean first = TRUE;
   int only = -1;
 
+  if (self->only_fids != NULL)
+    g_string_append_printf (sql, " WHERE fid BETWEEN ?2 AND ?3 AND dothi_in_fids(fid)%s",
+                            self->filter_text != NULL ? " AND (" : "");
   if (self->filter_text == NULL)
     return;
   if (self->filter_field != NULL)
     only = dothi_layer_info_find_field (self->info, self->filter_field);
-  g_string_append (sql, " WHERE ");
+  if (self->only_fids == NULL)
+    g_string_append (sql, " WHERE ");
   for (guint i = 0; i < self->info->fields->len; i++)
     {
       const DothiField *field = g_ptr_array_index (self->info->fields, i);
@@ -1274,6 +1313,8 @@ append_filter (DothiFeatureList *self, GString *sql)
     }
   if (first)
     g_string_append (sql, "0");
+  if (self->only_fids != NULL)
+    g_string_append_c (sql, ')');
 }
 
 static void
@@ -1313,6 +1354,7 @@ start_order (DothiFeatureList *self)
   job->layer = g_strdup (self->info->name);
   job->sql = g_strdup (sql->str);
   job->pattern = g_strdup (self->filter_text);
+  job->only = self->only_fids ? dothi_fid_set_ref (self->only_fids) : NULL;
   job->serial = ++self->order_serial;
   weak = g_new0 (GWeakRef, 1);
   g_weak_ref_init (weak, self);
@@ -1424,6 +1466,7 @@ dothi_feature_list_finalize (GObject *object)
   g_free (self->sort_field);
   g_free (self->filter_field);
   g_free (self->filter_text);
+  g_clear_pointer (&self->only_fids, dothi_fid_set_unref);
   G_OBJECT_CLASS (dothi_feature_list_parent_class)->finalize (object);
 }
 
@@ -1520,7 +1563,7 @@ dothi_feature_list_new (const char *path, const char *layer, GError **error)
   /* A covering scan of the primary key. */
   table = sqlite3_mprintf ("\"%w\"", self->info->name);
   sql = g_strdup_printf ("SELECT fid FROM %s ORDER BY fid", table);
-  fids = read_fids (reader->db, sql, NULL, self->info->name, NULL, error);
+  fids = read_fids (reader->db, sql, NULL, NULL, self->info->name, NULL, error);
   if (fids == NULL)
     return NULL;
   g_array_unref (self->fids);
@@ -1618,6 +1661,27 @@ dothi_feature_list_set_filter (DothiFeatureList *self, const char *field, const 
   g_free (self->filter_text);
   self->filter_text = g_steal_pointer (&folded);
   start_order (self);
+}
+
+void
+dothi_feature_list_set_fids (DothiFeatureList *self, DothiFidSet *fids)
+{
+  g_return_if_fail (DOTHI_IS_FEATURE_LIST (self));
+
+  if (self->only_fids == fids
+      || (self->only_fids != NULL && fids != NULL && dothi_fid_set_equal (self->only_fids, fids)))
+    return;
+  g_clear_pointer (&self->only_fids, dothi_fid_set_unref);
+  if (fids != NULL)
+    self->only_fids = dothi_fid_set_ref (fids);
+  start_order (self);
+}
+
+DothiFidSet *
+dothi_feature_list_get_fids (DothiFeatureList *self)
+{
+  g_return_val_if_fail (DOTHI_IS_FEATURE_LIST (self), NULL);
+  return self->only_fids;
 }
 
 gboolean

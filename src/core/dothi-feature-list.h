@@ -8,6 +8,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include "dothi-fid-set.h"
 #include "dothi-layer-info.h"
 
 G_BEGIN_DECLS
@@ -56,6 +57,14 @@ void     dothi_feature_list_set_sort   (DothiFeatureList *self,
 void     dothi_feature_list_set_filter (DothiFeatureList *self,
                                         const char       *field,
                                         const char       *text);
+/* Keeps only rows whose fid is in @fids (referenced; a query's result),
+ * together with the sort and the text filter, on a worker like them (the
+ * same two items-changed signals, "busy" meanwhile); fids the layer does
+ * not have are left out. NULL shows every row again. */
+void     dothi_feature_list_set_fids   (DothiFeatureList *self,
+                                        DothiFidSet      *fids);
+/* The set given to set_fids, or NULL; borrowed. */
+DothiFidSet *dothi_feature_list_get_fids (DothiFeatureList *self);
 gboolean dothi_feature_list_get_busy   (DothiFeatureList *self);
 /* Signal "error" (GError *): a page read, sort or filter failed in the
  * background (the order stays as it was). Property "busy". */

@@ -1178,9 +1178,11 @@ eval_spatial (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GErr
       plan_line (run, _("  %s exact tests (%s by GEOS), %s features met it, %.0f ms"),
                  tested, by_geos, matched, (g_get_monotonic_time () - t0) / 1000.0);
       if (sp.failed > 0)
-        /* Translators: a count */
-        plan_line (run, _("  %" G_GINT64_FORMAT " geometries could not be tested and count as not met"),
-                   sp.failed);
+        {
+          g_autofree char *failed = dothi_format_int64 (sp.failed);
+          /* Translators: a count */
+          plan_line (run, _("  %s geometries could not be tested and count as not met"), failed);
+        }
     }
 
   g_ptr_array_unref (sp.hits);
@@ -1190,8 +1192,15 @@ eval_spatial (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GErr
   return g_steal_pointer (&result);
 }
 
+/* Evaluation follows SQL's three-valued logic, as QGIS and the spatialite
+ * shell do: a condition on a NULL value is neither true nor false, so NOT
+ * does not turn it true. eval() returns the features for which @node is
+ * TRUE (@want_true) or FALSE (!@want_true), within @within_set (NULL:
+ * every feature). NOT swaps what it asks of its operand; AND's true set
+ * and OR's false set narrow operand by operand, the other two unite. A
+ * spatial condition is never unknown: false is everything it is not. */
 static DothiFidSet *eval (Run *run, const DothiExprNode *node, DothiFidSet *within_set,
-                          GError **error);
+                          gboolean want_true, GError **error);
 
 /* Gathers the operands of a chain of the same AND/OR. */
 static void
@@ -1206,9 +1215,11 @@ flatten (const DothiExprNode *node, DothiExprKind kind, GPtrArray *out)
     g_ptr_array_add (out, (gpointer) node);
 }
 
-/* The attribute-only operands of a chain as one SQL condition. */
+/* Attribute-only operands of a chain joined by @kind, as one statement:
+ * the features for which the whole is TRUE, or FALSE. */
 static DothiFidSet *
-eval_attributes (Run *run, GPtrArray *nodes, DothiExprKind kind, GError **error)
+eval_attributes (Run *run, GPtrArray *nodes, DothiExprKind kind, gboolean want_true,
+                 GError **error)
 {
   const char *table = run->query->info->name;
   g_autoptr(GPtrArray) params = NULL;
@@ -1223,10 +1234,12 @@ eval_attributes (Run *run, GPtrArray *nodes, DothiExprKind kind, GError **error)
       g_autofree char *part = dothi_expression_node_to_sql (g_ptr_array_index (nodes, i),
                                                             NULL, &params);
       if (i > 0)
-        g_string_append (where, kind == DOTHI_EXPR_AND ? " AND " : " OR ");
+        g_string_append (where, kind == DOTHI_EXPR_OR ? " OR " : " AND ");
       g_string_append_printf (where, "(%s)", part);
     }
-  sql = sqlite3_mprintf ("SELECT fid FROM \"%w\" WHERE %s ORDER BY fid", table, where->str);
+  sql = sqlite3_mprintf (want_true ? "SELECT fid FROM \"%w\" WHERE %s ORDER BY fid"
+                                   : "SELECT fid FROM \"%w\" WHERE NOT (%s) ORDER BY fid",
+                         table, where->str);
   if (sqlite3_prepare_v2 (run->db, sql, -1, &stmt, NULL) != SQLITE_OK)
     {
       set_db_error (run, table, error);
@@ -1246,8 +1259,12 @@ eval_attributes (Run *run, GPtrArray *nodes, DothiExprKind kind, GError **error)
     }
   {
     g_autofree char *count = dothi_format_int64 (fids->len);
-    /* Translators: a count, a layer name */
-    plan_line (run, _("attribute condition: %s features of %s"), count, table);
+    plan_line (run, want_true
+               /* Translators: a count, a layer name */
+               ? _("attribute condition: %s features of %s")
+               /* Translators: a count, a layer name: features for which a condition is false */
+               : _("attribute condition, false for: %s features of %s"),
+               count, table);
   }
   return dothi_fid_set_new_sorted ((const gint64 *) fids->data, fids->len);
 }
@@ -1265,13 +1282,15 @@ restricted (DothiFidSet *set, DothiFidSet *within_set)
 }
 
 static DothiFidSet *
-eval_chain (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GError **error)
+eval_chain (Run *run, const DothiExprNode *node, DothiFidSet *within_set, gboolean want_true,
+            GError **error)
 {
   g_autoptr(GPtrArray) operands = g_ptr_array_new ();
   g_autoptr(GPtrArray) plain = g_ptr_array_new ();
   g_autoptr(GPtrArray) spatial = g_ptr_array_new ();
   g_autoptr(DothiFidSet) acc = NULL;
-  gboolean and = node->kind == DOTHI_EXPR_AND;
+  /* AND's true set and OR's false set: every operand must agree. */
+  gboolean narrowing = (node->kind == DOTHI_EXPR_AND) == want_true;
 
   flatten (node, node->kind, operands);
   for (guint i = 0; i < operands->len; i++)
@@ -1280,11 +1299,11 @@ eval_chain (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GError
       g_ptr_array_add (dothi_expression_node_is_spatial (n) ? spatial : plain, (gpointer) n);
     }
 
-  /* Attribute conditions first, in one statement: under AND they narrow
-   * what the spatial tests must look at. */
+  /* Attribute conditions first, in one statement: when narrowing they cut
+   * down what the spatial tests must look at. */
   if (plain->len > 0)
     {
-      acc = restricted (eval_attributes (run, plain, node->kind, error), within_set);
+      acc = restricted (eval_attributes (run, plain, node->kind, want_true, error), within_set);
       if (acc == NULL)
         return NULL;
     }
@@ -1293,11 +1312,11 @@ eval_chain (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GError
       const DothiExprNode *n = g_ptr_array_index (spatial, i);
       g_autoptr(DothiFidSet) part = NULL;
 
-      if (and)
+      if (narrowing)
         {
           if (acc != NULL && dothi_fid_set_get_size (acc) == 0)
             break;
-          part = eval (run, n, acc != NULL ? acc : within_set, error);
+          part = eval (run, n, acc != NULL ? acc : within_set, want_true, error);
           if (part == NULL)
             return NULL;
           g_clear_pointer (&acc, dothi_fid_set_unref);
@@ -1305,7 +1324,7 @@ eval_chain (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GError
         }
       else
         {
-          part = eval (run, n, within_set, error);
+          part = eval (run, n, within_set, want_true, error);
           if (part == NULL)
             return NULL;
           if (acc == NULL)
@@ -1322,59 +1341,50 @@ eval_chain (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GError
 }
 
 static DothiFidSet *
-eval (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GError **error)
+eval (Run *run, const DothiExprNode *node, DothiFidSet *within_set, gboolean want_true,
+      GError **error)
 {
   if (!check_cancel (run, error))
     return NULL;
 
   if (node == NULL)
     {
-      DothiFidSet *all = all_fids (run, error);
-      return restricted (all, within_set);
+      if (!want_true)
+        return dothi_fid_set_new_sorted (NULL, 0);
+      return within_set != NULL ? dothi_fid_set_ref (within_set) : all_fids (run, error);
     }
   if (!dothi_expression_node_is_spatial (node))
     {
       g_autoptr(GPtrArray) one = g_ptr_array_new ();
 
       g_ptr_array_add (one, (gpointer) node);
-      return restricted (eval_attributes (run, one, DOTHI_EXPR_AND, error), within_set);
+      return restricted (eval_attributes (run, one, DOTHI_EXPR_AND, want_true, error),
+                         within_set);
     }
 
   switch (node->kind)
     {
     case DOTHI_EXPR_AND:
     case DOTHI_EXPR_OR:
-      return eval_chain (run, node, within_set, error);
+      return eval_chain (run, node, within_set, want_true, error);
     case DOTHI_EXPR_NOT:
-      {
-        g_autoptr(DothiFidSet) base = within_set != NULL ? dothi_fid_set_ref (within_set)
-                                                       : all_fids (run, error);
-        g_autoptr(DothiFidSet) inner = NULL;
-
-        if (base == NULL)
-          return NULL;
-        inner = eval (run, node->a, base, error);
-        if (inner == NULL)
-          return NULL;
-        return dothi_fid_set_difference (base, inner);
-      }
+      return eval (run, node->a, within_set, !want_true, error);
     case DOTHI_EXPR_SPATIAL:
       {
-        g_autoptr(DothiFidSet) met = NULL;
+        /* What was found is where the predicate holds; for disjoint, the
+         * features that intersect. The other answer is the rest. */
+        gboolean found_is_wanted = (node->predicate != DOTHI_SPATIAL_DISJOINT) == want_true;
+        g_autoptr(DothiFidSet) found = eval_spatial (run, node, within_set, error);
+        g_autoptr(DothiFidSet) base = NULL;
 
-        if (node->predicate != DOTHI_SPATIAL_DISJOINT)
-          return eval_spatial (run, node, within_set, error);
-        /* disjoint = not intersecting any: the complement of intersects. */
-        met = eval_spatial (run, node, within_set, error);
-        if (met == NULL)
+        if (found == NULL)
           return NULL;
-        {
-          g_autoptr(DothiFidSet) base = within_set != NULL ? dothi_fid_set_ref (within_set)
-                                                         : all_fids (run, error);
-          if (base == NULL)
-            return NULL;
-          return dothi_fid_set_difference (base, met);
-        }
+        if (found_is_wanted)
+          return g_steal_pointer (&found);
+        base = within_set != NULL ? dothi_fid_set_ref (within_set) : all_fids (run, error);
+        if (base == NULL)
+          return NULL;
+        return dothi_fid_set_difference (base, found);
       }
     case DOTHI_EXPR_COMPARE:
     case DOTHI_EXPR_LIKE:
@@ -1458,7 +1468,7 @@ dothi_query_run (DothiQuery         *query,
 
   root = query->expr != NULL ? dothi_expression_get_root (query->expr) : NULL;
   run.n_spatial = count_spatial (root);
-  result = eval (&run, root, NULL, error);
+  result = eval (&run, root, NULL, TRUE, error);
 
   if (result != NULL)
     {

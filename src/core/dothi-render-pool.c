@@ -260,8 +260,11 @@ static void
 queue_write (DothiRenderPool *self, DothiRenderLayer *layer, const DothiBlock *block,
              GBytes *pixels, guint epoch)
 {
-  Write *w = g_new0 (Write, 1);
+  Write *w;
 
+  if (layer->selection != NULL)
+    return;
+  w = g_new0 (Write, 1);
   w->layer = dothi_render_layer_ref (layer);
   w->block = *block;
   w->pixels = pixels ? g_bytes_ref (pixels) : NULL;
@@ -278,7 +281,9 @@ render_tile (DothiRenderPool *self, Worker *w, DothiRenderLayer *layer,
              const DothiBlock *block, double scale, DothiRenderFlags flags,
              gboolean store, GCancellable *cancellable, GError **error)
 {
-  gboolean use_cache = w->cache != NULL && (flags & DOTHI_RENDER_REFERENCE) == 0;
+  /* A selection is the user's, of the moment: never on disk. */
+  gboolean use_cache = w->cache != NULL && (flags & DOTHI_RENDER_REFERENCE) == 0
+                       && layer->selection == NULL;
   g_autoptr(GBytes) pixels = NULL;
   cairo_surface_t *surface;
   cairo_t *cr;
@@ -868,13 +873,23 @@ dothi_render_pool_get_n_cache_hits (DothiRenderPool *self)
 }
 
 /* The cache key of a composited map: "@map" and a hash of what is drawn
- * ('@' never starts a layer table's name). */
+ * ('@' never starts a layer table's name); NULL, not cached, when a
+ * selection is drawn. */
 static DothiRenderLayer *
 composite_layer (GPtrArray *layers)
 {
-  DothiRenderLayer *key = g_atomic_rc_box_new0 (DothiRenderLayer);
+  DothiRenderLayer *key;
   guint64 h = 1469598103934665603ull;
 
+  for (guint i = 0; i < layers->len; i++)
+    {
+      const DothiRenderLayer *layer = layers->pdata[i];
+
+      if (layer->visible && layer->selection != NULL)
+        return NULL;
+    }
+
+  key = g_atomic_rc_box_new0 (DothiRenderLayer);
   for (guint i = 0; i < layers->len; i++)
     {
       DothiRenderLayer *layer = layers->pdata[i];
@@ -945,7 +960,7 @@ dothi_render_pool_render_sync (DothiRenderPool   *self,
       {
         Job *job = g_new0 (Job, 1);
 
-        job->composite = dothi_render_layer_ref (composite_key);
+        job->composite = composite_key ? dothi_render_layer_ref (composite_key) : NULL;
         job->kind = JOB_BLOCK;
         job->block = (DothiBlock) { res, bx, by, size };
         job->scale = 1.0;

@@ -46,7 +46,9 @@ typedef void (*DothiTileReadyFunc) (DothiRenderPool  *pool,
                                     gpointer          user_data);
 
 /* Queues a block; requests of a newer @generation are served before older
- * ones (the map bumps it each time the viewport moves). */
+ * ones (the map bumps it each time the viewport moves). A highlight layer
+ * (@layer->selection set) is always drawn afresh: never read from or
+ * written to the disk cache. */
 void     dothi_render_pool_request (DothiRenderPool    *self,
                                     DothiRenderLayer   *layer,
                                     const DothiBlock   *block,
@@ -94,8 +96,9 @@ void     dothi_render_pool_invalidate (DothiRenderPool *self,
  * @resolution into one @width × @height image, every visible layer of
  * @layers (bottom first) composited with its opacity, using the cache.
  * Blocks are drawn in parallel on the pool; blocks the cache holds are
- * copied. The bbox's top-left is snapped to the pixel grid. Blocks until
- * done: for the CLI and tests, never the main loop. */
+ * copied (a composite holding a visible highlight layer is never cached).
+ * The bbox's top-left is snapped to the pixel grid. Blocks until done:
+ * for the CLI and tests, never the main loop. */
 cairo_surface_t *dothi_render_pool_render_sync (DothiRenderPool   *self,
                                                 GPtrArray         *layers,
                                                 const double       bbox[4],

@@ -133,6 +133,9 @@ dothi_tile_cache_get (DothiTileCache *self, const DothiRenderLayer *layer,
   gboolean hit = FALSE;
 
   *pixels = NULL;
+  /* Selections (query results) are never cached: see the render pool. */
+  if (layer->selection != NULL)
+    return FALSE;
   bind_key (self->get, layer, block);
   if (sqlite3_step (self->get) == SQLITE_ROW)
     {
@@ -154,6 +157,8 @@ void
 dothi_tile_cache_put (DothiTileCache *self, const DothiRenderLayer *layer,
                       const DothiBlock *block, GBytes *pixels)
 {
+  if (layer->selection != NULL)
+    return;
   bind_key (self->put, layer, block);
   if (pixels != NULL)
     sqlite3_bind_blob (self->put, 7, g_bytes_get_data (pixels, NULL),

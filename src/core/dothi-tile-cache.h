@@ -17,7 +17,9 @@ char           *dothi_tile_cache_path_for (const char *uuid);
 DothiTileCache *dothi_tile_cache_open  (const char *path, GError **error);
 void            dothi_tile_cache_close (DothiTileCache *self);
 
-/* TRUE on a hit; *@pixels is NULL for a block cached as empty. */
+/* TRUE on a hit; *@pixels is NULL for a block cached as empty. A
+ * highlight layer (@layer->selection set) always misses, and puts of it
+ * are ignored. */
 gboolean        dothi_tile_cache_get (DothiTileCache         *self,
                                       const DothiRenderLayer *layer,
                                       const DothiBlock       *block,

@@ -29,6 +29,22 @@
  * their exact area instead of a cairo fill. */
 #define SMALL_POLYGON_PX 2.0
 
+/* The highlight of a selection (logical pixels): a saturated cyan that no
+ * land-use or zoning colour uses, cased in dark blue so it reads on pale
+ * aquaculture cyan too. */
+#define HIGHLIGHT_FILL        "#00b8ff73"   /* 45 % */
+#define HIGHLIGHT_FILL_SMALL  "#00b8ffd9"   /* 85 %: no outline shows there */
+#define HIGHLIGHT_LINE        "#00e5ff"
+#define HIGHLIGHT_CASING      "#00264df2"
+#define HIGHLIGHT_OUTLINE_PX  2.0    /* polygon outline, inside its casing */
+#define HIGHLIGHT_LINE_PX     4.0    /* line width, inside its casing */
+#define HIGHLIGHT_CASING_PX   1.0    /* casing beyond the line, both sides */
+/* Polygons are outlined from this size (pixels) up; smaller ones, a
+ * crowd of cased outlines at a city's extent, get the denser fill. */
+#define HIGHLIGHT_OUTLINE_MIN_PX 12.0
+#define HIGHLIGHT_DOT_PX      3.5    /* radius of a point's dot */
+#define HIGHLIGHT_RING_PX     8.0    /* radius of the ring around it */
+
 /* The control grid of the last block, shared by the layers drawn into it
  * one after another (the same block, CRS and margin). */
 typedef struct {
@@ -46,11 +62,14 @@ typedef struct {
 
 struct _DothiTileRenderer
 {
-  GridCache   grid;
-  char       *path;
-  sqlite3    *db;
-  GHashTable *statements;   /* "layer\x1ffield" → sqlite3_stmt* */
-  GHashTable *transforms;   /* srid → DothiMapTransform* */
+  GridCache          grid;
+  char              *path;
+  sqlite3           *db;
+  GHashTable        *statements;   /* "layer\x1ffield\x1fmode" → sqlite3_stmt* */
+  GHashTable        *transforms;   /* srid → DothiMapTransform* */
+  /* The selection being drawn, read by dothi_selected() in SQL: set only
+   * while a highlight layer's statement steps. */
+  const DothiFidSet *selection;
 };
 
 /* ---- render layers -------------------------------------------------- */
@@ -64,6 +83,7 @@ render_layer_clear (DothiRenderLayer *layer)
   g_free (layer->name);
   g_free (layer->title);
   g_clear_pointer (&layer->style, dothi_style_unref);
+  g_clear_pointer (&layer->selection, dothi_fid_set_unref);
 }
 
 DothiRenderLayer *
@@ -81,6 +101,45 @@ dothi_render_layer_new (const DothiLayerInfo *info, DothiStyle *style)
   layer->style_revision = dothi_style_get_revision (style);
   layer->opacity = info->opacity;
   layer->visible = info->visible;
+  return layer;
+}
+
+static DothiStyle *
+highlight_style (void)
+{
+  DothiStyle *style = dothi_style_new (DOTHI_STYLE_SINGLE);
+
+  dothi_color_parse (HIGHLIGHT_FILL, &style->other.fill);
+  dothi_color_parse (HIGHLIGHT_LINE, &style->other.stroke);
+  style->other.stroke_width = HIGHLIGHT_LINE_PX;
+  /* The ring and its casing: the margin drawn beyond a block. */
+  style->other.marker_size = 2 * (HIGHLIGHT_RING_PX + HIGHLIGHT_CASING_PX);
+  style->other.marker = DOTHI_MARKER_CIRCLE;
+  style->outline_min_px = HIGHLIGHT_OUTLINE_MIN_PX;
+  style->max_resolution = 0;
+  return style;
+}
+
+DothiRenderLayer *
+dothi_render_layer_new_selection (const DothiLayerInfo *info, DothiFidSet *fids)
+{
+  g_autoptr(DothiStyle) style = highlight_style ();
+  DothiRenderLayer *layer;
+  const gint64 *members;
+  guint64 h = 1469598103934665603ull;
+  guint n;
+
+  g_return_val_if_fail (info != NULL && fids != NULL, NULL);
+  layer = dothi_render_layer_new (info, style);
+  layer->selection = dothi_fid_set_ref (fids);
+  layer->visible = TRUE;
+  layer->opacity = 1.0;
+  /* Never a cache key (the pool and the cache refuse selections), but
+   * distinct from the table's own all the same. */
+  members = dothi_fid_set_get_fids (fids, &n);
+  for (guint i = 0; i < n; i++)
+    h = (h ^ (guint64) members[i]) * 1099511628211ull;
+  layer->style_revision ^= h ^ n;
   return layer;
 }
 
@@ -113,6 +172,19 @@ finalize_statement (gpointer stmt)
   sqlite3_finalize (stmt);
 }
 
+/* dothi_selected(fid): TRUE when the selection being drawn holds @fid.
+ * Tested on the R-tree's row, so an unselected feature's row and blob
+ * are never read. */
+static void
+selected_sql (sqlite3_context *context, int argc, sqlite3_value **argv)
+{
+  DothiTileRenderer *self = sqlite3_user_data (context);
+
+  sqlite3_result_int (context, self->selection == NULL
+                               || dothi_fid_set_contains (self->selection,
+                                                          sqlite3_value_int64 (argv[0])));
+}
+
 DothiTileRenderer *
 dothi_tile_renderer_new (const char *path, GError **error)
 {
@@ -137,6 +209,9 @@ dothi_tile_renderer_new (const char *path, GError **error)
   sqlite3_exec (self->db, "PRAGMA query_only = 1; PRAGMA cache_size = -16384; "
                 "PRAGMA mmap_size = 0", NULL, NULL, NULL);
   sqlite3_busy_timeout (self->db, 5000);
+  /* On this connection only: never in a view or trigger QGIS would meet. */
+  sqlite3_create_function (self->db, "dothi_selected", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                           self, selected_sql, NULL, NULL);
   return g_steal_pointer (&self);
 }
 
@@ -180,12 +255,14 @@ get_transform (DothiTileRenderer *self, int srid, GError **error)
 
 /* Features whose bbox meets ?1..?4 (minx miny maxx maxy), in fid order:
  * "rowid IN (subquery)" walks a sorted ephemeral table, so no sort step.
- * @field (checked against the table's columns) may be NULL. */
+ * @field (checked against the table's columns) may be NULL. With
+ * @selected, only those of self->selection. */
 static sqlite3_stmt *
 get_statement (DothiTileRenderer *self, const char *layer, const char *field,
-               gboolean by_fid, GError **error)
+               gboolean by_fid, gboolean selected, GError **error)
 {
-  g_autofree char *key = g_strdup_printf ("%s\x1f%s\x1f%d", layer, field ? field : "", by_fid);
+  g_autofree char *key = g_strdup_printf ("%s\x1f%s\x1f%d%d", layer, field ? field : "",
+                                          by_fid, selected);
   sqlite3_stmt *stmt = g_hash_table_lookup (self->statements, key);
   g_autoptr(DothiSqlStr) sql = NULL;
 
@@ -248,9 +325,9 @@ get_statement (DothiTileRenderer *self, const char *layer, const char *field,
      * "fid IN (subquery)", whose ephemeral table SQLite sorts itself. */
     sql = sqlite3_mprintf ("SELECT t.fid, %s%w%s, t.geom FROM \"idx_%w_geom\" AS r "
                            "JOIN \"%w\" AS t ON t.fid = r.pkid WHERE r.xmin <= ?3 AND r.xmax >= ?1 "
-                           "AND r.ymin <= ?4 AND r.ymax >= ?2",
+                           "AND r.ymin <= ?4 AND r.ymax >= ?2%s",
                            field ? "t.\"" : "", field ? field : "NULL", field ? "\"" : "",
-                           layer, layer);
+                           layer, layer, selected ? " AND dothi_selected(r.pkid)" : "");
   if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
     {
       set_db_error (self, layer, error);
@@ -341,6 +418,7 @@ typedef struct {
   double             scale;
   double             margin;   /* pixels drawn beyond the block's edges */
   gboolean           reference;
+  gboolean           highlight;   /* a selection: cased outlines, ringed dots */
   DothiMapTransform *transform;
 
   /* Control grid over the source bbox: pixel coordinates of the nodes. */
@@ -472,6 +550,90 @@ append_markers (Draw *d, const DothiSymbol *s)
 }
 
 static void
+set_hex_source (cairo_t *cr, const char *hex)
+{
+  DothiColor c;
+
+  if (dothi_color_parse (hex, &c))
+    set_source (cr, &c);
+}
+
+/* Strokes the current path twice: the dark casing, @width + 2 casings
+ * wide, then the line itself in @hex. */
+static void
+stroke_cased (Draw *d, double width, const char *hex)
+{
+  cairo_t *cr = d->cr;
+
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
+  set_hex_source (cr, HIGHLIGHT_CASING);
+  cairo_set_line_width (cr, (width + 2 * HIGHLIGHT_CASING_PX) * d->scale);
+  cairo_stroke_preserve (cr);
+  set_hex_source (cr, hex);
+  cairo_set_line_width (cr, width * d->scale);
+  cairo_stroke (cr);
+}
+
+/* A batch of selected features: fill, then cased outlines and lines
+ * (the casing keeps the cyan apart from any colour beneath), then each
+ * point as a dot inside a ring. */
+static void
+flush_highlight (Draw *d)
+{
+  const DothiSymbol *s = d->symbol;
+  const double *pts = (const double *) d->pts->data;
+  cairo_t *cr = d->cr;
+
+  cairo_new_path (cr);
+  if (d->n_fill > 0)
+    {
+      append_path (d, PART_RING, PART_RING_OUT);
+      set_source (cr, &s->fill);
+      cairo_fill (cr);
+    }
+  if (d->n_out > 0)
+    {
+      append_path (d, PART_RING_OUT, PART_RING_OUT);
+      stroke_cased (d, HIGHLIGHT_OUTLINE_PX, HIGHLIGHT_LINE);
+    }
+  if (d->n_line > 0)
+    {
+      append_path (d, PART_LINE, PART_LINE);
+      stroke_cased (d, s->stroke_width, HIGHLIGHT_LINE);
+    }
+  if (d->n_point > 0)
+    {
+      double ring = HIGHLIGHT_RING_PX * d->scale, dot = HIGHLIGHT_DOT_PX * d->scale;
+
+      for (guint i = 0; i < d->parts->len; i++)
+        {
+          const Part *part = &g_array_index (d->parts, Part, i);
+
+          if (part->kind != PART_POINT)
+            continue;
+          cairo_new_sub_path (cr);
+          cairo_arc (cr, pts[2 * part->start], pts[2 * part->start + 1], ring, 0, 2 * G_PI);
+        }
+      stroke_cased (d, HIGHLIGHT_OUTLINE_PX, HIGHLIGHT_LINE);
+      for (guint i = 0; i < d->parts->len; i++)
+        {
+          const Part *part = &g_array_index (d->parts, Part, i);
+
+          if (part->kind != PART_POINT)
+            continue;
+          cairo_new_sub_path (cr);
+          cairo_arc (cr, pts[2 * part->start], pts[2 * part->start + 1], dot, 0, 2 * G_PI);
+        }
+      set_hex_source (cr, HIGHLIGHT_LINE);
+      cairo_fill_preserve (cr);
+      set_hex_source (cr, HIGHLIGHT_CASING);
+      cairo_set_line_width (cr, 1.5 * d->scale);
+      cairo_stroke (cr);
+    }
+}
+
+static void
 flush (Draw *d)
 {
   const DothiSymbol *s = d->symbol;
@@ -479,6 +641,11 @@ flush (Draw *d)
 
   if (s == NULL || d->parts->len == 0)
     goto done;
+  if (d->highlight)
+    {
+      flush_highlight (d);
+      goto done;
+    }
 
   cairo_new_path (cr);
   if (d->n_fill > 0 && s->fill.a > 0)
@@ -700,6 +867,18 @@ splat (Draw *d, const DothiColor *col, double x0, double y0, double x1, double y
          * times the share of the bbox the feature fills. */
         a = MIN (1.0, cover * ox * oy) * col->a;
         p = d->dots + 4 * ((gsize) j * size + i);
+        if (d->highlight)
+          {
+            /* One colour over disjoint features: their coverages add up,
+             * as the single fill of a batch does (OVER would give a
+             * crowd of sub-pixel parcels a third less alpha). */
+            a = MIN (a, MAX (0.0, col->a - p[3]));
+            p[0] += col->r * a;
+            p[1] += col->g * a;
+            p[2] += col->b * a;
+            p[3] += a;
+            continue;
+          }
         p[0] = col->r * a + p[0] * (1 - a);
         p[1] = col->g * a + p[1] * (1 - a);
         p[2] = col->b * a + p[2] * (1 - a);
@@ -994,6 +1173,8 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
 {
   const DothiStyle *style = layer->style;
   const char *field = style->kind == DOTHI_STYLE_SINGLE ? NULL : style->field;
+  const DothiFidSet *selection = layer->selection;
+  DothiSymbol small_symbol;
   Draw d = { 0 };
   g_autoptr(GArray) pending = NULL;
   g_autoptr(GByteArray) arena = NULL;
@@ -1010,6 +1191,8 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
     *n_drawn = 0;
   if (layer->kind == DOTHI_GEOMETRY_KIND_NONE || layer->srid <= 0)
     return TRUE;
+  if (selection != NULL && dothi_fid_set_get_size (selection) == 0)
+    return TRUE;
   /* Scale-dependent visibility, in logical pixels. */
   if (style->max_resolution > 0 && block->resolution * scale > style->max_resolution * 1.0001)
     return TRUE;
@@ -1021,6 +1204,13 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
   d.reference = (flags & DOTHI_RENDER_REFERENCE) != 0;
   d.margin = ceil (symbol_margin (style) * scale) + 2;
   d.cr = cr;
+  d.highlight = selection != NULL;
+  if (d.highlight)
+    {
+      /* Polygons too small for an outline: a denser fill instead. */
+      small_symbol = style->other;
+      dothi_color_parse (HIGHLIGHT_FILL_SMALL, &small_symbol.fill);
+    }
   if (!setup_block_cached (self, &d, layer->srid, block, src))
     return TRUE;
   /* Nothing of the layer here: skip the query. */
@@ -1028,11 +1218,12 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
       || src[1] > layer->extent[3] || src[3] < layer->extent[1])
     return TRUE;
 
-  stmt = get_statement (self, layer->name, field, FALSE, error);
+  stmt = get_statement (self, layer->name, field, FALSE, selection != NULL, error);
   if (stmt == NULL)
     return FALSE;
   for (int i = 0; i < 4; i++)
     sqlite3_bind_double (stmt, i + 1, src[i]);
+  self->selection = selection;
 
   d.pts = g_array_sized_new (FALSE, FALSE, sizeof (double), 4096);
   d.parts = g_array_sized_new (FALSE, FALSE, sizeof (Part), 256);
@@ -1059,6 +1250,9 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
 
       if ((++row & 1023) == 0 && g_cancellable_is_cancelled (cancellable))
         break;
+      /* dothi_selected() filtered the rows already; this costs nothing. */
+      if (selection != NULL && !dothi_fid_set_contains (selection, sqlite3_column_int64 (stmt, 0)))
+        continue;
       symbol = lookup_symbol (style, stmt);
       if (symbol == NULL)
         continue;
@@ -1070,6 +1264,8 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
       wpx = (mbr[2] - mbr[0]) * d.px_per_unit;
       hpx = (mbr[3] - mbr[1]) * d.px_per_unit;
       d.n_drawn++;
+      if (d.highlight && (base == 3 || base == 6) && MAX (wpx, hpx) < outline_px)
+        symbol = &small_symbol;
 
       /* Level of detail: a polygon or line smaller than a pixel becomes
        * coverage in the pixels its bbox meets, without decoding it. */
@@ -1181,6 +1377,7 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
   if (rc != SQLITE_ROW && rc != SQLITE_DONE)
     ok = set_db_error (self, layer->name, error);
   sqlite3_reset (stmt);
+  self->selection = NULL;
   if (ok && g_cancellable_set_error_if_cancelled (cancellable, error))
     ok = FALSE;
   if (n_drawn)
@@ -1301,7 +1498,7 @@ dothi_tile_renderer_labels (DothiTileRenderer      *self,
     return g_steal_pointer (&labels);
   px_per_unit = hypot (mx1 - mx0, my1 - my0) / 100 / resolution;
 
-  stmt = get_statement (self, layer->name, style->label_field, FALSE, error);
+  stmt = get_statement (self, layer->name, style->label_field, FALSE, FALSE, error);
   if (stmt == NULL)
     return NULL;
   for (int i = 0; i < 4; i++)
@@ -1453,7 +1650,7 @@ dothi_tile_renderer_outline (DothiTileRenderer      *self,
   t = get_transform (self, layer->srid, error);
   if (t == NULL)
     return NULL;
-  stmt = get_statement (self, layer->name, NULL, TRUE, error);
+  stmt = get_statement (self, layer->name, NULL, TRUE, FALSE, error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, fid);
@@ -1498,5 +1695,5 @@ dothi_tile_renderer_prepare (DothiTileRenderer      *self,
   return get_transform (self, layer->srid, error) != NULL
          && get_statement (self, layer->name,
                            style->kind == DOTHI_STYLE_SINGLE ? NULL : style->field,
-                           FALSE, error) != NULL;
+                           FALSE, layer->selection != NULL, error) != NULL;
 }

@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 #include <cairo.h>
+#include "dothi-fid-set.h"
 #include "dothi-layer-info.h"
 #include "dothi-style.h"
 
@@ -22,6 +23,9 @@ typedef struct {
   guint64            style_revision;
   double             opacity;
   gboolean           visible;
+  /* NULL for a project layer. Set: a highlight layer (a query's result,
+   * see dothi_render_layer_new_selection) drawing only these features. */
+  DothiFidSet       *selection;
 } DothiRenderLayer;
 
 #define DOTHI_TYPE_RENDER_LAYER (dothi_render_layer_get_type ())
@@ -29,6 +33,17 @@ GType             dothi_render_layer_get_type (void) G_GNUC_CONST;
 /* @style is referenced. */
 DothiRenderLayer *dothi_render_layer_new   (const DothiLayerInfo *info,
                                             DothiStyle           *style);
+/* A highlight layer over @info's table: only the features whose fid is in
+ * @fids (referenced) are drawn, in a fixed highlight style that reads on
+ * any land-use colour (a translucent cyan fill with a dark-cased cyan
+ * outline, thick cased lines, a ringed dot for points; sizes times the
+ * device scale; features under an outline's size as a denser fill), at
+ * every scale. visible is TRUE and opacity 1. Its blocks are never read
+ * from or written to the disk cache, and a composite that holds one is
+ * not cached either; name is the table's, style_revision also hashes
+ * @fids. */
+DothiRenderLayer *dothi_render_layer_new_selection (const DothiLayerInfo *info,
+                                                    DothiFidSet          *fids);
 DothiRenderLayer *dothi_render_layer_ref   (DothiRenderLayer *layer);
 void              dothi_render_layer_unref (DothiRenderLayer *layer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DothiRenderLayer, dothi_render_layer_unref)
