@@ -523,6 +523,54 @@ shape_distance (const Shape *a, const Shape *b, double stop)
   return sqrt (best2);
 }
 
+
+/* For a single point against a polygonal shape: 1 strictly inside, 0
+ * clearly outside, -1 on (or within TIE of) the boundary. */
+static int
+point_polygon (const Shape *point, const Shape *area)
+{
+  const Part *p;
+  double x, y;
+  gboolean inside = FALSE;
+
+  if (point->parts->len != 1 || !area->has_polygons)
+    return -1;
+  p = &g_array_index (point->parts, Part, 0);
+  if (p->kind != PART_POINT)
+    return -1;
+  for (guint k = 0; k < area->parts->len; k++)
+    if (g_array_index (area->parts, Part, k).kind != PART_RING)
+      return -1;
+  x = ((const double *) point->xy->data)[0];
+  y = ((const double *) point->xy->data)[1];
+  if (shape_distance (point, area, -1) <= TIE)
+    {
+      /* shape_distance counts the inside as 0: tell the edge apart. */
+      const double *xy = (const double *) area->xy->data;
+
+      for (guint k = 0; k < area->parts->len; k++)
+        {
+          const Part *ring = &g_array_index (area->parts, Part, k);
+
+          for (guint i = 0; i + 1 < ring->n; i++)
+            {
+              const double *a = xy + 2 * (ring->start + i);
+              if (point_segment2 (x, y, a[0], a[1], a[2], a[3]) <= TIE * TIE)
+                return -1;
+            }
+        }
+    }
+  for (guint k = 0; k < area->parts->len && !inside; k++)
+    {
+      const Part *ring = &g_array_index (area->parts, Part, k);
+
+      if (x >= ring->box[0] && x <= ring->box[2] && y >= ring->box[1] && y <= ring->box[3]
+          && point_in_polygon (area, ring->polygon, x, y))
+        inside = TRUE;
+    }
+  return inside ? 1 : 0;
+}
+
 /* ---- running -------------------------------------------------------------- */
 
 typedef struct {
@@ -672,16 +720,27 @@ typedef struct {
 typedef struct {
   GArray      *items;      /* OtherFeature */
   GByteArray  *arena;
-  GEOSSTRtree *tree;
-  GPtrArray   *rects;      /* the tree's envelopes, kept alive with it */
+  /* A uniform grid over the grown boxes, in CSR form: the items of cell
+   * c are refs[start[c] .. start[c + 1]); boxes spanning many cells sit
+   * in big instead. */
+  double       grid_x0, grid_y0, cell_w, cell_h;
+  guint        nx, ny;
+  guint       *start;
+  guint       *refs;
+  GArray      *big;        /* guint */
+  guint       *stamp;      /* per item: the last query that met it */
+  guint        query_id;
   double       extent[4];
+  sqlite3_stmt *fetch;     /* a geometry by fid, when boxes came from the R-tree */
 } OtherSet;
 
 static void
 other_set_clear (Run *run, OtherSet *set)
 {
-  if (set->tree != NULL)
-    GEOSSTRtree_destroy_r (run->geos, set->tree);
+  g_clear_pointer (&set->start, g_free);
+  g_clear_pointer (&set->refs, g_free);
+  g_clear_pointer (&set->stamp, g_free);
+  g_clear_pointer (&set->big, g_array_unref);
   if (set->items != NULL)
     for (guint i = 0; i < set->items->len; i++)
       {
@@ -693,12 +752,99 @@ other_set_clear (Run *run, OtherSet *set)
           GEOSGeom_destroy_r (run->geos, o->geom);
         shape_clear (&o->shape);
       }
-  if (set->rects != NULL)
-    for (guint i = 0; i < set->rects->len; i++)
-      GEOSGeom_destroy_r (run->geos, g_ptr_array_index (set->rects, i));
-  g_clear_pointer (&set->rects, g_ptr_array_unref);
+  g_clear_pointer (&set->fetch, sqlite3_finalize);
   g_clear_pointer (&set->items, g_array_unref);
   g_clear_pointer (&set->arena, g_byte_array_unref);
+}
+
+static gboolean build_tree (Run *run, OtherSet *set);
+
+static gboolean
+other_has_rtree (Run *run, const char *table)
+{
+  g_autoptr(DothiSqlStr) name = sqlite3_mprintf ("idx_%s_geom", table);
+
+  return sqlite3_table_column_metadata (run->db, NULL, name, "pkid",
+                                        NULL, NULL, NULL, NULL, NULL) == SQLITE_OK;
+}
+
+/* The boxes of the other layer's features from its R-tree, without
+ * reading a geometry: those are read by fid when a test needs them, so a
+ * layer of large polygons costs what its few candidates cost. */
+static gboolean
+load_other_boxes (Run                 *run,
+                  const DothiExprNode *node,
+                  double               grow,
+                  OtherSet            *set,
+                  GError             **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(DothiSqlStr) sql = NULL;
+  g_autoptr(DothiSqlStr) fetch = NULL;
+  g_autoptr(DothiFidSet) keep = NULL;
+  const char *table = node->column;
+  int rc;
+
+  if (node->a != NULL)
+    {
+      keep = select_fids (run, table, node->a, error);
+      if (keep == NULL)
+        return FALSE;
+    }
+  sql = sqlite3_mprintf ("SELECT pkid, xmin, ymin, xmax, ymax FROM \"idx_%w_geom\"", table);
+  fetch = sqlite3_mprintf ("SELECT geom FROM \"%w\" WHERE fid = ?1", table);
+  if (sqlite3_prepare_v2 (run->db, sql, -1, &stmt, NULL) != SQLITE_OK
+      || sqlite3_prepare_v2 (run->db, fetch, -1, &set->fetch, NULL) != SQLITE_OK)
+    {
+      set_db_error (run, table, error);
+      return FALSE;
+    }
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      OtherFeature o = { 0, };
+
+      o.fid = sqlite3_column_int64 (stmt, 0);
+      if (keep != NULL && !dothi_fid_set_contains (keep, o.fid))
+        continue;
+      o.env[0] = sqlite3_column_double (stmt, 1) - grow;
+      o.env[1] = sqlite3_column_double (stmt, 2) - grow;
+      o.env[2] = sqlite3_column_double (stmt, 3) + grow;
+      o.env[3] = sqlite3_column_double (stmt, 4) + grow;
+      o.len = -1;   /* not read yet */
+      g_array_append_val (set->items, o);
+      set->extent[0] = MIN (set->extent[0], o.env[0]);
+      set->extent[1] = MIN (set->extent[1], o.env[1]);
+      set->extent[2] = MAX (set->extent[2], o.env[2]);
+      set->extent[3] = MAX (set->extent[3], o.env[3]);
+    }
+  if (rc != SQLITE_DONE)
+    {
+      set_db_error (run, table, error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Reads a feature's geometry into the arena if the boxes came first. */
+static gboolean
+other_blob (OtherSet *set, OtherFeature *o)
+{
+  gboolean ok = FALSE;
+
+  if (o->len >= 0)
+    return TRUE;
+  sqlite3_bind_int64 (set->fetch, 1, o->fid);
+  if (sqlite3_step (set->fetch) == SQLITE_ROW && sqlite3_column_bytes (set->fetch, 0) > 0)
+    {
+      o->offset = set->arena->len;
+      o->len = sqlite3_column_bytes (set->fetch, 0);
+      g_byte_array_append (set->arena, sqlite3_column_blob (set->fetch, 0), (guint) o->len);
+      ok = TRUE;
+    }
+  sqlite3_reset (set->fetch);
+  if (!ok)
+    o->bad = TRUE;
+  return ok;
 }
 
 static gboolean
@@ -717,10 +863,15 @@ load_other (Run                 *run,
 
   set->items = g_array_new (FALSE, FALSE, sizeof (OtherFeature));
   set->arena = g_byte_array_new ();
-  set->rects = g_ptr_array_new ();
   set->extent[0] = set->extent[1] = G_MAXDOUBLE;
   set->extent[2] = set->extent[3] = -G_MAXDOUBLE;
 
+  if (other_has_rtree (run, table))
+    {
+      if (!load_other_boxes (run, node, grow, set, error))
+        return FALSE;
+      return build_tree (run, set);
+    }
   if (node->a != NULL)
     {
       where = dothi_expression_node_to_sql (node->a, NULL, &params);
@@ -765,24 +916,123 @@ load_other (Run                 *run,
       return FALSE;
     }
 
-  /* Items move no more: the tree may point into the array now. */
-  set->tree = GEOSSTRtree_create_r (run->geos, 10);
-  for (guint i = 0; i < set->items->len; i++)
-    {
-      OtherFeature *o = &g_array_index (set->items, OtherFeature, i);
-      GEOSGeometry *rect = GEOSGeom_createRectangle_r (run->geos, o->env[0], o->env[1],
-                                                       o->env[2], o->env[3]);
+  return build_tree (run, set);
+}
 
-      g_ptr_array_add (set->rects, rect);
-      GEOSSTRtree_insert_r (run->geos, set->tree, rect, o);
+/* Cells a box spans, clamped to the grid. */
+static void
+grid_span (const OtherSet *set, const double box[4], guint *i0, guint *j0, guint *i1, guint *j1)
+{
+  double fx0 = floor ((box[0] - set->grid_x0) / set->cell_w);
+  double fy0 = floor ((box[1] - set->grid_y0) / set->cell_h);
+  double fx1 = floor ((box[2] - set->grid_x0) / set->cell_w);
+  double fy1 = floor ((box[3] - set->grid_y0) / set->cell_h);
+
+  *i0 = (guint) CLAMP (fx0, 0, set->nx - 1);
+  *j0 = (guint) CLAMP (fy0, 0, set->ny - 1);
+  *i1 = (guint) CLAMP (fx1, 0, set->nx - 1);
+  *j1 = (guint) CLAMP (fy1, 0, set->ny - 1);
+}
+
+/* About one cell an item, shaped like the extent; an item spanning more
+ * than 16 cells is looked at by every query instead. */
+static gboolean
+build_tree (Run *run, OtherSet *set)
+{
+  guint n = set->items->len;
+  double w = MAX (set->extent[2] - set->extent[0], 1e-6);
+  double h = MAX (set->extent[3] - set->extent[1], 1e-6);
+  double cells = CLAMP ((double) n, 1, 4e6);
+  guint n_cells, *fill;
+
+  set->nx = (guint) CLAMP (ceil (sqrt (cells * w / h)), 1, 4096);
+  set->ny = (guint) CLAMP (ceil (cells / set->nx), 1, 4096);
+  set->grid_x0 = set->extent[0];
+  set->grid_y0 = set->extent[1];
+  set->cell_w = w / set->nx;
+  set->cell_h = h / set->ny;
+  n_cells = set->nx * set->ny;
+  set->start = g_new0 (guint, n_cells + 1);
+  set->big = g_array_new (FALSE, FALSE, sizeof (guint));
+  set->stamp = g_new0 (guint, MAX (n, 1));
+
+  for (int pass = 0; pass < 2; pass++)
+    {
+      if (pass == 1)
+        {
+          for (guint c = 0; c < n_cells; c++)
+            set->start[c + 1] += set->start[c];
+          set->refs = g_new (guint, MAX (set->start[n_cells], 1));
+          fill = g_memdup2 (set->start, n_cells * sizeof (guint));
+        }
+      for (guint k = 0; k < n; k++)
+        {
+          const OtherFeature *o = &g_array_index (set->items, OtherFeature, k);
+          guint i0, j0, i1, j1;
+
+          grid_span (set, o->env, &i0, &j0, &i1, &j1);
+          if ((guint64) (i1 - i0 + 1) * (j1 - j0 + 1) > 16)
+            {
+              if (pass == 0)
+                g_array_append_val (set->big, k);
+              continue;
+            }
+          for (guint j = j0; j <= j1; j++)
+            for (guint i = i0; i <= i1; i++)
+              {
+                guint c = j * set->nx + i;
+
+                if (pass == 0)
+                  set->start[c + 1]++;
+                else
+                  set->refs[fill[c]++] = k;
+              }
+        }
     }
+  g_free (fill);
   return TRUE;
+}
+
+/* The items whose grown boxes may meet @box, each once, into @hits. */
+static void
+grid_query (OtherSet *set, const double box[4], GPtrArray *hits)
+{
+  guint i0, j0, i1, j1;
+  guint id = ++set->query_id;
+
+  g_ptr_array_set_size (hits, 0);
+  if (id == 0)
+    {
+      /* Wrapped: forget every stamp. */
+      memset (set->stamp, 0, set->items->len * sizeof (guint));
+      id = set->query_id = 1;
+    }
+  grid_span (set, box, &i0, &j0, &i1, &j1);
+  for (guint j = j0; j <= j1; j++)
+    for (guint i = i0; i <= i1; i++)
+      {
+        guint c = j * set->nx + i;
+
+        for (guint r = set->start[c]; r < set->start[c + 1]; r++)
+          {
+            guint k = set->refs[r];
+
+            if (set->stamp[k] != id)
+              {
+                set->stamp[k] = id;
+                g_ptr_array_add (hits, &g_array_index (set->items, OtherFeature, k));
+              }
+          }
+      }
+  for (guint b = 0; b < set->big->len; b++)
+    g_ptr_array_add (hits, &g_array_index (set->items, OtherFeature,
+                                           g_array_index (set->big, guint, b)));
 }
 
 static const GEOSPreparedGeometry *
 other_prepared (Run *run, OtherSet *set, OtherFeature *o)
 {
-  if (o->prep == NULL && !o->bad)
+  if (o->prep == NULL && !o->bad && other_blob (set, o))
     {
       o->geom = blob_to_geos (run, set->arena->data + o->offset, o->len);
       if (o->geom == NULL)
@@ -804,11 +1054,6 @@ typedef struct {
   gint64               failed;   /* geometries GEOS could not read or test */
 } Spatial;
 
-static void
-collect_hit (void *item, void *data)
-{
-  g_ptr_array_add (data, item);
-}
 
 static const Shape *
 other_shape (Run *run, OtherSet *set, OtherFeature *o)
@@ -816,7 +1061,8 @@ other_shape (Run *run, OtherSet *set, OtherFeature *o)
   if (o->shape.xy == NULL)
     {
       shape_init (&o->shape);
-      if (!dothi_blob_to_wkb (set->arena->data + o->offset, (gsize) o->len, run->wkb, NULL))
+      if (!other_blob (set, o)
+          || !dothi_blob_to_wkb (set->arena->data + o->offset, (gsize) o->len, run->wkb, NULL))
         o->shape.ok = FALSE;
       else
         shape_decode (&o->shape, run->wkb->data, run->wkb->len);
@@ -861,7 +1107,6 @@ geos_test (Run *run, Spatial *sp, OtherFeature *o, const GEOSGeometry *t)
 static gboolean
 test_row (Run *run, Spatial *sp, const guint8 *blob, int len)
 {
-  GEOSGeometry *probe;
   GEOSGeometry *t = NULL;
   gboolean t_read = FALSE;
   gboolean met = FALSE;
@@ -875,10 +1120,7 @@ test_row (Run *run, Spatial *sp, const guint8 *blob, int len)
       || mbr[1] > sp->other.extent[3] || mbr[3] < sp->other.extent[1])
     return FALSE;
 
-  probe = GEOSGeom_createRectangle_r (run->geos, mbr[0], mbr[1], mbr[2], mbr[3]);
-  g_ptr_array_set_size (sp->hits, 0);
-  GEOSSTRtree_query_r (run->geos, sp->other.tree, probe, collect_hit, sp->hits);
-  GEOSGeom_destroy_r (run->geos, probe);
+  grid_query (&sp->other, mbr, sp->hits);
   if (sp->hits->len == 0)
     return FALSE;
 
@@ -887,10 +1129,7 @@ test_row (Run *run, Spatial *sp, const guint8 *blob, int len)
       sp->failed++;
       return FALSE;
     }
-  fast = (sp->node->predicate == DOTHI_SPATIAL_WITHIN_DISTANCE
-          || sp->node->predicate == DOTHI_SPATIAL_INTERSECTS
-          || sp->node->predicate == DOTHI_SPATIAL_DISJOINT)
-         && shape_decode (&run->target, run->wkb->data, run->wkb->len);
+  fast = shape_decode (&run->target, run->wkb->data, run->wkb->len);
 
   for (guint i = 0; i < sp->hits->len && !met; i++)
     {
@@ -903,15 +1142,34 @@ test_row (Run *run, Spatial *sp, const guint8 *blob, int len)
       sp->tested++;
       if (fast && (os = other_shape (run, &sp->other, o)) != NULL)
         {
-          double dist = shape_distance (&run->target, os, MAX (d - TIE, 0));
+          DothiSpatialPredicate pred = sp->node->predicate;
 
-          if (d >= TIE && dist <= d - TIE)
+          if (pred == DOTHI_SPATIAL_WITHIN_DISTANCE || pred == DOTHI_SPATIAL_INTERSECTS
+              || pred == DOTHI_SPATIAL_DISJOINT)
             {
-              met = TRUE;
-              continue;
+              double dist = shape_distance (&run->target, os, MAX (d - TIE, 0));
+
+              if (d >= TIE && dist <= d - TIE)
+                {
+                  met = TRUE;
+                  continue;
+                }
+              if (dist > d + TIE)
+                continue;
             }
-          if (dist > d + TIE)
-            continue;
+          else if (pred == DOTHI_SPATIAL_WITHIN || pred == DOTHI_SPATIAL_CONTAINS)
+            {
+              /* A point within a polygon, or a polygon containing one. */
+              int inside = pred == DOTHI_SPATIAL_WITHIN ? point_polygon (&run->target, os)
+                                                        : point_polygon (os, &run->target);
+              if (inside == 1)
+                {
+                  met = TRUE;
+                  continue;
+                }
+              if (inside == 0)
+                continue;
+            }
         }
       if (!t_read)
         {
@@ -1445,7 +1703,7 @@ dothi_query_run (DothiQuery         *query,
       return NULL;
     }
   sqlite3_exec (run.db, "PRAGMA query_only = 1; PRAGMA mmap_size = 268435456;"
-                " PRAGMA cache_size = -65536", NULL, NULL, NULL);
+                " PRAGMA cache_size = -8192", NULL, NULL, NULL);
   sqlite3_busy_timeout (run.db, 5000);
   dothi_expression_register_functions (run.db);
   if (cancellable != NULL)
