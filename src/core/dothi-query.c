@@ -23,11 +23,12 @@
 #include <string.h>
 
 /* Costs in microseconds a feature, measured on the 1M city (2 cores):
- * one R-tree probe through a prepared statement, one read of a row by
- * fid, one row of a sequential scan. Only their ratios matter. */
-#define COST_PROBE 6.0
-#define COST_FETCH 2.5
-#define COST_SCAN  0.45
+ * one R-tree probe through a prepared statement (with its ten or so
+ * results), one read of a row by fid with its test, one row of a
+ * sequential scan. Only their ratios matter. */
+#define COST_PROBE 13.0
+#define COST_FETCH 5.0
+#define COST_SCAN  0.5
 /* Features between two looks at the cancellable. */
 #define CHECK_EVERY 256
 
@@ -759,13 +760,148 @@ other_set_clear (Run *run, OtherSet *set)
 
 static gboolean build_tree (Run *run, OtherSet *set);
 
+/* Whether @table has SpatiaLite's R-tree idx_<table>_geom (a virtual
+ * table: sqlite3_table_column_metadata() does not see those). */
+static gboolean
+has_rtree (sqlite3 *db, const char *table)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autofree char *name = g_strdup_printf ("idx_%s_geom", table);
+  gboolean found = FALSE;
+
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1"
+                          " AND sql LIKE '%virtual table%using rtree%'", -1, &stmt, NULL)
+      == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT);
+      found = sqlite3_step (stmt) == SQLITE_ROW;
+    }
+  return found;
+}
+
 static gboolean
 other_has_rtree (Run *run, const char *table)
 {
-  g_autoptr(DothiSqlStr) name = sqlite3_mprintf ("idx_%s_geom", table);
+  return has_rtree (run->db, table);
+}
 
-  return sqlite3_table_column_metadata (run->db, NULL, name, "pkid",
-                                        NULL, NULL, NULL, NULL, NULL) == SQLITE_OK;
+static float
+be_float (const guint8 *p)
+{
+  guint32 bits = ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+  float f;
+
+  memcpy (&f, &bits, 4);
+  return f;
+}
+
+static gint64
+be_int64 (const guint8 *p)
+{
+  guint64 v = 0;
+
+  for (int i = 0; i < 8; i++)
+    v = (v << 8) | p[i];
+  return (gint64) v;
+}
+
+/* The leaves of a two-dimensional SQLite R-tree read straight from its
+ * node table (the format of SQLite's rtree.c: a node is a 2-byte depth,
+ * used in the root only, a 2-byte cell count and cells of an 8-byte id and
+ * four 4-byte floats, all big-endian): a few milliseconds where stepping
+ * the virtual table costs tens. FALSE, with nothing added, when the nodes
+ * do not read as such a tree; the caller then steps the table. */
+static gboolean
+read_rtree_leaves (Run *run, const char *table, DothiFidSet *keep, double grow, OtherSet *set)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  g_autoptr(DothiSqlStr) sql = sqlite3_mprintf ("SELECT nodeno, data FROM \"idx_%w_geom_node\"",
+                                                table);
+  g_autoptr(GHashTable) nodes = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                                       g_free, (GDestroyNotify) g_bytes_unref);
+  g_autoptr(GArray) level = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_autoptr(GArray) next = g_array_new (FALSE, FALSE, sizeof (gint64));
+  GBytes *root;
+  gsize len;
+  const guint8 *data;
+  int depth;
+  gint64 one = 1;
+  guint before = set->items->len;
+
+  if (sqlite3_prepare_v2 (run->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    return FALSE;
+  while (sqlite3_step (stmt) == SQLITE_ROW)
+    {
+      gint64 *key = g_new (gint64, 1);
+
+      *key = sqlite3_column_int64 (stmt, 0);
+      g_hash_table_insert (nodes, key, g_bytes_new (sqlite3_column_blob (stmt, 1),
+                                                    (gsize) sqlite3_column_bytes (stmt, 1)));
+    }
+  root = g_hash_table_lookup (nodes, &one);
+  if (root == NULL || (data = g_bytes_get_data (root, &len), len < 4))
+    return FALSE;
+  depth = (data[0] << 8) | data[1];
+  if (depth > 40)
+    return FALSE;
+  g_array_append_val (level, one);
+  for (int d = depth; d >= 0; d--)
+    {
+      g_array_set_size (next, 0);
+      for (guint i = 0; i < level->len; i++)
+        {
+          GBytes *node = g_hash_table_lookup (nodes, &g_array_index (level, gint64, i));
+          guint n;
+
+          if (node == NULL)
+            goto bad;
+          data = g_bytes_get_data (node, &len);
+          if (len < 4)
+            goto bad;
+          n = (data[2] << 8) | data[3];
+          if (4 + (gsize) n * 24 > len)
+            goto bad;
+          for (guint c = 0; c < n; c++)
+            {
+              const guint8 *cell = data + 4 + 24 * c;
+              gint64 id = be_int64 (cell);
+              OtherFeature o = { 0, };
+
+              if (d > 0)
+                {
+                  g_array_append_val (next, id);
+                  continue;
+                }
+              if (keep != NULL && !dothi_fid_set_contains (keep, id))
+                continue;
+              o.fid = id;
+              o.env[0] = be_float (cell + 8) - grow;
+              o.env[2] = be_float (cell + 12) + grow;
+              o.env[1] = be_float (cell + 16) - grow;
+              o.env[3] = be_float (cell + 20) + grow;
+              if (!(o.env[0] <= o.env[2] && o.env[1] <= o.env[3]))
+                goto bad;
+              o.len = -1;
+              g_array_append_val (set->items, o);
+              set->extent[0] = MIN (set->extent[0], o.env[0]);
+              set->extent[1] = MIN (set->extent[1], o.env[1]);
+              set->extent[2] = MAX (set->extent[2], o.env[2]);
+              set->extent[3] = MAX (set->extent[3], o.env[3]);
+            }
+        }
+      {
+        GArray *swap = level;
+        level = next;
+        next = swap;
+      }
+    }
+  return TRUE;
+
+bad:
+  g_array_set_size (set->items, before);
+  set->extent[0] = set->extent[1] = G_MAXDOUBLE;
+  set->extent[2] = set->extent[3] = -G_MAXDOUBLE;
+  return FALSE;
 }
 
 /* The boxes of the other layer's features from its R-tree, without
@@ -791,10 +927,21 @@ load_other_boxes (Run                 *run,
       if (keep == NULL)
         return FALSE;
     }
-  sql = sqlite3_mprintf ("SELECT pkid, xmin, ymin, xmax, ymax FROM \"idx_%w_geom\"", table);
   fetch = sqlite3_mprintf ("SELECT geom FROM \"%w\" WHERE fid = ?1", table);
-  if (sqlite3_prepare_v2 (run->db, sql, -1, &stmt, NULL) != SQLITE_OK
-      || sqlite3_prepare_v2 (run->db, fetch, -1, &set->fetch, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2 (run->db, fetch, -1, &set->fetch, NULL) != SQLITE_OK)
+    {
+      set_db_error (run, table, error);
+      return FALSE;
+    }
+  {
+    gint64 t = g_get_monotonic_time ();
+    gboolean ok = read_rtree_leaves (run, table, keep, grow, set);
+    g_debug ("R-tree of %s read in %.1f ms", table, (g_get_monotonic_time () - t) / 1000.0);
+    if (ok)
+      return TRUE;
+  }
+  sql = sqlite3_mprintf ("SELECT pkid, xmin, ymin, xmax, ymax FROM \"idx_%w_geom\"", table);
+  if (sqlite3_prepare_v2 (run->db, sql, -1, &stmt, NULL) != SQLITE_OK)
     {
       set_db_error (run, table, error);
       return FALSE;
@@ -868,9 +1015,13 @@ load_other (Run                 *run,
 
   if (other_has_rtree (run, table))
     {
+      gint64 t;
       if (!load_other_boxes (run, node, grow, set, error))
         return FALSE;
-      return build_tree (run, set);
+      t = g_get_monotonic_time ();
+      build_tree (run, set);
+      g_debug ("grid of %s built in %.1f ms", table, (g_get_monotonic_time () - t) / 1000.0);
+      return TRUE;
     }
   if (node->a != NULL)
     {
@@ -1294,6 +1445,7 @@ drive_from_other (Run *run, Spatial *sp, DothiFidSet *within_set, GError **error
   g_autoptr(DothiFidSet) candidates = NULL;
   const char *table = run->query->info->name;
   GArray *items = sp->other.items;
+  gint64 t0 = g_get_monotonic_time ();
   int rc;
 
   sql = sqlite3_mprintf ("SELECT pkid FROM \"idx_%w_geom\" WHERE xmin <= ?3 AND xmax >= ?1"
@@ -1330,6 +1482,8 @@ drive_from_other (Run *run, Spatial *sp, DothiFidSet *within_set, GError **error
       sqlite3_reset (probe);
     }
   candidates = dothi_fid_set_new_take (g_steal_pointer (&found));
+  g_debug ("%u probes of %s's R-tree in %.1f ms", items->len, table,
+           (g_get_monotonic_time () - t0) / 1000.0);
 
   {
     /* Many candidates: one pass over the table beats reading each. */
@@ -1366,6 +1520,8 @@ eval_spatial (Run *run, const DothiExprNode *node, DothiFidSet *within_set, GErr
       return NULL;
     }
   sp.hits = g_ptr_array_new ();
+  g_debug ("%s: %u features of %s loaded in %.1f ms", node->column, sp.other.items->len,
+           node->column, (g_get_monotonic_time () - t0) / 1000.0);
 
   /* Estimates: candidates ≈ target density × the grown boxes' area,
    * widened by a typical target feature's size. */
@@ -1709,9 +1865,7 @@ dothi_query_run (DothiQuery         *query,
   if (cancellable != NULL)
     sqlite3_progress_handler (run.db, 1000, progress_handler, cancellable);
 
-  sql = sqlite3_mprintf ("idx_%s_geom", query->info->name);
-  run.has_rtree = sqlite3_table_column_metadata (run.db, NULL, sql, "pkid",
-                                                 NULL, NULL, NULL, NULL, NULL) == SQLITE_OK;
+  run.has_rtree = has_rtree (run.db, query->info->name);
   run.query = query;
   run.cancellable = cancellable;
   run.progress = progress;
