@@ -676,7 +676,11 @@ summary_done_cb (GObject *source, GAsyncResult *result, gpointer data)
   if (summary == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   g_clear_object (&self->summary_cancellable);
-  info = dothi_project_get_path (self->project) != NULL ? target_info (self) : NULL;
+  info = NULL;
+  for (guint i = 0; i < self->layers->len && self->result_layer != NULL; i++)
+    if (strcmp (((const DothiLayerInfo *) g_ptr_array_index (self->layers, i))->name,
+                self->result_layer) == 0)
+      info = g_ptr_array_index (self->layers, i);
   if (summary == NULL)
     g_string_append (text, error->message);
   else
