@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "dothi-export.h"
+#include "dothi-export-private.h"
 #include "dothi-autocleanups.h"
 #include "dothi-crs.h"
 #include "dothi-error.h"
@@ -60,8 +61,8 @@ dothi_export_driver_for (const char *format, const char *path)
   return i < 0 ? NULL : formats[i].driver;
 }
 
-static OGRwkbGeometryType
-ogr_type_for (const DothiLayerInfo *info)
+OGRwkbGeometryType
+dothi_export_ogr_type (const DothiLayerInfo *info)
 {
   OGRwkbGeometryType t;
 
@@ -86,8 +87,8 @@ ogr_type_for (const DothiLayerInfo *info)
   return OGR_GT_SetModifier (t, info->has_z, info->has_m);
 }
 
-static OGRFieldType
-ogr_field_type (DothiFieldType type, OGRFieldSubType *sub)
+OGRFieldType
+dothi_export_ogr_field_type (DothiFieldType type, OGRFieldSubType *sub)
 {
   *sub = OFSTNone;
   switch (type)
@@ -239,7 +240,7 @@ export_layer (DothiProject *project, GDALDatasetH ds, int fmt, const DothiLayerI
   else if (g_strcmp0 (formats[fmt].driver, "GPKG") == 0)
     options = CSLSetNameValue (options, "FID", "fid");
 
-  ws.layer = GDALDatasetCreateLayer (ds, info->name, srs, ogr_type_for (info), options);
+  ws.layer = GDALDatasetCreateLayer (ds, info->name, srs, dothi_export_ogr_type (info), options);
   CSLDestroy (options);
   if (ws.layer == NULL)
     {
@@ -258,7 +259,7 @@ export_layer (DothiProject *project, GDALDatasetH ds, int fmt, const DothiLayerI
       if (formats[fmt].attributes)
         {
           OGRFieldSubType sub;
-          OGRFieldType type = ogr_field_type (fld->type, &sub);
+          OGRFieldType type = dothi_export_ogr_field_type (fld->type, &sub);
           OGRFieldDefnH fd;
 
           fd = OGR_Fld_Create (fld->name, type);

@@ -9,6 +9,7 @@
 #include "dothi-crs.h"
 #include "dothi-error.h"
 #include "dothi-export.h"
+#include "dothi-export-private.h"
 #include "dothi-search.h"
 #include "dothi-spatialite-blob.h"
 #include "dothi-spatialite-store.h"
@@ -568,57 +569,6 @@ static const struct {
   { "CSV", "csv" },
 };
 
-static OGRwkbGeometryType
-ogr_type_for (const DothiLayerInfo *info)
-{
-  OGRwkbGeometryType t;
-
-  switch (info->kind)
-    {
-    case DOTHI_GEOMETRY_KIND_MULTIPOINT:
-      t = wkbMultiPoint;
-      break;
-    case DOTHI_GEOMETRY_KIND_MULTILINESTRING:
-      t = wkbMultiLineString;
-      break;
-    case DOTHI_GEOMETRY_KIND_MULTIPOLYGON:
-      t = wkbMultiPolygon;
-      break;
-    case DOTHI_GEOMETRY_KIND_GEOMETRY:
-      t = wkbUnknown;
-      break;
-    case DOTHI_GEOMETRY_KIND_NONE:
-    default:
-      return wkbNone;
-    }
-  return OGR_GT_SetModifier (t, info->has_z, info->has_m);
-}
-
-static OGRFieldType
-ogr_field_type (DothiFieldType type, OGRFieldSubType *sub)
-{
-  *sub = OFSTNone;
-  switch (type)
-    {
-    case DOTHI_FIELD_INTEGER:
-      return OFTInteger64;
-    case DOTHI_FIELD_BOOLEAN:
-      *sub = OFSTBoolean;
-      return OFTInteger;
-    case DOTHI_FIELD_REAL:
-      return OFTReal;
-    case DOTHI_FIELD_DATE:
-      return OFTDate;
-    case DOTHI_FIELD_DATETIME:
-      return OFTDateTime;
-    case DOTHI_FIELD_BLOB:
-      return OFTBinary;
-    case DOTHI_FIELD_TEXT:
-    default:
-      return OFTString;
-    }
-}
-
 /* A name beside @out_path that no file has: the output is written there
  * and renamed at the end, so a failed or cancelled export leaves nothing
  * under the name the user chose. Keeps the format's extension, which
@@ -769,7 +719,7 @@ export_rows (sqlite3 *db, GDALDatasetH ds, const char *driver, const DothiLayerI
     options = CSLSetNameValue (options, "RFC7946", "NO");
   else if (g_str_equal (driver, "GPKG"))
     options = CSLSetNameValue (options, "FID", "fid");
-  out = GDALDatasetCreateLayer (ds, info->name, srs, ogr_type_for (info), options);
+  out = GDALDatasetCreateLayer (ds, info->name, srs, dothi_export_ogr_type (info), options);
   CSLDestroy (options);
   if (out == NULL)
     {
@@ -785,7 +735,7 @@ export_rows (sqlite3 *db, GDALDatasetH ds, const char *driver, const DothiLayerI
       const DothiField *fld = g_ptr_array_index (info->fields, i);
       g_autoptr(DothiSqlStr) col = sqlite3_mprintf ("%s\"%w\"", i > 0 ? ", " : "", fld->name);
       OGRFieldSubType sub;
-      OGRFieldType type = ogr_field_type (fld->type, &sub);
+      OGRFieldType type = dothi_export_ogr_field_type (fld->type, &sub);
       OGRFieldDefnH fd = OGR_Fld_Create (fld->name, type);
       int idx = -1;
 
