@@ -181,7 +181,7 @@ test_tile_fill (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(DothiRenderLayer) layer = NULL;
   g_autoptr(DothiTileRenderer) r = NULL;
-  DothiBlock block;
+  DothiBlock block = { 0 };
   double px, py;
   cairo_surface_t *s;
   guint n = 0;
@@ -215,7 +215,7 @@ test_tile_outside (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(DothiRenderLayer) layer = NULL;
   g_autoptr(DothiTileRenderer) r = NULL;
-  DothiBlock block;
+  DothiBlock block = { 0 };
   double px, py;
   cairo_surface_t *s;
   guint n = 99;
@@ -243,7 +243,7 @@ test_tile_transform (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(DothiRenderLayer) layer = NULL;
   g_autoptr(DothiTileRenderer) r = NULL;
-  DothiBlock block;
+  DothiBlock block = { 0 };
   double px, py;
   cairo_surface_t *s;
   guint n;
@@ -510,7 +510,7 @@ test_scale_visibility (Fixture *f, gconstpointer data)
   g_autoptr(DothiRenderLayer) layer = NULL;
   g_autoptr(DothiStyle) style = NULL;
   g_autoptr(DothiTileRenderer) r = NULL;
-  DothiBlock block;
+  DothiBlock block = { 0 };
   double px, py;
   cairo_surface_t *s;
   guint n = 0;
@@ -602,7 +602,7 @@ test_selection_tile (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
   g_autoptr(DothiRenderLayer) layer = NULL;
   g_autoptr(DothiTileRenderer) r = NULL;
-  DothiBlock block;
+  DothiBlock block = { 0 };
   double px, py;
   cairo_surface_t *s;
   guint n = 0;
@@ -725,7 +725,7 @@ test_selection_lod_cache (Fixture *f, gconstpointer data)
   double bbox[4] = { X0 - 100, Y0 - 100, X0 + span + 100, Y0 + span + 100 };
   double merc[4], px, py, share;
   cairo_surface_t *lod, *ref;
-  DothiBlock block;
+  DothiBlock block = { 0 };
   guint hits;
   int w = lc->pixels;
 

@@ -27,6 +27,8 @@
 #include "dothi-import.h"
 #include "dothi-import-dialog.h"
 #include "dothi-layer-row.h"
+#include "dothi-layout.h"
+#include "dothi-layout-editor.h"
 #include "dothi-map-view.h"
 #include "dothi-parcel.h"
 #include "dothi-project.h"
@@ -3013,6 +3015,138 @@ test_query_builder (Fixture       *f,
   gtk_window_destroy (GTK_WINDOW (dialog));
 }
 
+/* ---- print layout editor ------------------------------------------------ */
+
+static gboolean
+layout_editor_idle (gpointer data)
+{
+  return !dothi_layout_editor_get_busy (data);
+}
+
+static gboolean
+layout_editor_rendered (gpointer data)
+{
+  return !dothi_layout_editor_get_busy (data)
+         && dothi_layout_editor_get_preview_texture (data) != NULL;
+}
+
+/* Pixels of the preview that are not white paper. */
+static gsize
+count_inked_pixels (GdkTexture *texture)
+{
+  int width = gdk_texture_get_width (texture);
+  int height = gdk_texture_get_height (texture);
+  gsize stride = (gsize) width * 4;
+  g_autofree guchar *pixels = g_malloc (stride * height);
+  gsize inked = 0;
+
+  gdk_texture_download (texture, pixels, stride);
+  for (gsize i = 0; i < stride * height; i += 4)
+    if (pixels[i] < 250 || pixels[i + 1] < 250 || pixels[i + 2] < 250)
+      inked++;
+  return inked;
+}
+
+static void
+test_layout_editor (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pdf = g_build_filename (f->dir, "quy-hoach.pdf", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) names = NULL;
+  g_autoptr(DothiLayout) stored = NULL;
+  gboolean map_complete;
+  DothiLayoutEditor *editor;
+  DothiLayout *layout;
+  JsonObject *map;
+  GdkTexture *texture;
+  double width, height, x;
+  guint n_items;
+  gsize length;
+
+  open_demo (f, &map_complete);
+  editor = dothi_layout_editor_new (GTK_WINDOW (f->window), dothi_window_get_project (f->window));
+  gtk_window_set_default_size (GTK_WINDOW (editor), 1200, 800);
+  gtk_window_present (GTK_WINDOW (editor));
+
+  /* A planning map on A3, drawn off the main thread. */
+  g_assert_true (dothi_layout_editor_new_from_template (editor, "planning", "A3",
+                                                        "BẢN ĐỒ QUY HOẠCH SỬ DỤNG ĐẤT", &error));
+  g_assert_no_error (error);
+  g_assert_true (dothi_layout_editor_get_modified (editor));
+  g_assert_true (dothi_layout_editor_get_busy (editor));
+  wait_until (layout_editor_rendered, editor);
+  layout = dothi_layout_editor_get_layout (editor);
+  dothi_layout_get_page_size (layout, &width, &height);
+  g_assert_cmpfloat_with_epsilon (MAX (width, height), 420, 0.01);
+  g_assert_cmpfloat_with_epsilon (MIN (width, height), 297, 0.01);
+  texture = dothi_layout_editor_get_preview_texture (editor);
+  g_assert_cmpfloat_with_epsilon ((double) gdk_texture_get_width (texture) / gdk_texture_get_height (texture),
+                                  width / height, 0.01);
+  /* The city, the title block and the frame are on the paper. */
+  g_assert_cmpuint (count_inked_pixels (texture), >,
+                    (gsize) gdk_texture_get_width (texture) * gdk_texture_get_height (texture) / 20);
+
+  /* The map frame moves 10 mm; the JSON follows and the page is drawn again. */
+  before = dothi_layout_to_json (layout);
+  g_assert_true (dothi_layout_editor_select_item (editor, "map"));
+  map = dothi_layout_find_item (layout, "map");
+  g_assert_nonnull (map);
+  x = json_object_get_double_member (map, "x");
+  dothi_layout_editor_move_selected (editor, 10, 0);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (map, "x"), x + 10, 0.001);
+  after = dothi_layout_to_json (layout);
+  g_assert_cmpstr (before, !=, after);
+  g_assert_true (dothi_layout_editor_get_busy (editor));
+  g_assert_false (dothi_layout_editor_select_item (editor, "no-such-item"));
+
+  /* Added and removed again. */
+  n_items = json_array_get_length (json_object_get_array_member (dothi_layout_get_object (layout), "items"));
+  g_assert_true (dothi_layout_editor_add_item (editor, "legend"));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (dothi_layout_get_object (layout), "items")),
+                    ==, n_items + 1);
+  dothi_layout_editor_delete_selected (editor);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (dothi_layout_get_object (layout), "items")),
+                    ==, n_items);
+  g_assert_cmpint (dothi_layout_editor_get_selected_index (editor), ==, -1);
+
+  /* A negative scale is shown at once and fixed again. */
+  json_object_set_int_member (map, "scale", -5);
+  dothi_layout_editor_layout_changed (editor);
+  g_assert_nonnull (dothi_layout_editor_get_error_message (editor));
+  g_assert_false (dothi_layout_editor_get_busy (editor));
+  json_object_set_int_member (map, "scale", 2000);
+  dothi_layout_editor_layout_changed (editor);
+  wait_until (layout_editor_rendered, editor);
+
+  /* Saved in the project. */
+  dothi_layout_editor_save (editor, &error);
+  g_assert_no_error (error);
+  g_assert_false (dothi_layout_editor_get_modified (editor));
+  names = dothi_layout_list (dothi_window_get_project (f->window), &error);
+  g_assert_no_error (error);
+  g_assert_true (g_strv_contains ((const char * const *) names, dothi_layout_get_name (layout)));
+  stored = dothi_layout_load (dothi_window_get_project (f->window), dothi_layout_get_name (layout), &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (dothi_layout_find_item (stored, "map"), "x"),
+                                  x + 10, 0.001);
+
+  /* Printed to a PDF in a worker. */
+  dothi_layout_editor_print (editor, pdf);
+  g_assert_true (dothi_layout_editor_get_busy (editor));
+  wait_until (layout_editor_idle, editor);
+  g_assert_null (dothi_layout_editor_get_error_message (editor));
+  g_file_get_contents (pdf, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (length, >, 4);
+  g_assert_cmpmem (contents, 4, "%PDF", 4);
+
+  gtk_window_destroy (GTK_WINDOW (editor));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3081,6 +3215,7 @@ main (int   argc,
   ADD ("/ui/import-dialog/run-error", test_import_dialog_run_error);
   ADD ("/ui/sql-console", test_sql_console);
   ADD ("/ui/query-builder", test_query_builder);
+  ADD ("/ui/layout-editor", test_layout_editor);
 #undef ADD
 
   ret = g_test_run ();

@@ -40,6 +40,7 @@ static const struct {
   { "win.history",            { "<Control>h", NULL } },
   { "win.query",              { "<Control><Shift>f", NULL } },
   { "win.sql-console",        { "<Control><Shift>l", NULL } },
+  { "win.print",              { "<Control>p", NULL } },
   { "win.merge",              { "<Control>m", NULL } },
   { "win.show-help-overlay",  { "<Control>question", NULL } },
   { "app.quit",               { "<Control>q", NULL } },

@@ -440,7 +440,7 @@ static void
 request_tile (DothiTileLayer *self, TileEntry *entry, double scale)
 {
   Request *request;
-  DothiBlock block;
+  DothiBlock block = { 0 };
   int size = (int) round (256 * scale);
 
   /* At resolution(z) / scale and size 256·scale a block is still XYZ tile

@@ -28,6 +28,7 @@
 #include "dothi-search.h"
 #include "dothi-style-dialog.h"
 #include "dothi-topology-view.h"
+#include "dothi-layout-editor.h"
 #include "dothi-query-dialog.h"
 #include "dothi-sql-window.h"
 
@@ -91,6 +92,7 @@ struct _DothiWindow
   GtkWidget            *topology_view;    /* weak */
   GtkWidget            *query_dialog;     /* weak */
   GtkWidget            *sql_window;       /* weak */
+  GtkWidget            *layout_editor;    /* weak */
 
   /* Follows the file, as the map does, for the undo and redo labels. */
 
@@ -2440,6 +2442,23 @@ sql_console_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (self->sql_window));
 }
 
+static void
+print_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  if (self->project == NULL)
+    return;
+  if (self->layout_editor == NULL)
+    {
+      self->layout_editor = GTK_WIDGET (dothi_layout_editor_new (GTK_WINDOW (self), self->project));
+      g_object_add_weak_pointer (G_OBJECT (self->layout_editor), (gpointer *) &self->layout_editor);
+    }
+  gtk_window_present (GTK_WINDOW (self->layout_editor));
+}
+
 /* Forms, history and topology windows hold the project: they go with it. */
 static void
 close_project_windows (DothiWindow *self)
@@ -2453,7 +2472,7 @@ close_project_windows (DothiWindow *self)
 
       if ((DOTHI_IS_AUDIT_VIEW (window) || DOTHI_IS_FEATURE_FORM (window)
            || DOTHI_IS_TOPOLOGY_VIEW (window) || DOTHI_IS_QUERY_DIALOG (window)
-           || DOTHI_IS_SQL_WINDOW (window))
+           || DOTHI_IS_SQL_WINDOW (window) || DOTHI_IS_LAYOUT_EDITOR (window))
           && gtk_window_get_transient_for (window) == GTK_WINDOW (self))
         g_ptr_array_add (doomed, g_object_ref (window));
     }
@@ -3015,6 +3034,7 @@ update_edit_actions (DothiWindow *self,
   gtk_widget_action_set_enabled (widget, "win.toggle-table", showing_map);
   gtk_widget_action_set_enabled (widget, "win.history", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.query", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.print", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.sql-console", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.clear-query-result",
                                  dothi_map_view_get_result (self->map_view) != NULL);
@@ -3414,6 +3434,7 @@ dothi_window_class_init (DothiWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.history", NULL, history_action);
   gtk_widget_class_install_action (widget_class, "win.check-topology", NULL, check_topology_action);
   gtk_widget_class_install_action (widget_class, "win.query", NULL, query_action);
+  gtk_widget_class_install_action (widget_class, "win.print", NULL, print_action);
   gtk_widget_class_install_action (widget_class, "win.clear-query-result", NULL, clear_query_result_action);
   gtk_widget_class_install_action (widget_class, "win.sql-console", NULL, sql_console_action);
   gtk_widget_class_install_action (widget_class, "win.edit-anyway", NULL, edit_anyway_action);

@@ -31,6 +31,7 @@
 #include "dothi-import.h"
 #include "dothi-map-transform.h"
 #include "dothi-parcel.h"
+#include "dothi-print.h"
 #include "dothi-project.h"
 #include "dothi-query.h"
 #include "dothi-query-result.h"
@@ -1372,6 +1373,135 @@ cmd_query (int argc, char **argv)
   return EXIT_DONE;
 }
 
+/* ---- print ------------------------------------------------------------- */
+
+static int
+cmd_print (int argc, char **argv)
+{
+  g_autofree char *layout_name = NULL;
+  g_autofree char *layout_file = NULL;
+  g_autofree char *template_name = NULL;
+  g_autofree char *page = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *atlas = NULL;
+  g_autofree char *where = NULL;
+  g_autofree char *format = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *extract = NULL;
+  g_autofree char *save_layout = NULL;
+  gboolean list = FALSE;
+  double dpi = 0;
+  GOptionEntry entries[] = {
+    { "layout", 'l', 0, G_OPTION_ARG_STRING, &layout_name, N_("A layout stored in the project"), N_("NAME") },
+    { "layout-file", 0, 0, G_OPTION_ARG_FILENAME, &layout_file, N_("A layout as a JSON file"), N_("FILE") },
+    { "template", 't', 0, G_OPTION_ARG_STRING, &template_name, N_("A ready layout: planning, cadastral or handout"), N_("NAME") },
+    { "page", 0, 0, G_OPTION_ARG_STRING, &page, N_("Page size of the template: A4, A3, A2, A1 or A0"), N_("SIZE") },
+    { "title", 0, 0, G_OPTION_ARG_STRING, &title, N_("Title of the template's map"), N_("TEXT") },
+    { "atlas", 'a', 0, G_OPTION_ARG_STRING, &atlas, N_("One page per feature of this layer"), N_("LAYER") },
+    { "where", 'w', 0, G_OPTION_ARG_STRING, &where, N_("Only the atlas features that meet this condition"), N_("EXPRESSION") },
+    { "format", 'f', 0, G_OPTION_ARG_STRING, &format, N_("pdf, svg or png (default: from the extension)"), N_("FORMAT") },
+    { "dpi", 0, 0, G_OPTION_ARG_DOUBLE, &dpi, N_("Resolution of PNG output (default 300) and of features too small to show at the scale (default 150)"), N_("DPI") },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("The file to write"), N_("FILE") },
+    { "extract", 0, 0, G_OPTION_ARG_STRING, &extract, N_("Print the parcel extract of this parcel"), N_("LAYER:FID") },
+    { "save-layout", 0, 0, G_OPTION_ARG_STRING, &save_layout, N_("Store the layout in the project under this name"), N_("NAME") },
+    { "list", 0, 0, G_OPTION_ARG_NONE, &list, N_("List the layouts stored in the project"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"),
+                                               _("Prints a layout, an atlas or a parcel extract to PDF, SVG or PNG."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(DothiLayout) layout = NULL;
+  DothiPrintOptions options = { 0, };
+  gint64 pages;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (ctx, _("Give the project file"));
+  project = open_project (argv[1], save_layout == NULL, &status);
+  if (project == NULL)
+    return status;
+
+  if (list)
+    {
+      g_auto(GStrv) names = dothi_layout_list (project, &error);
+
+      if (names == NULL)
+        return fail (error);
+      for (guint i = 0; names[i] != NULL; i++)
+        g_print ("%s\n", names[i]);
+      return EXIT_DONE;
+    }
+  if (out == NULL)
+    return usage_error (ctx, _("Give the file to write with -o"));
+  if (!dothi_print_format_for (format, out, &options.format))
+    return usage_error (ctx, _("Give --format pdf, svg or png, or a file name ending in one"));
+  options.dpi = dpi;
+
+  if (extract != NULL)
+    {
+      g_autofree char *layer = g_strdup (extract);
+      char *colon = strrchr (layer, ':');
+      char *end = NULL;
+      gint64 fid;
+
+      if (colon == NULL)
+        return usage_error (ctx, _("--extract takes LAYER:FID, e.g. parcels:123"));
+      *colon = '\0';
+      fid = g_ascii_strtoll (colon + 1, &end, 10);
+      if (end == colon + 1 || *end != '\0')
+        return usage_error (ctx, _("--extract takes LAYER:FID, e.g. parcels:123"));
+      if (!dothi_print_parcel_extract (dothi_project_get_path (project), layer, fid, out,
+                                       options.format, cancellable, &error))
+        return fail (error);
+      return EXIT_DONE;
+    }
+
+  if ((layout_name != NULL) + (layout_file != NULL) + (template_name != NULL) != 1)
+    return usage_error (ctx, _("Give one of --layout, --layout-file and --template"));
+  if (layout_name != NULL)
+    layout = dothi_layout_load (project, layout_name, &error);
+  else if (layout_file != NULL)
+    {
+      g_autofree char *json = NULL;
+
+      if (!g_file_get_contents (layout_file, &json, NULL, &error))
+        return fail (error);
+      layout = dothi_layout_new_from_json (json, &error);
+    }
+  else
+    layout = dothi_layout_new_template (project, template_name, page, title, &error);
+  if (layout == NULL)
+    return fail (error);
+  if (save_layout != NULL)
+    {
+      JsonObject *root = dothi_layout_get_object (layout);
+
+      json_object_set_string_member (root, "name", save_layout);
+      if (!dothi_layout_store (project, layout, &error))
+        return fail (error);
+    }
+
+  options.atlas_layer = atlas;
+  options.atlas_where = where;
+  pages = dothi_print_count_pages (dothi_project_get_path (project), layout, &options, &error);
+  if (pages < 0)
+    return fail (error);
+  if (pages > 1)
+    {
+      g_autofree char *n = dothi_format_int64 (pages);
+      /* Translators: a page count */
+      g_printerr (ngettext ("Printing %s page…\n", "Printing %s pages…\n", (gulong) pages), n);
+    }
+  if (!dothi_print_sync (dothi_project_get_path (project), layout, &options, out, cancellable,
+                         terminal_progress, NULL, &error))
+    return fail (error);
+  return EXIT_DONE;
+}
+
 /* ---- sql --------------------------------------------------------------- */
 
 static int
@@ -2142,6 +2272,7 @@ static const struct {
   { "render", cmd_render, N_("Draw the map to a PNG image") },
   { "query", cmd_query, N_("Find the features that meet a condition") },
   { "sql", cmd_sql, N_("Run a read-only SQL query") },
+  { "print", cmd_print, N_("Print a layout, an atlas or a parcel extract") },
   { "style", cmd_style, N_("Print or set a layer’s style") },
   { "edit", cmd_edit, N_("Apply feature changes from a GeoJSON file") },
   { "undo", cmd_undo, N_("Undo the last action") },

@@ -419,6 +419,7 @@ typedef struct {
   double             margin;   /* pixels drawn beyond the block's edges */
   gboolean           reference;
   gboolean           highlight;   /* a selection: cased outlines, ringed dots */
+  gboolean           projected;   /* DothiBlock.projected: affine, no PROJ */
   DothiMapTransform *transform;
 
   /* Control grid over the source bbox: pixel coordinates of the nodes. */
@@ -438,6 +439,7 @@ typedef struct {
 
   /* Sub-pixel features as premultiplied coverage, size × size × 4. */
   float             *dots;
+  int                dots_box[4];  /* pixels splatted: i0 j0 i1 j1 (inclusive) */
 
   cairo_t           *cr;
   guint              n_drawn;
@@ -448,6 +450,12 @@ to_pixel_exact (Draw *d, double x, double y, double *px, double *py)
 {
   double mx, my;
 
+  if (d->projected)
+    {
+      *px = (x - d->ox) / d->res;
+      *py = (d->oy - y) / d->res;
+      return;
+    }
   if (!dothi_map_transform_to_mercator (d->transform, x, y, &mx, &my))
     {
       *px = *py = NAN;
@@ -853,6 +861,24 @@ splat (Draw *d, const DothiColor *col, double x0, double y0, double x1, double y
   int size = d->size;
   int i0 = MAX (0, (int) floor (x0)), i1 = MIN (size - 1, (int) floor (x1));
   int j0 = MAX (0, (int) floor (y0)), j1 = MIN (size - 1, (int) floor (y1));
+
+  if (i0 <= i1 && j0 <= j1)
+    {
+      if (d->dots_box[2] < d->dots_box[0])
+        {
+          d->dots_box[0] = i0;
+          d->dots_box[1] = j0;
+          d->dots_box[2] = i1;
+          d->dots_box[3] = j1;
+        }
+      else
+        {
+          d->dots_box[0] = MIN (d->dots_box[0], i0);
+          d->dots_box[1] = MIN (d->dots_box[1], j0);
+          d->dots_box[2] = MAX (d->dots_box[2], i1);
+          d->dots_box[3] = MAX (d->dots_box[3], j1);
+        }
+    }
   for (int j = j0; j <= j1; j++)
     for (int i = i0; i <= i1; i++)
       {
@@ -890,17 +916,26 @@ static void
 paint_dots (Draw *d)
 {
   int size = d->size;
-  cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, size, size);
-  guint8 *data = cairo_image_surface_get_data (s);
-  int stride = cairo_image_surface_get_stride (s);
+  /* Only the part splatted: a print's blocks are big and mostly empty,
+   * and every pixel of the image is compressed into the PDF. */
+  int i0 = d->dots_box[0], j0 = d->dots_box[1];
+  int w = d->dots_box[2] - i0 + 1, h = d->dots_box[3] - j0 + 1;
+  cairo_surface_t *s;
+  guint8 *data;
+  int stride;
 
-  for (int j = 0; j < size; j++)
+  if (w <= 0 || h <= 0)
+    return;
+  s = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w, h);
+  data = cairo_image_surface_get_data (s);
+  stride = cairo_image_surface_get_stride (s);
+  for (int j = 0; j < h; j++)
     {
       guint32 *row = (guint32 *) (data + (gsize) j * stride);
 
-      for (int i = 0; i < size; i++)
+      for (int i = 0; i < w; i++)
         {
-          const float *p = d->dots + 4 * ((gsize) j * size + i);
+          const float *p = d->dots + 4 * ((gsize) (j0 + j) * size + i0 + i);
           guint32 a = (guint32) lrint (CLAMP (p[3], 0, 1) * 255);
 
           row[i] = a << 24
@@ -911,10 +946,30 @@ paint_dots (Draw *d)
     }
   cairo_surface_mark_dirty (s);
   cairo_save (d->cr);
-  cairo_set_source_surface (d->cr, s, 0, 0);
+  cairo_set_source_surface (d->cr, s, i0, j0);
   cairo_paint (d->cr);
   cairo_restore (d->cr);
   cairo_surface_destroy (s);
+}
+
+/* The block's resolution, size and top-left corner (Web Mercator, or the
+ * layer CRS on paper). */
+static void
+block_origin (Draw *d, const DothiBlock *block)
+{
+  d->res = block->resolution;
+  d->size = block->size;
+  d->projected = block->projected;
+  if (block->projected)
+    {
+      d->ox = block->origin_x + block->x * block->size * block->resolution;
+      d->oy = block->origin_y - block->y * block->size * block->resolution;
+    }
+  else
+    {
+      d->ox = -DOTHI_MERCATOR_HALF_WORLD + block->x * block->size * block->resolution;
+      d->oy = DOTHI_MERCATOR_HALF_WORLD - block->y * block->size * block->resolution;
+    }
 }
 
 /* Sets up the block's geometry and control grid; FALSE when the block
@@ -928,13 +983,12 @@ setup_block_cached (DothiTileRenderer *self, Draw *d, int srid, const DothiBlock
 {
   GridCache *g = &self->grid;
 
-  d->res = block->resolution;
-  d->size = block->size;
-  d->ox = -DOTHI_MERCATOR_HALF_WORLD + block->x * block->size * block->resolution;
-  d->oy = DOTHI_MERCATOR_HALF_WORLD - block->y * block->size * block->resolution;
+  block_origin (d, block);
   if (!(g->valid && g->srid == srid && g->margin == d->margin
         && g->block.resolution == block->resolution && g->block.x == block->x
-        && g->block.y == block->y && g->block.size == block->size))
+        && g->block.y == block->y && g->block.size == block->size
+        && g->block.projected == block->projected && g->block.origin_x == block->origin_x
+        && g->block.origin_y == block->origin_y))
     {
       g->valid = TRUE;
       g->block = *block;
@@ -968,15 +1022,14 @@ setup_grid (Draw *d, const DothiBlock *block, double src[4])
 {
   double merc[4];
 
-  d->res = block->resolution;
-  d->size = block->size;
-  d->ox = -DOTHI_MERCATOR_HALF_WORLD + block->x * block->size * block->resolution;
-  d->oy = DOTHI_MERCATOR_HALF_WORLD - block->y * block->size * block->resolution;
+  block_origin (d, block);
   merc[0] = d->ox - d->margin * d->res;
   merc[2] = d->ox + (block->size + d->margin) * d->res;
   merc[3] = d->oy + d->margin * d->res;
   merc[1] = d->oy - (block->size + d->margin) * d->res;
-  if (!dothi_map_transform_bbox_from_mercator (d->transform, merc, src))
+  if (d->projected)
+    memcpy (src, merc, sizeof merc);
+  else if (!dothi_map_transform_bbox_from_mercator (d->transform, merc, src))
     return FALSE;
 
   d->sx0 = src[0];
@@ -1180,7 +1233,7 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
   g_autoptr(GByteArray) arena = NULL;
   sqlite3_stmt *stmt;
   double src[4];
-  double outline_px, lod_px;
+  double outline_px, lod_px, small_px;
   guint row = 0;
   int rc;
   gboolean ok = TRUE;
@@ -1204,6 +1257,8 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
   d.reference = (flags & DOTHI_RENDER_REFERENCE) != 0;
   d.margin = ceil (symbol_margin (style) * scale) + 2;
   d.cr = cr;
+  d.dots_box[0] = d.dots_box[1] = G_MAXINT;
+  d.dots_box[2] = d.dots_box[3] = -1;
   d.highlight = selection != NULL;
   if (d.highlight)
     {
@@ -1233,6 +1288,12 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
   /* Below a pixel both ways a feature is coverage; from one pixel up its
    * shape shows (splatting 1–2 px parcels moved 6.7 % of pixels). */
   lod_px = 1.0;
+  small_px = SMALL_POLYGON_PX;
+  if (flags & DOTHI_RENDER_PRINT)
+    {
+      lod_px *= MAX (scale, 1.0);
+      small_px *= MAX (scale, 1.0);
+    }
 
   cairo_save (cr);
   cairo_set_antialias (cr, CAIRO_ANTIALIAS_DEFAULT);
@@ -1301,7 +1362,7 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
       /* A polygon of a pixel or two: its exact area, spread over the
        * pixels its bbox meets, is what antialiasing would give within a
        * few levels, at a tenth of cairo's cost per polygon. */
-      if (!d.reference && wpx < SMALL_POLYGON_PX && hpx < SMALL_POLYGON_PX
+      if (!d.reference && wpx < small_px && hpx < small_px
           && (base == 3 || base == 6))
         {
           double area, box[4];
@@ -1322,7 +1383,7 @@ dothi_tile_renderer_draw (DothiTileRenderer      *self,
 
       /* Likewise a line of a pixel or two: its stroke's area, over its
        * bbox widened by half the stroke. */
-      if (!d.reference && wpx < SMALL_POLYGON_PX && hpx < SMALL_POLYGON_PX
+      if (!d.reference && wpx < small_px && hpx < small_px
           && (base == 2 || base == 5))
         {
           double length, box[4];

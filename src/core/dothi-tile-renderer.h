@@ -57,6 +57,14 @@ typedef struct {
   gint64  x;        /* block column */
   gint64  y;        /* block row */
   int     size;     /* pixels per side */
+  /* Paper: when set, the grid lies in the layer's own CRS (the project
+   * CRS, straight on the sheet) instead of Web Mercator, @resolution is
+   * in its units a pixel, and pixel (i, j) of block (x, y) covers
+   * [ox + (x·size + i)·r, ox + (x·size + i + 1)·r] ×
+   * [oy - (y·size + j + 1)·r, oy - (y·size + j)·r]. */
+  gboolean projected;
+  double   origin_x;   /* ox */
+  double   origin_y;   /* oy */
 } DothiBlock;
 
 typedef enum {
@@ -64,6 +72,11 @@ typedef enum {
   /* Every feature decoded and drawn, no level of detail: the reference
    * against which the level of detail is measured. */
   DOTHI_RENDER_REFERENCE = 1 << 0,
+  /* Paper: the level of detail goes by the size a feature shows at
+   * @scale (screen pixels), not by paper pixels, so what reads on screen
+   * at this scale is vector and the rest is coverage at the print's
+   * resolution. */
+  DOTHI_RENDER_PRINT     = 1 << 1,
 } DothiRenderFlags;
 
 typedef struct _DothiTileRenderer DothiTileRenderer;
