@@ -413,8 +413,18 @@ resolve_maps (DothiPrintContext *ctx, const double *atlas_box, double atlas_marg
           /* The atlas feature, centred, at the atlas's own scale, or at
            * the first standard scale that fits it: the frame's scale
            * (a template's, made for the whole city) is not for a page. */
-          scale = atlas_scale > 0 ? atlas_scale
-                  : standard_scale (fit_scale (atlas_box, atlas_margin, map->w, map->h));
+          scale = atlas_scale;
+          if (scale <= 0)
+            {
+              /* The margin gives way (down to 2 %) before the scale
+               * steps up: a sheet that just fits stays at 1:25 000
+               * rather than jumping to 1:50 000. */
+              double with_margin = standard_scale (fit_scale (atlas_box, atlas_margin,
+                                                              map->w, map->h));
+              double tight = standard_scale (fit_scale (atlas_box, MIN (atlas_margin, 0.02),
+                                                        map->w, map->h));
+              scale = MIN (with_margin, tight);
+            }
           extent_at ((atlas_box[0] + atlas_box[2]) / 2, (atlas_box[1] + atlas_box[3]) / 2,
                      scale, map->w, map->h, map->extent);
         }
