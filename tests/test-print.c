@@ -16,6 +16,7 @@
 #include "test-util.h"
 
 #include <cairo.h>
+#include <cpl_conv.h>
 #include <gdal.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -1469,6 +1470,103 @@ test_preview (Fixture *f, gconstpointer data)
   cairo_surface_destroy (surface);
 }
 
+/* ---- offline basemap ------------------------------------------------------ */
+
+/* An MBTiles basemap in Web Mercator, one colour, over the small project. */
+static char *
+make_mbtiles (const char *dir, double cx, double cy)
+{
+  OGRSpatialReferenceH vn = OSRNewSpatialReference (NULL);
+  OGRSpatialReferenceH merc = OSRNewSpatialReference (NULL);
+  OGRCoordinateTransformationH ct;
+  GDALDatasetH mem, out;
+  double xs[2] = { cx - 1500, cx + 1500 }, ys[2] = { cy - 1500, cy + 1500 };
+  double gt[6];
+  char *wkt = NULL;
+  char *path = g_build_filename (dir, "basemap.mbtiles", NULL);
+  guint8 *band = g_malloc (256 * 256);
+  const guint8 colour[3] = { 10, 200, 30 };
+
+  OSRImportFromEPSG (vn, 9218);
+  OSRImportFromEPSG (merc, 3857);
+  OSRSetAxisMappingStrategy (vn, OAMS_TRADITIONAL_GIS_ORDER);
+  OSRSetAxisMappingStrategy (merc, OAMS_TRADITIONAL_GIS_ORDER);
+  ct = OCTNewCoordinateTransformation (vn, merc);
+  g_assert_true (OCTTransform (ct, 2, xs, ys, NULL));
+  mem = GDALCreate (GDALGetDriverByName ("MEM"), "", 256, 256, 3, GDT_Byte, NULL);
+  gt[0] = xs[0]; gt[1] = (xs[1] - xs[0]) / 256; gt[2] = 0;
+  gt[3] = ys[1]; gt[4] = 0; gt[5] = -(ys[1] - ys[0]) / 256;
+  GDALSetGeoTransform (mem, gt);
+  OSRExportToWkt (merc, &wkt);
+  GDALSetProjection (mem, wkt);
+  for (int b = 0; b < 3; b++)
+    {
+      memset (band, colour[b], 256 * 256);
+      g_assert_cmpint (GDALRasterIO (GDALGetRasterBand (mem, b + 1), GF_Write, 0, 0, 256, 256,
+                                     band, 256, 256, GDT_Byte, 0, 0), ==, CE_None);
+    }
+  out = GDALCreateCopy (GDALGetDriverByName ("MBTiles"), path, mem, FALSE, NULL, NULL, NULL);
+  g_assert_nonnull (out);
+  GDALClose (out);
+  GDALClose (mem);
+  CPLFree (wkt);
+  g_free (band);
+  OCTDestroyCoordinateTransformation (ct);
+  OSRDestroySpatialReference (vn);
+  OSRDestroySpatialReference (merc);
+  return path;
+}
+
+static void
+test_basemap (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *mbtiles = make_mbtiles (f->dir, SMALL_CX, SMALL_CY);
+  g_autofree char *png = g_build_filename (f->dir, "basemap.png", NULL);
+  g_autofree char *pdf = g_build_filename (f->dir, "online.pdf", NULL);
+  char cx[G_ASCII_DTOSTR_BUF_SIZE], cy[G_ASCII_DTOSTR_BUF_SIZE];
+  g_autofree char *json = NULL;
+  g_autofree char *online = NULL;
+  g_autoptr(DothiLayout) layout = NULL;
+  g_autoptr(DothiLayout) bad = NULL;
+  cairo_surface_t *image;
+  guint32 pixel, outside;
+  int stride;
+
+  json = g_strdup_printf ("{\"name\": \"nền\", \"page\": {\"size\": \"A4\", \"orientation\": \"landscape\"},"
+                          " \"items\": [{\"type\": \"map\", \"id\": \"map\", \"x\": 10, \"y\": 10,"
+                          " \"w\": 277, \"h\": 190, \"scale\": 2000, \"center\": [%s, %s],"
+                          " \"layers\": [\"scale_lines\"], \"grid\": 0, \"basemap\": \"%s\"}]}",
+                          g_ascii_dtostr (cx, sizeof cx, SMALL_CX),
+                          g_ascii_dtostr (cy, sizeof cy, SMALL_CY), mbtiles);
+  layout = layout_from_json (json);
+  g_assert_true (print_to (f->small, layout, DOTHI_PRINT_PNG, 50, NULL, NULL, png, &error));
+  g_assert_no_error (error);
+
+  /* Inside the frame, away from the lines: the basemap's green; the
+   * margin outside the frame stays white paper. */
+  image = cairo_image_surface_create_from_png (png);
+  g_assert_cmpint (cairo_surface_status (image), ==, CAIRO_STATUS_SUCCESS);
+  stride = cairo_image_surface_get_stride (image);
+  pixel = *(guint32 *) (cairo_image_surface_get_data (image) + (gsize) 40 * stride + 40 * 4);
+  outside = *(guint32 *) (cairo_image_surface_get_data (image) + (gsize) 5 * stride + 5 * 4);
+  g_assert_cmpint ((pixel >> 16) & 0xff, <, 40);
+  g_assert_cmpint ((pixel >> 8) & 0xff, >, 170);
+  g_assert_cmpint (outside & 0xffffff, ==, 0xffffff);
+  cairo_surface_destroy (image);
+
+  /* Online tiles are never printed. */
+  online = g_strdup_printf ("{\"name\": \"online\", \"page\": {\"size\": \"A4\"},"
+                            " \"items\": [{\"type\": \"map\", \"x\": 10, \"y\": 10, \"w\": 190,"
+                            " \"h\": 270, \"layers\": [\"scale_lines\"],"
+                            " \"basemap\": \"https://tile.example.org/{z}/{x}/{y}.png\"}]}");
+  bad = layout_from_json (online);
+  g_assert_false (print_to (f->small, bad, DOTHI_PRINT_PDF, 0, NULL, NULL, pdf, &error));
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "online"));
+  g_assert_false (g_file_test (pdf, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1490,6 +1588,7 @@ main (int argc, char **argv)
   ADD ("/print/svg-png", test_svg_png);
   ADD ("/print/preview", test_preview);
   ADD ("/print/atlas-template", test_atlas_template);
+  ADD ("/print/basemap", test_basemap);
 #undef ADD
 
   status = g_test_run ();

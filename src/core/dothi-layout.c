@@ -589,7 +589,8 @@ check_map (JsonObject *item, const char *label, GError **error)
 
   return check_layer_list (item, label, "layers", error)
          && check_optional_number (item, label, "grid", FALSE, error)
-         && check_optional_boolean (item, label, "labels", error);
+         && check_optional_boolean (item, label, "labels", error)
+         && check_optional_string (item, label, "basemap", error);
 }
 
 static gboolean

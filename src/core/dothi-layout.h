@@ -17,7 +17,9 @@
  *           fits the extent of the layers drawn)
  *       "layers": ["parcels", "zoning"],      (absent: the visible layers)
  *       "grid": 500,                   (VN-2000 grid interval in metres; 0: none, absent: automatic)
- *       "labels": true },              (plot labels: code, area, population)
+ *       "labels": true,                (plot labels: code, area, population)
+ *       "basemap": "/…/city.mbtiles" }  (an offline basemap, warped to the project CRS;
+ *                                       online tiles are never printed)
  *     { "type": "overview", "map": "map", "x": …, "layers": [...] },
  *     { "type": "legend", "map": "map", "x": …, "title": "Chú giải" },
  *     { "type": "scale_bar", "map": "map", "x": …, "y": …, "w": 80, "h": 12 },

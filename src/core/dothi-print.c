@@ -15,6 +15,11 @@
 #include "dothi-spatialite-store.h"
 #include "dothi-store.h"
 
+#include <gdal.h>
+#include <gdalwarper.h>
+#include <cpl_conv.h>
+#include <ogr_srs_api.h>
+
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 #include <errno.h>
@@ -589,6 +594,140 @@ draw_features (cairo_t *cr, DothiPrintContext *ctx, DothiPrintMap *map, GError *
   return ok;
 }
 
+
+/* An offline basemap (an MBTiles file, or any raster GDAL reads) under the
+ * frame: warped from its CRS (Web Mercator) to the project's, read at the
+ * print's resolution and painted as one image. Online tiles are never
+ * printed: only a file is accepted. */
+static gboolean
+draw_basemap (cairo_t *cr, DothiPrintContext *ctx, DothiPrintMap *map, const char *path,
+              GError **error)
+{
+  double dpi = ctx->dpi > 0 ? ctx->dpi : 150;
+  int width = (int) ceil (map->w / 25.4 * dpi), height = (int) ceil (map->h / 25.4 * dpi);
+  OGRSpatialReferenceH srs = NULL;
+  GDALDatasetH src = NULL, warped = NULL;
+  char *wkt = NULL;
+  double gt[6];
+  guint8 *rgba = NULL;
+  cairo_surface_t *image = NULL;
+  gboolean ok = FALSE;
+  int bands;
+
+  if (g_str_has_prefix (path, "http://") || g_str_has_prefix (path, "https://"))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: an address */
+                   _("“%s” is an online basemap: online tiles are never printed; give an offline MBTiles file"),
+                   path);
+      return FALSE;
+    }
+  src = GDALOpen (path, GA_ReadOnly);
+  if (src == NULL || GDALGetRasterCount (src) < 3)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: a file name, GDAL's message */
+                   _("Cannot read the basemap “%s”: %s"), path,
+                   src == NULL ? CPLGetLastErrorMsg () : _("it has no colour bands"));
+      goto out;
+    }
+  srs = dothi_crs_new_srs (ctx->srid, error);
+  if (srs == NULL || OSRExportToWkt (srs, &wkt) != OGRERR_NONE)
+    goto out;
+  warped = GDALAutoCreateWarpedVRT (src, NULL, wkt, GRA_Bilinear, 0.125, NULL);
+  if (warped == NULL || GDALGetGeoTransform (warped, gt) != CE_None || gt[2] != 0 || gt[4] != 0)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   _("Cannot read the basemap “%s”: %s"), path, CPLGetLastErrorMsg ());
+      goto out;
+    }
+  {
+    /* The frame's extent as a window of the warped raster; what lies
+     * outside the raster stays white. */
+    double px0 = (map->extent[0] - gt[0]) / gt[1], px1 = (map->extent[2] - gt[0]) / gt[1];
+    double py0 = (map->extent[3] - gt[3]) / gt[5], py1 = (map->extent[1] - gt[3]) / gt[5];
+    int rw = GDALGetRasterXSize (warped), rh = GDALGetRasterYSize (warped);
+    int x0 = (int) floor (MAX (px0, 0)), y0 = (int) floor (MAX (py0, 0));
+    int x1 = (int) ceil (MIN (px1, rw)), y1 = (int) ceil (MIN (py1, rh));
+    int ow, oh, stride;
+    double ox, oy, sx, sy;
+    guint8 *data;
+
+    if (x1 <= x0 || y1 <= y0)
+      {
+        ok = TRUE;   /* the basemap does not reach the frame */
+        goto out;
+      }
+    sx = width / (px1 - px0);
+    sy = height / (py1 - py0);
+    ow = MAX (1, (int) ceil ((x1 - x0) * sx));
+    oh = MAX (1, (int) ceil ((y1 - y0) * sy));
+    bands = MIN (GDALGetRasterCount (warped), 4);
+    rgba = g_malloc0 ((gsize) ow * oh * 4);
+    for (int b = 0; b < 4; b++)
+      {
+        CPLErr err = CE_None;
+
+        if (b < bands)
+          err = GDALRasterIO (GDALGetRasterBand (warped, b + 1), GF_Read, x0, y0, x1 - x0,
+                              y1 - y0, rgba + b, ow, oh, GDT_Byte, 4, ow * 4);
+        else
+          for (gsize i = 0; i < (gsize) ow * oh; i++)
+            rgba[i * 4 + b] = 255;
+        if (err != CE_None)
+          {
+            g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                         _("Cannot read the basemap “%s”: %s"), path, CPLGetLastErrorMsg ());
+            goto out;
+          }
+        if (g_cancellable_set_error_if_cancelled (ctx->cancellable, error))
+          goto out;
+      }
+    image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, ow, oh);
+    data = cairo_image_surface_get_data (image);
+    stride = cairo_image_surface_get_stride (image);
+    for (int j = 0; j < oh; j++)
+      {
+        guint32 *row = (guint32 *) (data + (gsize) j * stride);
+
+        for (int i = 0; i < ow; i++)
+          {
+            const guint8 *p = rgba + ((gsize) j * ow + i) * 4;
+            guint32 a = p[3];
+
+            row[i] = a << 24 | (guint32) (p[0] * a / 255) << 16
+                     | (guint32) (p[1] * a / 255) << 8 | (guint32) (p[2] * a / 255);
+          }
+      }
+    cairo_surface_mark_dirty (image);
+    /* Paper position of the window's top-left corner, in mm. */
+    ox = map->x + (x0 - px0) / (px1 - px0) * map->w;
+    oy = map->y + (y0 - py0) / (py1 - py0) * map->h;
+    cairo_save (cr);
+    cairo_rectangle (cr, map->x, map->y, map->w, map->h);
+    cairo_clip (cr);
+    cairo_translate (cr, ox, oy);
+    cairo_scale (cr, map->w / width, map->h / height);
+    cairo_set_source_surface (cr, image, 0, 0);
+    cairo_paint (cr);
+    cairo_restore (cr);
+    ok = TRUE;
+  }
+
+out:
+  if (image != NULL)
+    cairo_surface_destroy (image);
+  g_free (rgba);
+  if (warped != NULL)
+    GDALClose (warped);
+  if (src != NULL)
+    GDALClose (src);
+  CPLFree (wkt);
+  if (srs != NULL)
+    OSRDestroySpatialReference (srs);
+  return ok;
+}
+
 /* ---- pages ---------------------------------------------------------------- */
 
 typedef struct {
@@ -825,8 +964,12 @@ draw_page (DothiPrinter *printer, DothiLayout *layout, Atlas *atlas, guint page,
           for (guint k = 0; k < ctx->maps->len && map == NULL; k++)
             if (((DothiPrintMap *) g_ptr_array_index (ctx->maps, k))->item == item)
               map = g_ptr_array_index (ctx->maps, k);
+          const char *basemap = json_object_get_string_member_with_default (item, "basemap",
+                                                                            NULL);
+
           /* The grid under the plot labels, so its lines never cross them. */
-          ok = dothi_print_draw_map_features (cr, ctx, map, error)
+          ok = (basemap == NULL || draw_basemap (cr, ctx, map, basemap, error))
+               && dothi_print_draw_map_features (cr, ctx, map, error)
                && dothi_print_draw_map_grid (cr, ctx, map, error)
                && (!json_object_get_boolean_member_with_default (item, "labels", FALSE)
                    || dothi_print_draw_map_labels (cr, ctx, map, error));
