@@ -1385,6 +1385,105 @@ test_query (Fixture *f, gconstpointer data)
   g_assert_cmpstr (before, ==, after);
 }
 
+/* A loop of four pipes with a valve on each, fed at one corner:
+ *
+ *   S ──V1── B
+ *   │        │
+ *   V4       V2
+ *   │        │
+ *   D ──V3── C
+ */
+static void
+test_network (Fixture *f, gconstpointer data)
+{
+  static const char pipes[] =
+    "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"EPSG:9218\"}},"
+    "\"features\":["
+    "{\"type\":\"Feature\",\"properties\":{\"ma\":\"P1\"},\"geometry\":{\"type\":\"LineString\",\"coordinates\":[[457000,1402100],[457100,1402100]]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"ma\":\"P2\"},\"geometry\":{\"type\":\"LineString\",\"coordinates\":[[457100,1402100],[457100,1402000]]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"ma\":\"P3\"},\"geometry\":{\"type\":\"LineString\",\"coordinates\":[[457100,1402000],[457000,1402000]]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"ma\":\"P4\"},\"geometry\":{\"type\":\"LineString\",\"coordinates\":[[457000,1402000],[457000,1402100]]}}]}";
+  static const char valves[] =
+    "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"EPSG:9218\"}},"
+    "\"features\":["
+    "{\"type\":\"Feature\",\"properties\":{\"ma_van\":\"V1\",\"trang_thai\":\"mở\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[457050,1402100]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"ma_van\":\"V2\",\"trang_thai\":\"mở\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[457100,1402050]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"ma_van\":\"V3\",\"trang_thai\":\"mở\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[457050,1402000]}},"
+    "{\"type\":\"Feature\",\"properties\":{\"ma_van\":\"V4\",\"trang_thai\":\"mở\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[457000,1402050]}}]}";
+  static const char source[] =
+    "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"EPSG:9218\"}},"
+    "\"features\":[{\"type\":\"Feature\",\"properties\":{\"ten\":\"S\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[457000,1402100]}}]}";
+  static const char definition[] =
+    "{\"name\": \"nuoc\", \"tolerance\": 0.5,"
+    " \"edges\": [{\"layer\": \"ong\", \"id_field\": \"ma\"}],"
+    " \"nodes\": [{\"layer\": \"van\", \"role\": \"valve\", \"id_field\": \"ma_van\", \"status_field\": \"trang_thai\"},"
+    "           {\"layer\": \"nguon\", \"role\": \"source\"}]}";
+  g_autofree char *ong = path_in (f, "ong.geojson");
+  g_autofree char *van = path_in (f, "van.geojson");
+  g_autofree char *nguon = path_in (f, "nguon.geojson");
+  g_autofree char *json = path_in (f, "mang.json");
+  g_autofree char *bad = path_in (f, "bad.json");
+  g_autofree char *pdf = path_in (f, "phieu.pdf");
+  g_autoptr(Run) define = NULL;
+  g_autoptr(Run) refused = NULL;
+  g_autoptr(Run) build = NULL;
+  g_autoptr(Run) isolate = NULL;
+  g_autoptr(Run) away = NULL;
+  g_autoptr(Run) close = NULL;
+  g_autoptr(Run) closed = NULL;
+  g_autoptr(Run) undo = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  JsonArray *to_close;
+
+  g_assert_true (g_file_set_contents (ong, pipes, -1, NULL));
+  g_assert_true (g_file_set_contents (van, valves, -1, NULL));
+  g_assert_true (g_file_set_contents (nguon, source, -1, NULL));
+  g_assert_true (g_file_set_contents (json, definition, -1, NULL));
+  new_project (f);
+  import_ok (f, ong);
+  import_ok (f, van);
+  import_ok (f, nguon);
+
+  /* A tolerance of 1 km is refused, naming the setting. */
+  g_assert_true (g_file_set_contents (bad, "{\"name\": \"x\", \"tolerance\": 1000, \"edges\": [{\"layer\": \"ong\"}],"
+                                      " \"nodes\": [{\"layer\": \"nguon\", \"role\": \"source\"}]}", -1, NULL));
+  refused = cli ("network", "define", f->project, bad, NULL);
+  g_assert_cmpint (refused->status, ==, 1);
+  assert_contains (refused->err, "tolerance");
+
+  define = cli ("network", "define", f->project, json, NULL);
+  g_assert_cmpint (define->status, ==, 0);
+  build = cli ("network", "build", f->project, "nuoc", NULL);
+  g_assert_cmpint (build->status, ==, 0);
+  assert_contains (build->out, "8 edges");
+
+  /* A break on P2's northern half (B to V2): the pipe between V1 and V2
+   * is isolated by closing exactly those two. */
+  isolate = cli ("network", "trace", f->project, "nuoc", "--isolate", "1402075,457100",
+                 "--json", NULL);
+  g_assert_cmpint (isolate->status, ==, 0);
+  root = parse_json (isolate->out);
+  to_close = json_object_get_array_member (json_node_get_object (root), "valves_to_close");
+  g_assert_cmpint (json_array_get_length (to_close), ==, 2);
+  g_assert_nonnull (find_object (to_close, "id", "V1"));
+  g_assert_nonnull (find_object (to_close, "id", "V2"));
+
+  /* A break picked away from every pipe: a clear message. */
+  away = cli ("network", "trace", f->project, "nuoc", "--isolate", "1402500,457500", NULL);
+  g_assert_cmpint (away->status, ==, 1);
+  assert_contains (away->err, "1402500,457500");
+
+  /* Closing V1 for a work order is an undoable action. */
+  close = cli ("network", "valve", f->project, "nuoc", "--valve", "van:1", "--state", "closed",
+               "--work-order", "WO-7", NULL);
+  g_assert_cmpint (close->status, ==, 0);
+  closed = cli ("sql", f->project, "SELECT trang_thai FROM van WHERE fid = 1", NULL);
+  assert_contains (closed->out, "đóng");
+  undo = cli ("undo", f->project, NULL);
+  g_assert_cmpint (undo->status, ==, 0);
+  assert_contains (undo->out, "WO-7");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1412,6 +1511,7 @@ main (int argc, char **argv)
   ADD ("/cli/sql", test_sql);
   ADD ("/cli/query", test_query);
   ADD ("/cli/field-layer", test_field_layer);
+  ADD ("/cli/network", test_network);
 
   return g_test_run ();
 }

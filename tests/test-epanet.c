@@ -1,13 +1,20 @@
 /* test-epanet.c: the EPANET .inp reader against a small hand-written
- * network, the WNTR and Hanoi sample models, and broken input. */
+ * network, the WNTR and Hanoi sample models, and broken input; the
+ * writer by a round trip through a project, before and after edits. */
 #include "config.h"
 
 #include "dothi-autocleanups.h"
+#include "dothi-edit.h"
 #include "dothi-epanet.h"
 #include "dothi-error.h"
+#include "dothi-import.h"
+#include "dothi-project.h"
 #include "test-util.h"
 
+#include <sqlite3.h>
+
 #include <glib/gstdio.h>
+#include <math.h>
 #include <ogr_api.h>
 #include <string.h>
 
@@ -868,6 +875,359 @@ test_ky4_wntr (void)
   g_assert_cmpuint (checked, ==, 1);
 }
 
+/* ---- export ---------------------------------------------------------------- */
+
+/* A new project in @dir with @inp imported (EPSG:9218: .inp has no CRS). */
+static char *
+import_model (const char *dir, const char *inp)
+{
+  g_autofree char *path = g_build_filename (dir, "model.dothi", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiImport) import = NULL;
+  DothiProject *project = dothi_project_create (path, "EPSG:9218", &error);
+
+  g_assert_no_error (error);
+  import = dothi_import_new (project, inp);
+  dothi_import_set_source_crs (import, "EPSG:9218");
+  dothi_import_run_sync (import, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&import);
+  dothi_project_close (project);
+  g_object_unref (project);
+  return g_steal_pointer (&path);
+}
+
+static char *
+read_text (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *text = NULL;
+
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  return text;
+}
+
+/* Every feature of layer @name of @a is in @b under its id with the same
+ * attributes (reals within 1e-6 relative) and geometry (to 0.1 mm). */
+static void
+assert_same_layer (GDALDatasetH a, GDALDatasetH b, const char *name)
+{
+  OGRLayerH la = get_layer (a, name);
+  OGRFeatureDefnH defn = OGR_L_GetLayerDefn (la);
+  OGRFeatureH f;
+
+  g_test_message ("layer %s", name);
+  g_assert_cmpint (count (a, name), ==, count (b, name));
+  OGR_L_ResetReading (la);
+  while ((f = OGR_L_GetNextFeature (la)) != NULL)
+    {
+      const char *id = OGR_F_GetFieldAsString (f, 0);
+      OGRFeatureH g = find_feature (b, name, id);
+      OGRGeometryH ga = OGR_F_GetGeometryRef (f), gb = OGR_F_GetGeometryRef (g);
+
+      for (int i = 0; i < OGR_FD_GetFieldCount (defn); i++)
+        {
+          OGRFieldDefnH fd = OGR_FD_GetFieldDefn (defn, i);
+          const char *field = OGR_Fld_GetNameRef (fd);
+
+          g_test_message ("%s %s.%s", name, id, field);
+          g_assert_cmpint (is_null (f, field), ==, is_null (g, field));
+          if (is_null (f, field))
+            continue;
+          if (OGR_Fld_GetType (fd) == OFTReal)
+            g_assert_cmpfloat_with_epsilon (get_real (g, field), get_real (f, field),
+                                            1e-6 * MAX (1.0, fabs (get_real (f, field))));
+          else
+            g_assert_cmpstr (get_string (g, field), ==, get_string (f, field));
+        }
+      g_assert_cmpint (ga == NULL, ==, gb == NULL);
+      if (ga != NULL)
+        {
+          g_assert_cmpint (OGR_G_GetPointCount (ga), ==, OGR_G_GetPointCount (gb));
+          for (int k = 0; k < OGR_G_GetPointCount (ga); k++)
+            assert_point (gb, k, OGR_G_GetX (ga, k), OGR_G_GetY (ga, k));
+        }
+      OGR_F_Destroy (g);
+      OGR_F_Destroy (f);
+    }
+}
+
+static void
+test_export_net1 (void)
+{
+  static const char * const layers[] = {
+    "junctions", "reservoirs", "tanks", "pipes", "pumps", "valves",
+  };
+  g_autofree char *inp = dothi_test_shared_path ("wntr/Net1.inp");
+  g_autofree char *dir = NULL;
+  g_autofree char *project = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *again = NULL;
+  g_autofree char *text2 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GDALDatasetH) original = NULL;
+  g_auto(GDALDatasetH) exported = NULL;
+
+  if (inp == NULL)
+    return;
+  dir = dothi_test_mkdtemp ();
+  project = import_model (dir, inp);
+  out = g_build_filename (dir, "Net1-out.inp", NULL);
+  g_assert_true (dothi_epanet_export (project, NULL, out, &error));
+  g_assert_no_error (error);
+
+  original = open_ok (inp);
+  exported = open_ok (out);
+  g_assert_cmpstr (GDALGetMetadataItem (exported, "EPANET_UNITS", NULL), ==, "LPS");
+  g_assert_cmpstr (GDALGetMetadataItem (exported, "EPANET_HEADLOSS", NULL), ==, "H-W");
+  g_assert_cmpstr (GDALGetMetadataItem (exported, "EPANET_TITLE", NULL), ==,
+                   "EPANET Example Network 1");
+  for (guint i = 0; i < G_N_ELEMENTS (layers); i++)
+    assert_same_layer (original, exported, layers[i]);
+
+  /* The sections Dothi does not keep come from the source, in LPS and
+   * metres: pump 9's curve (1500 gpm at 250 ft) and the tank levels of
+   * the controls (110 and 140 ft). */
+  text = read_text (out);
+  assert_contains (text, "[PATTERNS]");
+  assert_contains (text, "1.4");
+  assert_contains (text, "\n 1\t94.6352946\t76.2\n");
+  assert_contains (text, "LINK 9 OPEN IF NODE 2 BELOW 33.528\n");
+  assert_contains (text, "LINK 9 CLOSED IF NODE 2 ABOVE 42.672\n");
+  assert_contains (text, "[TIMES]");
+  assert_contains (text, "[END]");
+  g_assert_null (strstr (text, "GPM"));
+
+  /* The explicit layer list gives the same file, and exporting the
+   * export's import again changes nothing. */
+  again = g_build_filename (dir, "Net1-again.inp", NULL);
+  g_assert_true (dothi_epanet_export (project, layers, again, &error));
+  g_assert_no_error (error);
+  text2 = read_text (again);
+  g_assert_cmpstr (text2, ==, text);
+
+  dothi_test_rmdir (dir);
+}
+
+/* Other models: every layer survives the round trip. */
+static void
+test_export_others (void)
+{
+  static const char * const models[] = { "wntr/Net3.inp", "epanet-hanoi/Hanoi.inp" };
+  static const char * const layers[] = {
+    "junctions", "reservoirs", "tanks", "pipes", "pumps", "valves",
+  };
+
+  for (guint m = 0; m < G_N_ELEMENTS (models); m++)
+    {
+      g_autofree char *inp = dothi_test_shared_path (models[m]);
+      g_autofree char *dir = NULL;
+      g_autofree char *project = NULL;
+      g_autofree char *out = NULL;
+      g_autoptr(GError) error = NULL;
+      g_auto(GDALDatasetH) original = NULL;
+      g_auto(GDALDatasetH) exported = NULL;
+
+      if (inp == NULL)
+        return;
+      dir = dothi_test_mkdtemp ();
+      project = import_model (dir, inp);
+      out = g_build_filename (dir, "out.inp", NULL);
+      g_assert_true (dothi_epanet_export (project, NULL, out, &error));
+      g_assert_no_error (error);
+      original = open_ok (inp);
+      exported = open_ok (out);
+      g_assert_cmpstr (GDALGetMetadataItem (exported, "EPANET_HEADLOSS", NULL), ==,
+                       GDALGetMetadataItem (original, "EPANET_HEADLOSS", NULL));
+      for (guint i = 0; i < G_N_ELEMENTS (layers); i++)
+        assert_same_layer (original, exported, layers[i]);
+      dothi_test_rmdir (dir);
+    }
+}
+
+static gint64
+pipe_fid (const char *project, const char *id)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 fid = -1;
+
+  g_assert_cmpint (sqlite3_open_v2 (project, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT fid FROM pipes WHERE id = ?1", -1, &stmt, NULL),
+                   ==, SQLITE_OK);
+  sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+  if (sqlite3_step (stmt) == SQLITE_ROW)
+    fid = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  g_assert_cmpint (fid, >, 0);
+  return fid;
+}
+
+/* Net1 moved into Đắk Lắk's VN-2000 zone (its drawing coordinates lie
+ * near 0, 0, which an edit refuses as outside EPSG:9218's area). */
+#define OX 450000.0
+#define OY 1400000.0
+
+static char *
+write_shifted_net1 (const char *dir, const char *inp)
+{
+  g_autofree char *text = read_text (inp);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  g_autoptr(GString) out = g_string_new (NULL);
+  gboolean coordinates = FALSE;
+
+  for (char **line = lines; *line != NULL; line++)
+    {
+      g_auto(GStrv) t = g_strsplit_set (g_strstrip (*line), " \t", -1);
+      GPtrArray *tokens = g_ptr_array_new ();
+
+      for (char **k = t; *k != NULL; k++)
+        if (**k != '\0')
+          g_ptr_array_add (tokens, *k);
+      if (**line == '[')
+        coordinates = g_str_has_prefix (*line, "[COORD");
+      if (coordinates && tokens->len == 3 && **line != ';')
+        g_string_append_printf (out, "%s\t%.3f\t%.3f\n", (char *) tokens->pdata[0],
+                                g_ascii_strtod (tokens->pdata[1], NULL) + OX,
+                                g_ascii_strtod (tokens->pdata[2], NULL) + OY);
+      else
+        g_string_append_printf (out, "%s\n", *line);
+      g_ptr_array_unref (tokens);
+    }
+  return write_file (dir, "Net1-vn2000.inp", out->str, out->len);
+}
+
+static void
+test_export_edited (void)
+{
+  g_autofree char *inp = dothi_test_shared_path ("wntr/Net1.inp");
+  g_autofree char *dir = NULL;
+  g_autofree char *project_path = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *changes = NULL;
+  g_autofree char *shifted = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiChangeSet) set = NULL;
+  g_auto(GDALDatasetH) ds = NULL;
+  DothiProject *project;
+  OGRFeatureH f;
+  gint64 action;
+
+  if (inp == NULL)
+    return;
+  dir = dothi_test_mkdtemp ();
+  shifted = write_shifted_net1 (dir, inp);
+  project_path = import_model (dir, shifted);
+
+  /* Pipe 11 gets a larger diameter, pipe 10 is split at (25, 70), pipe
+   * 12 gets a bend, and a new pipe without id joins 31 and 32. */
+  changes = g_strdup_printf (
+    "{\"type\": \"FeatureCollection\", \"features\": ["
+    "{\"type\": \"Feature\", \"id\": %" G_GINT64_FORMAT ", \"properties\": {\"diameter_mm\": 400},"
+    " \"geometry\": null},"
+    "{\"type\": \"Feature\", \"id\": %" G_GINT64_FORMAT ", \"properties\": {},"
+    " \"geometry\": {\"type\": \"LineString\", \"coordinates\": [[450020, 1400070], [450025, 1400070]]}},"
+    "{\"type\": \"Feature\", \"properties\": {\"id\": \"10\", \"node1\": \"10\", \"node2\": \"11\","
+    " \"length_m\": 3209.544, \"diameter_mm\": 457.2, \"roughness\": 100, \"minor_loss\": 0,"
+    " \"status\": \"OPEN\"},"
+    " \"geometry\": {\"type\": \"LineString\", \"coordinates\": [[450025, 1400070], [450030, 1400070]]}},"
+    "{\"type\": \"Feature\", \"id\": %" G_GINT64_FORMAT ", \"properties\": {},"
+    " \"geometry\": {\"type\": \"LineString\", \"coordinates\": [[450050, 1400070], [450060, 1400075], [450070, 1400070]]}},"
+    "{\"type\": \"Feature\", \"properties\": {\"diameter_mm\": 150, \"roughness\": 120},"
+    " \"geometry\": {\"type\": \"LineString\", \"coordinates\": [[450030, 1400010], [450040, 1400005], [450050, 1400010]]}}"
+    "]}",
+    pipe_fid (project_path, "11"), pipe_fid (project_path, "10"), pipe_fid (project_path, "12"));
+  set = dothi_change_set_new_from_geojson (changes, -1, "pipes", &error);
+  g_assert_no_error (error);
+  project = dothi_project_open (project_path, 0, &error);
+  g_assert_no_error (error);
+  action = dothi_edit_apply_sync (project, set, "Sửa mạng", NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (action, >, 0);
+  dothi_project_close (project);
+  g_object_unref (project);
+
+  out = g_build_filename (dir, "edited.inp", NULL);
+  g_assert_true (dothi_epanet_export (project_path, NULL, out, &error));
+  g_assert_no_error (error);
+  ds = open_ok (out);
+  g_assert_cmpint (count (ds, "pipes"), ==, 14);
+  g_assert_cmpint (count (ds, "junctions"), ==, 10);
+
+  /* The edited attribute. */
+  f = find_feature (ds, "pipes", "11");
+  g_assert_cmpfloat_with_epsilon (get_real (f, "diameter_mm"), 400, 1e-9);
+  OGR_F_Destroy (f);
+
+  /* The split pipe: its id on the first piece, "10_2" on the second, a
+   * new junction between them, the length shared. */
+  f = find_feature (ds, "pipes", "10");
+  g_assert_cmpstr (get_string (f, "node1"), ==, "10");
+  g_assert_cmpstr (get_string (f, "node2"), ==, "DT1");
+  g_assert_cmpfloat_with_epsilon (get_real (f, "length_m"), 10530 * 0.3048 / 2, 1e-6);
+  OGR_F_Destroy (f);
+  f = find_feature (ds, "pipes", "10_2");
+  g_assert_cmpstr (get_string (f, "node1"), ==, "DT1");
+  g_assert_cmpstr (get_string (f, "node2"), ==, "11");
+  g_assert_cmpfloat_with_epsilon (get_real (f, "length_m"), 10530 * 0.3048 / 2, 1e-6);
+  g_assert_cmpfloat_with_epsilon (get_real (f, "diameter_mm"), 457.2, 1e-9);
+  OGR_F_Destroy (f);
+  f = find_feature (ds, "junctions", "DT1");
+  g_assert_cmpfloat_with_epsilon (get_real (f, "elevation_m"), 710 * 0.3048, 1e-3);
+  g_assert_cmpfloat_with_epsilon (get_real (f, "demand_lps"), 0, 1e-12);
+  assert_point (OGR_F_GetGeometryRef (f), 0, 25 + OX, 70 + OY);
+  OGR_F_Destroy (f);
+
+  /* The bend is a vertex; the ends and the length of record stay. */
+  f = find_feature (ds, "pipes", "12");
+  g_assert_cmpstr (get_string (f, "node1"), ==, "12");
+  g_assert_cmpstr (get_string (f, "node2"), ==, "13");
+  g_assert_cmpint (OGR_G_GetPointCount (OGR_F_GetGeometryRef (f)), ==, 3);
+  assert_point (OGR_F_GetGeometryRef (f), 1, 60 + OX, 75 + OY);
+  g_assert_cmpfloat_with_epsilon (get_real (f, "length_m"), 5280 * 0.3048, 1e-6);
+  OGR_F_Destroy (f);
+
+  /* The new pipe without id: a fresh one, joined to the nodes it ends on,
+   * its drawn length. */
+  {
+    g_autofree char *id = g_strdup_printf ("P%" G_GINT64_FORMAT, pipe_fid (project_path, "122") + 2);
+
+    f = find_feature (ds, "pipes", id);
+    g_assert_cmpstr (get_string (f, "node1"), ==, "31");
+    g_assert_cmpstr (get_string (f, "node2"), ==, "32");
+    g_assert_cmpfloat_with_epsilon (get_real (f, "length_m"), 2 * hypot (10, 5), 1e-6);
+    g_assert_cmpfloat_with_epsilon (get_real (f, "roughness"), 120, 1e-9);
+    OGR_F_Destroy (f);
+  }
+
+  dothi_test_rmdir (dir);
+}
+
+static void
+test_export_bad (void)
+{
+  static const char * const missing[] = { "junctions", "reservoirs", "tanks", "nope", NULL, NULL };
+  g_autofree char *inp = dothi_test_shared_path ("wntr/Net1.inp");
+  g_autofree char *dir = NULL;
+  g_autofree char *project = NULL;
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (inp == NULL)
+    return;
+  dir = dothi_test_mkdtemp ();
+  project = import_model (dir, inp);
+  out = g_build_filename (dir, "out.inp", NULL);
+  g_assert_false (dothi_epanet_export (project, missing, out, &error));
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND);
+  assert_contains (error->message, "nope");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  dothi_test_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -896,6 +1256,10 @@ main (int argc, char **argv)
   g_test_add_func ("/epanet/wntr/others", test_other_samples);
   g_test_add_func ("/epanet/wntr/ky4-geojson", test_ky4_wntr);
   g_test_add_func ("/epanet/hanoi", test_hanoi);
+  g_test_add_func ("/epanet/export/net1", test_export_net1);
+  g_test_add_func ("/epanet/export/others", test_export_others);
+  g_test_add_func ("/epanet/export/edited", test_export_edited);
+  g_test_add_func ("/epanet/export/missing-layer", test_export_bad);
 
   return g_test_run ();
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include <shumate/shumate.h>
+#include <sqlite3.h>
+#include <spatialite.h>
 #include <gdal.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
@@ -30,6 +32,8 @@
 #include "dothi-layout.h"
 #include "dothi-layout-editor.h"
 #include "dothi-map-view.h"
+#include "dothi-network.h"
+#include "dothi-network-panel.h"
 #include "dothi-parcel.h"
 #include "dothi-project.h"
 #include "dothi-search.h"
@@ -3147,6 +3151,259 @@ test_layout_editor (Fixture       *f,
   gtk_window_destroy (GTK_WINDOW (editor));
 }
 
+/* ---- the network window (issue 8) ----------------------------------------- */
+
+typedef struct {
+  guint        count;
+  char        *layer;
+  DothiFidSet *fids;
+} Highlight;
+
+static void
+highlight_cb (DothiNetworkPanel *panel,
+              const char        *layer,
+              DothiFidSet       *fids,
+              Highlight         *highlight)
+{
+  highlight->count++;
+  g_free (highlight->layer);
+  highlight->layer = g_strdup (layer);
+  g_clear_pointer (&highlight->fids, dothi_fid_set_unref);
+  if (fids != NULL)
+    highlight->fids = dothi_fid_set_ref (fids);
+}
+
+/* The first toggle button in @widget, depth first. */
+static GtkWidget *
+find_toggle (GtkWidget *widget)
+{
+  if (GTK_IS_TOGGLE_BUTTON (widget))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_toggle (child);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static gboolean
+network_panel_idle (gpointer data)
+{
+  return !dothi_network_panel_get_busy (data);
+}
+
+/* Two doubles (and a fid) from one row of @sql on the project, with
+ * SpatiaLite's functions. */
+static gint64
+query_point (const char *path,
+             const char *sql,
+             double     *x,
+             double     *y)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  void *cache = spatialite_alloc_connection ();
+  gint64 fid;
+
+  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  spatialite_init_ex (db, cache, 0);
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
+  *x = sqlite3_column_double (stmt, 0);
+  *y = sqlite3_column_double (stmt, 1);
+  fid = sqlite3_column_int64 (stmt, 2);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  spatialite_cleanup_ex (cache);
+  return fid;
+}
+
+/* The lost pipes of an isolation at (@x, @y), computed with the core
+ * alone: what the window must highlight. */
+static DothiFidSet *
+expected_lost_pipes (const char *path,
+                     double      x,
+                     double      y)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiNetwork) network = dothi_network_build (path, "cap_nuoc", NULL, &error);
+  g_autoptr(DothiTrace) trace = NULL;
+  GArray *fids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  guint edge;
+
+  g_assert_no_error (error);
+  edge = dothi_network_nearest_edge (network, x, y, 20, NULL);
+  g_assert_cmpuint (edge, !=, G_MAXUINT);
+  trace = dothi_network_isolate (network, edge, NULL, 0, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < trace->lost_edges->len; i++)
+    {
+      DothiNetworkEdge e;
+
+      g_assert_true (dothi_network_get_edge (network, g_array_index (trace->lost_edges, guint, i), &e));
+      g_assert_cmpstr (e.layer, ==, "water_mains");
+      g_array_append_val (fids, e.fid);
+    }
+  return dothi_fid_set_new_take (fids);
+}
+
+/* The network window on the demo city with a source imported at a main's
+ * first vertex: it proposes a definition while there is none; with one
+ * defined by the core it builds, says so for a click away from the pipes,
+ * isolates a break picked on a main (valves to close, the lost pipes
+ * highlighted exactly as the core finds them) and finds the next ring
+ * when a valve is marked seized. */
+static void
+test_network_panel (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(DothiImport) import = NULL;
+  g_autoptr(DothiFidSet) expected = NULL;
+  g_autofree char *geojson = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *json = NULL;
+  char sx[G_ASCII_DTOSTR_BUF_SIZE], sy[G_ASCII_DTOSTR_BUF_SIZE];
+  double source_x, source_y, break_x, break_y;
+  gint64 break_fid;
+  Highlight highlight = { 0 };
+  DothiNetworkPanel *panel;
+  DothiTrace *trace;
+  GtkWidget *widget;
+  guint first_valve;
+
+  copy_demo (f);
+  query_point (f->path,
+               "SELECT X (StartPoint (GeometryN (geom, 1))), Y (StartPoint (GeometryN (geom, 1))), fid "
+               "FROM water_mains ORDER BY duong_kinh_mm DESC, fid LIMIT 1",
+               &source_x, &source_y);
+  /* The middle of a main with a valve on it. */
+  break_fid = query_point (f->path,
+                           "SELECT X (p), Y (p), fid FROM (SELECT m.fid AS fid,"
+                           " Line_Interpolate_Point (GeometryN (m.geom, 1), 0.5) AS p"
+                           " FROM water_mains m WHERE EXISTS (SELECT 1 FROM water_valves v"
+                           "  WHERE PtDistWithin (v.geom, m.geom, 0.1))"
+                           " ORDER BY m.duong_kinh_mm, m.fid LIMIT 1)",
+                           &break_x, &break_y);
+
+  project = dothi_project_open (f->path, DOTHI_PROJECT_OPEN_DEFAULT, &error);
+  g_assert_no_error (error);
+  geojson = g_build_filename (f->dir, "nguon_nuoc.geojson", NULL);
+  g_ascii_dtostr (sx, sizeof sx, source_x);
+  g_ascii_dtostr (sy, sizeof sy, source_y);
+  text = g_strdup_printf ("{\"type\": \"FeatureCollection\", \"features\": [{\"type\": \"Feature\","
+                          " \"properties\": {\"ten\": \"Nhà máy nước\"},"
+                          " \"geometry\": {\"type\": \"Point\", \"coordinates\": [%s, %s]}}]}", sx, sy);
+  g_file_set_contents (geojson, text, -1, &error);
+  g_assert_no_error (error);
+  import = dothi_import_new (project, geojson);
+  dothi_import_set_source_crs (import, "EPSG:9218");
+  dothi_import_run_sync (import, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  /* No network yet: the window proposes one from the layers' names. */
+  panel = dothi_network_panel_new (GTK_WINDOW (f->window), project);
+  gtk_window_present (GTK_WINDOW (panel));
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (panel)), ==, "Network");
+  gtk_widget_activate_action (GTK_WIDGET (panel), "network.propose", NULL);
+  widget = find_named (GTK_WIDGET (panel), "network-definition");
+  {
+    GtkTextBuffer *buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (widget));
+    GtkTextIter start, end;
+
+    gtk_text_buffer_get_bounds (buffer, &start, &end);
+    json = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  }
+  g_assert_nonnull (strstr (json, "\"layer\" : \"water_mains\""));
+  g_assert_nonnull (strstr (json, "\"status_field\" : \"trang_thai\""));
+  g_assert_nonnull (strstr (json, "\"layer\" : \"nguon_nuoc\""));
+  g_assert_nonnull (strstr (json, "\"role\" : \"source\""));
+  gtk_window_destroy (GTK_WINDOW (panel));
+
+  dothi_network_define (project,
+                        "{\"name\": \"cap_nuoc\", \"tolerance\": 0.5,"
+                        " \"edges\": [{\"layer\": \"water_mains\", \"id_field\": \"ma_ong\"}],"
+                        " \"nodes\": [{\"layer\": \"water_valves\", \"role\": \"valve\", \"id_field\": \"ma_van\","
+                        "              \"status_field\": \"trang_thai\", \"open\": [\"mở\"], \"closed\": [\"đóng\"],"
+                        "              \"seized\": [\"kẹt\"]},"
+                        "             {\"layer\": \"nguon_nuoc\", \"role\": \"source\"}]}",
+                        &error);
+  g_assert_no_error (error);
+  expected = expected_lost_pipes (f->path, break_x, break_y);
+  g_assert_true (dothi_fid_set_contains (expected, break_fid));
+
+  panel = dothi_network_panel_new (GTK_WINDOW (f->window), project);
+  g_signal_connect (panel, "highlight", G_CALLBACK (highlight_cb), &highlight);
+  gtk_window_present (GTK_WINDOW (panel));
+  g_assert_false (dothi_network_panel_get_busy (panel));
+  g_assert_null (dothi_network_panel_get_trace (panel));
+
+  gtk_widget_activate_action (GTK_WIDGET (panel), "network.build", NULL);
+  g_assert_true (dothi_network_panel_get_busy (panel));
+  wait_until (network_panel_idle, panel);
+  widget = find_named (GTK_WIDGET (panel), "network-topology");
+  g_assert_nonnull (strstr (adw_expander_row_get_subtitle (ADW_EXPANDER_ROW (widget)), " nodes, "));
+  g_assert_false (gtk_widget_get_visible (find_named (GTK_WIDGET (panel), "network-message")));
+
+  /* Picking is the toggle; a click far from every pipe says so and
+   * keeps picking. */
+  widget = find_named (GTK_WIDGET (panel), "network-pick-break");
+  g_assert_true (gtk_widget_get_sensitive (widget));
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (widget), TRUE);
+  g_assert_true (dothi_network_panel_get_picking (panel));
+  dothi_network_panel_pick (panel, break_x + 50000, break_y, 1.0);
+  g_assert_false (dothi_network_panel_get_busy (panel));
+  g_assert_true (dothi_network_panel_get_picking (panel));
+  g_assert_null (dothi_network_panel_get_trace (panel));
+  widget = find_named (GTK_WIDGET (panel), "network-message");
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)),
+                                   "No pipe of network “cap_nuoc” within 20 m of the click at X: "));
+  g_assert_cmpuint (highlight.count, ==, 0);
+
+  dothi_network_panel_pick (panel, break_x, break_y, 1.0);
+  g_assert_true (dothi_network_panel_get_busy (panel));
+  g_assert_false (dothi_network_panel_get_picking (panel));
+  wait_until (network_panel_idle, panel);
+  trace = dothi_network_panel_get_trace (panel);
+  g_assert_nonnull (trace);
+  g_assert_cmpuint (trace->valves_to_close->len, >=, 1);
+  g_assert_cmpuint (highlight.count, ==, 1);
+  g_assert_cmpstr (highlight.layer, ==, "water_mains");
+  g_assert_nonnull (highlight.fids);
+  g_assert_true (dothi_fid_set_equal (highlight.fids, expected));
+  first_valve = g_array_index (trace->valves_to_close, guint, 0);
+
+  /* The first valve seized: the next ring closes instead. */
+  {
+    GtkWidget *rows = find_named (GTK_WIDGET (panel), "network-valves");
+    GtkWidget *seized = NULL;
+
+    for (GtkWidget *w = gtk_widget_get_first_child (rows); w != NULL && seized == NULL;
+         w = gtk_widget_get_next_sibling (w))
+      seized = find_toggle (w);
+    g_assert_nonnull (seized);
+    gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (seized), TRUE);
+  }
+  g_assert_true (dothi_network_panel_get_busy (panel));
+  wait_until (network_panel_idle, panel);
+  trace = dothi_network_panel_get_trace (panel);
+  g_assert_nonnull (trace);
+  g_assert_cmpuint (trace->valves_seized->len, >=, 1);
+  for (guint i = 0; i < trace->valves_to_close->len; i++)
+    g_assert_cmpuint (g_array_index (trace->valves_to_close, guint, i), !=, first_valve);
+  g_assert_cmpuint (highlight.count, ==, 2);
+
+  gtk_window_destroy (GTK_WINDOW (panel));
+  g_free (highlight.layer);
+  g_clear_pointer (&highlight.fids, dothi_fid_set_unref);
+  dothi_project_close (project);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3216,6 +3473,7 @@ main (int   argc,
   ADD ("/ui/sql-console", test_sql_console);
   ADD ("/ui/query-builder", test_query_builder);
   ADD ("/ui/layout-editor", test_layout_editor);
+  ADD ("/ui/network", test_network_panel);
 #undef ADD
 
   ret = g_test_run ();

@@ -41,6 +41,7 @@ static const struct {
   { "win.query",              { "<Control><Shift>f", NULL } },
   { "win.sql-console",        { "<Control><Shift>l", NULL } },
   { "win.print",              { "<Control>p", NULL } },
+  { "win.network",            { "<Control><Shift>n", NULL } },
   { "win.merge",              { "<Control>m", NULL } },
   { "win.show-help-overlay",  { "<Control>question", NULL } },
   { "app.quit",               { "<Control>q", NULL } },

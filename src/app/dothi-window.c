@@ -29,6 +29,7 @@
 #include "dothi-style-dialog.h"
 #include "dothi-topology-view.h"
 #include "dothi-layout-editor.h"
+#include "dothi-network-panel.h"
 #include "dothi-query-dialog.h"
 #include "dothi-sql-window.h"
 
@@ -93,6 +94,7 @@ struct _DothiWindow
   GtkWidget            *query_dialog;     /* weak */
   GtkWidget            *sql_window;       /* weak */
   GtkWidget            *layout_editor;    /* weak */
+  GtkWidget            *network_panel;    /* weak */
 
   /* Follows the file, as the map does, for the undo and redo labels. */
 
@@ -831,6 +833,13 @@ map_clicked_cb (DothiMapView *map,
   /* With an editing tool on, clicks draw or pick; they do not identify. */
   if (dothi_map_view_get_edit_tool (map) != DOTHI_EDIT_TOOL_NONE)
     return;
+  /* The network window is waiting for the break to be picked. */
+  if (self->network_panel != NULL
+      && dothi_network_panel_get_picking (DOTHI_NETWORK_PANEL (self->network_panel)))
+    {
+      dothi_network_panel_pick (DOTHI_NETWORK_PANEL (self->network_panel), x, y, tolerance);
+      return;
+    }
 
   self->last_click[0] = x;
   self->last_click[1] = y;
@@ -2459,6 +2468,50 @@ print_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (self->layout_editor));
 }
 
+static void
+network_highlight_cb (DothiNetworkPanel *panel,
+                      const char        *layer,
+                      DothiFidSet       *fids,
+                      DothiWindow       *self)
+{
+  dothi_map_view_show_result (self->map_view, layer, fids);
+  update_actions (self);
+}
+
+static void
+network_zoom_cb (DothiNetworkPanel *panel,
+                 double             minx,
+                 double             miny,
+                 double             maxx,
+                 double             maxy,
+                 DothiWindow       *self)
+{
+  double bbox[4] = { minx, miny, maxx, maxy };
+
+  dothi_map_view_zoom_to_bbox (self->map_view, bbox);
+}
+
+static void
+network_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  if (self->project == NULL)
+    return;
+  if (self->network_panel == NULL)
+    {
+      self->network_panel = GTK_WIDGET (dothi_network_panel_new (GTK_WINDOW (self), self->project));
+      g_object_add_weak_pointer (G_OBJECT (self->network_panel), (gpointer *) &self->network_panel);
+      g_signal_connect_object (self->network_panel, "highlight", G_CALLBACK (network_highlight_cb),
+                               self, 0);
+      g_signal_connect_object (self->network_panel, "zoom-to", G_CALLBACK (network_zoom_cb),
+                               self, 0);
+    }
+  gtk_window_present (GTK_WINDOW (self->network_panel));
+}
+
 /* Forms, history and topology windows hold the project: they go with it. */
 static void
 close_project_windows (DothiWindow *self)
@@ -2472,7 +2525,8 @@ close_project_windows (DothiWindow *self)
 
       if ((DOTHI_IS_AUDIT_VIEW (window) || DOTHI_IS_FEATURE_FORM (window)
            || DOTHI_IS_TOPOLOGY_VIEW (window) || DOTHI_IS_QUERY_DIALOG (window)
-           || DOTHI_IS_SQL_WINDOW (window) || DOTHI_IS_LAYOUT_EDITOR (window))
+           || DOTHI_IS_SQL_WINDOW (window) || DOTHI_IS_LAYOUT_EDITOR (window)
+           || DOTHI_IS_NETWORK_PANEL (window))
           && gtk_window_get_transient_for (window) == GTK_WINDOW (self))
         g_ptr_array_add (doomed, g_object_ref (window));
     }
@@ -3035,6 +3089,7 @@ update_edit_actions (DothiWindow *self,
   gtk_widget_action_set_enabled (widget, "win.history", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.query", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.print", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.network", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.sql-console", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.clear-query-result",
                                  dothi_map_view_get_result (self->map_view) != NULL);
@@ -3435,6 +3490,7 @@ dothi_window_class_init (DothiWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.check-topology", NULL, check_topology_action);
   gtk_widget_class_install_action (widget_class, "win.query", NULL, query_action);
   gtk_widget_class_install_action (widget_class, "win.print", NULL, print_action);
+  gtk_widget_class_install_action (widget_class, "win.network", NULL, network_action);
   gtk_widget_class_install_action (widget_class, "win.clear-query-result", NULL, clear_query_result_action);
   gtk_widget_class_install_action (widget_class, "win.sql-console", NULL, sql_console_action);
   gtk_widget_class_install_action (widget_class, "win.edit-anyway", NULL, edit_anyway_action);

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <json-glib/json-glib.h>
 #include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <pthread.h>
@@ -24,12 +25,15 @@
 #include "dothi-demo-city.h"
 #include "dothi-edit.h"
 #include "dothi-encoding.h"
+#include "dothi-epanet.h"
 #include "dothi-error.h"
 #include "dothi-export.h"
 #include "dothi-expression.h"
 #include "dothi-format.h"
 #include "dothi-import.h"
 #include "dothi-map-transform.h"
+#include "dothi-network.h"
+#include "dothi-network-report.h"
 #include "dothi-parcel.h"
 #include "dothi-print.h"
 #include "dothi-project.h"
@@ -686,7 +690,7 @@ cmd_export (int argc, char **argv)
     { "layer", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &layers, N_("Export this layer (repeatable; default all)"), N_("LAYER") },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, N_("File to write"), N_("FILE") },
     { "format", 'f', 0, G_OPTION_ARG_STRING, &format,
-      N_("gpkg, geojson, csv, shp, dxf or dgn (default: from the file name)"), N_("FORMAT") },
+      N_("gpkg, geojson, csv, shp, dxf, dgn or inp (EPANET) (default: from the file name)"), N_("FORMAT") },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"),
@@ -703,6 +707,19 @@ cmd_export (int argc, char **argv)
   project = open_project (argv[1], TRUE, &status);
   if (project == NULL)
     return status;
+  if ((format != NULL && (g_ascii_strcasecmp (format, "inp") == 0
+                          || g_ascii_strcasecmp (format, "epanet") == 0))
+      || (format == NULL && g_str_has_suffix (output, ".inp")))
+    {
+      /* An EPANET model from the layers an .inp import made (junctions,
+       * reservoirs, tanks, pipes, pumps, valves), ids and attributes kept. */
+      if (layers != NULL)
+        return usage_error (ctx, _("An EPANET export takes the network's layers by their names: give no --layer"));
+      if (!dothi_epanet_export (dothi_project_get_path (project), NULL, output, &error))
+        return fail (error);
+      g_print (_("Wrote “%s”\n"), output);
+      return EXIT_DONE;
+    }
   if (!dothi_export_sync (project, (const char * const *) layers, output, format, cancellable,
                           terminal_progress, NULL, &error))
     return fail (error);
@@ -1502,6 +1519,460 @@ cmd_print (int argc, char **argv)
   return EXIT_DONE;
 }
 
+/* ---- network ----------------------------------------------------------- */
+
+/* A node named as LAYER:FID, as the id of its feature, or as "X,Y" (X
+ * northing, Y easting, metres in the project CRS: the nearest node). */
+static guint
+find_network_node (DothiNetwork *network, const char *spec, GError **error)
+{
+  const char *colon = strrchr (spec, ':');
+  const char *comma = strchr (spec, ',');
+  guint n = dothi_network_get_n_nodes (network);
+
+  if (colon != NULL && colon != spec)
+    {
+      g_autofree char *layer = g_strndup (spec, colon - spec);
+      char *end = NULL;
+      gint64 fid = g_ascii_strtoll (colon + 1, &end, 10);
+
+      if (end != colon + 1 && *end == '\0')
+        {
+          guint node = dothi_network_find_node (network, layer, fid);
+
+          if (node != G_MAXUINT)
+            return node;
+        }
+    }
+  if (comma != NULL)
+    {
+      char *end = NULL;
+      double x = g_ascii_strtod (spec, &end);
+      double y = end == comma ? g_ascii_strtod (comma + 1, &end) : NAN;
+
+      if (end != NULL && *end == '\0' && isfinite (x) && isfinite (y))
+        {
+          double best = G_MAXDOUBLE;
+          guint found = G_MAXUINT;
+
+          for (guint i = 0; i < n; i++)
+            {
+              DothiNetworkNode node;
+              double d;
+
+              dothi_network_get_node (network, i, &node);
+              /* X is the northing, Y the easting. */
+              d = hypot (node.x - y, node.y - x);
+              if (d < best)
+                {
+                  best = d;
+                  found = i;
+                }
+            }
+          if (found != G_MAXUINT)
+            return found;
+        }
+    }
+  for (guint i = 0; i < n; i++)
+    {
+      DothiNetworkNode node;
+
+      dothi_network_get_node (network, i, &node);
+      if (g_strcmp0 (node.id, spec) == 0)
+        return i;
+    }
+  g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+               /* Translators: what was given */
+               _("No node of the network is “%s”: give LAYER:FID, a node id or X,Y"), spec);
+  return G_MAXUINT;
+}
+
+static void
+print_trace_json (DothiNetwork *network, DothiTrace *trace, const char *kind)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  struct { const char *name; GArray *nodes; } node_sets[] = {
+    { "valves_to_close", trace->valves_to_close }, { "valves_closed", trace->valves_closed },
+    { "valves_seized", trace->valves_seized }, { "customers", trace->customers },
+  };
+
+  json_builder_begin_object (b);
+  json_set_string (b, "trace", kind);
+  json_set_int (b, "n_edges", trace->edges != NULL ? trace->edges->len : 0);
+  json_set_int (b, "n_nodes", trace->nodes != NULL ? trace->nodes->len : 0);
+  json_builder_set_member_name (b, "length_m");
+  json_builder_add_double_value (b, trace->length);
+  json_builder_set_member_name (b, "edges");
+  json_builder_begin_array (b);
+  for (guint i = 0; trace->edges != NULL && i < trace->edges->len; i++)
+    {
+      DothiNetworkEdge edge;
+
+      dothi_network_get_edge (network, g_array_index (trace->edges, guint, i), &edge);
+      json_builder_begin_object (b);
+      json_set_string (b, "layer", edge.layer);
+      json_set_int (b, "fid", edge.fid);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  for (guint s = 0; s < G_N_ELEMENTS (node_sets); s++)
+    {
+      if (node_sets[s].nodes == NULL)
+        continue;
+      json_builder_set_member_name (b, node_sets[s].name);
+      json_builder_begin_array (b);
+      for (guint i = 0; i < node_sets[s].nodes->len; i++)
+        {
+          DothiNetworkNode node;
+
+          dothi_network_get_node (network, g_array_index (node_sets[s].nodes, guint, i), &node);
+          json_builder_begin_object (b);
+          json_set_string (b, "id", node.id);
+          if (node.layer != NULL)
+            {
+              json_set_string (b, "layer", node.layer);
+              json_set_int (b, "fid", node.fid);
+            }
+          if (node.kind != NULL)
+            json_set_string (b, "kind", node.kind);
+          json_builder_set_member_name (b, "x_northing");
+          json_builder_add_double_value (b, node.y);
+          json_builder_set_member_name (b, "y_easting");
+          json_builder_add_double_value (b, node.x);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+    }
+  if (trace->parcels != NULL)
+    {
+      json_builder_set_member_name (b, "parcels");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < trace->parcels->len; i++)
+        json_builder_add_int_value (b, g_array_index (trace->parcels, gint64, i));
+      json_builder_end_array (b);
+    }
+  json_builder_end_object (b);
+  print_json (b);
+}
+
+static void
+print_node_list (DothiNetwork *network, const char *heading, GArray *nodes)
+{
+  g_autofree char *count = NULL;
+
+  if (nodes == NULL || nodes->len == 0)
+    return;
+  count = dothi_format_int64 (nodes->len);
+  g_print ("%s (%s):\n", heading, count);
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      DothiNetworkNode node;
+      g_autofree char *x = NULL;
+      g_autofree char *y = NULL;
+
+      dothi_network_get_node (network, g_array_index (nodes, guint, i), &node);
+      /* X northing, Y easting, as surveyors write them. */
+      g_print ("  %-16s X %.2f  Y %.2f%s%s\n", node.id != NULL ? node.id : "", node.y, node.x,
+               node.kind != NULL ? "  " : "", node.kind != NULL ? node.kind : "");
+    }
+}
+
+static int
+cmd_network (int argc, char **argv)
+{
+  g_autofree char *connected = NULL;
+  g_autofree char *upstream = NULL;
+  g_autofree char *downstream = NULL;
+  g_autofree char *path_spec = NULL;
+  g_autofree char *isolate = NULL;
+  g_autofree char *seized = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *work_order = NULL;
+  g_autofree char *pdf = NULL;
+  g_autofree char *valve = NULL;
+  g_autofree char *state_name = NULL;
+  gboolean with_parcels = FALSE, save = FALSE;
+  GOptionEntry entries[] = {
+    { "connected", 0, 0, G_OPTION_ARG_STRING, &connected, N_("trace: everything connected to this node"), N_("NODE") },
+    { "upstream", 0, 0, G_OPTION_ARG_STRING, &upstream, N_("trace: the network between this node and its sources"), N_("NODE") },
+    { "downstream", 0, 0, G_OPTION_ARG_STRING, &downstream, N_("trace: the network fed through this node"), N_("NODE") },
+    { "path", 0, 0, G_OPTION_ARG_STRING, &path_spec, N_("trace: the shortest path between two nodes"), N_("FROM;TO") },
+    { "isolate", 0, 0, G_OPTION_ARG_STRING, &isolate, N_("trace: the valves to close for a break at X,Y (X northing, Y easting) or on pipe LAYER:FID"), N_("PLACE") },
+    { "seized", 0, 0, G_OPTION_ARG_STRING, &seized, N_("Valves that will not turn, comma-separated LAYER:FID or ids"), N_("VALVES") },
+    { "parcels", 0, 0, G_OPTION_ARG_NONE, &with_parcels, N_("Also list the parcels that lose service"), NULL },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Write the trace to a CSV or GeoJSON file"), N_("FILE") },
+    { "work-order", 0, 0, G_OPTION_ARG_STRING, &work_order, N_("Work order number (isolation PDF, valve changes)"), N_("NUMBER") },
+    { "pdf", 0, 0, G_OPTION_ARG_FILENAME, &pdf, N_("Print the isolation's work order to this PDF"), N_("FILE") },
+    { "valve", 0, 0, G_OPTION_ARG_STRING, &valve, N_("valve: the valve to change"), N_("LAYER:FID") },
+    { "state", 0, 0, G_OPTION_ARG_STRING, &state_name, N_("valve: open, closed or seized"), N_("STATE") },
+    { "save", 0, 0, G_OPTION_ARG_NONE, &save, N_("build: store the topology in the project"), NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("define|list|build|check|trace|valve PROJECT.dothi [NAME|FILE.json]"),
+                                               _("Defines utility networks, builds their topology, checks it, traces it and operates valves."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(DothiNetwork) network = NULL;
+  g_autoptr(DothiTrace) trace = NULL;
+  const char *verb, *kind = NULL;
+  gint64 t0;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc < 3)
+    return usage_error (ctx, _("Give what to do, the project file and the network"));
+  verb = argv[1];
+  project = open_project (argv[2], !(g_str_equal (verb, "define") || g_str_equal (verb, "valve")
+                                     || (g_str_equal (verb, "build") && save)), &status);
+  if (project == NULL)
+    return status;
+
+  if (g_str_equal (verb, "list"))
+    {
+      g_auto(GStrv) names = dothi_network_list (project, &error);
+
+      if (names == NULL)
+        return fail (error);
+      for (guint i = 0; names[i] != NULL; i++)
+        g_print ("%s\n", names[i]);
+      return EXIT_DONE;
+    }
+  if (argc != 4)
+    return usage_error (ctx, _("Give what to do, the project file and the network"));
+  if (g_str_equal (verb, "define"))
+    {
+      g_autofree char *json = NULL;
+
+      if (!g_file_get_contents (argv[3], &json, NULL, &error)
+          || !dothi_network_define (project, json, &error))
+        return fail (error);
+      return EXIT_DONE;
+    }
+  if (g_str_equal (verb, "valve"))
+    {
+      g_autofree char *layer = NULL;
+      DothiValveState state;
+      gint64 fid, action;
+      char *colon, *end = NULL;
+
+      if (valve == NULL || state_name == NULL)
+        return usage_error (ctx, _("valve needs --valve LAYER:FID and --state open|closed|seized"));
+      layer = g_strdup (valve);
+      colon = strrchr (layer, ':');
+      if (colon == NULL)
+        return usage_error (ctx, _("valve needs --valve LAYER:FID and --state open|closed|seized"));
+      *colon = '\0';
+      fid = g_ascii_strtoll (colon + 1, &end, 10);
+      if (end == colon + 1 || *end != '\0')
+        return usage_error (ctx, _("valve needs --valve LAYER:FID and --state open|closed|seized"));
+      if (g_str_equal (state_name, "open"))
+        state = DOTHI_VALVE_OPEN;
+      else if (g_str_equal (state_name, "closed"))
+        state = DOTHI_VALVE_CLOSED;
+      else if (g_str_equal (state_name, "seized"))
+        state = DOTHI_VALVE_SEIZED;
+      else
+        return usage_error (ctx, _("valve needs --valve LAYER:FID and --state open|closed|seized"));
+      action = dothi_network_set_valve_state (project, argv[3], layer, fid, state, work_order,
+                                              &error);
+      if (action == 0)
+        return fail (error);
+      {
+        g_autofree char *n = dothi_format_int64 (action);
+        /* Translators: an action number */
+        g_print (_("Recorded as action %s\n"), n);
+      }
+      return EXIT_DONE;
+    }
+
+  t0 = g_get_monotonic_time ();
+  network = dothi_network_build (dothi_project_get_path (project), argv[3], cancellable, &error);
+  if (network == NULL)
+    return fail (error);
+  if (g_str_equal (verb, "build"))
+    {
+      g_autofree char *nodes = dothi_format_int64 (dothi_network_get_n_nodes (network));
+      g_autofree char *edges = dothi_format_int64 (dothi_network_get_n_edges (network));
+
+      /* Translators: counts and milliseconds */
+      g_print (_("%s nodes, %s edges in %.0f ms\n"), nodes, edges,
+               (g_get_monotonic_time () - t0) / 1000.0);
+      if (save && !dothi_network_save (network, project, &error))
+        return fail (error);
+      return EXIT_DONE;
+    }
+  if (g_str_equal (verb, "check"))
+    {
+      g_autoptr(GPtrArray) problems = dothi_network_check (network, &error);
+
+      if (problems == NULL)
+        return fail (error);
+      if (opt_json)
+        {
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+
+          json_builder_begin_array (b);
+          for (guint i = 0; i < problems->len; i++)
+            {
+              DothiNetworkProblem *p = g_ptr_array_index (problems, i);
+
+              json_builder_begin_object (b);
+              json_set_int (b, "kind", p->kind);
+              json_set_string (b, "message", p->message);
+              json_builder_set_member_name (b, "x_northing");
+              json_builder_add_double_value (b, p->y);
+              json_builder_set_member_name (b, "y_easting");
+              json_builder_add_double_value (b, p->x);
+              if (p->layer != NULL)
+                {
+                  json_set_string (b, "layer", p->layer);
+                  json_set_int (b, "fid", p->fid);
+                }
+              json_builder_end_object (b);
+            }
+          json_builder_end_array (b);
+          print_json (b);
+          return EXIT_DONE;
+        }
+      for (guint i = 0; i < problems->len; i++)
+        g_print ("%s\n", ((DothiNetworkProblem *) g_ptr_array_index (problems, i))->message);
+      {
+        g_autofree char *n = dothi_format_int64 (problems->len);
+        /* Translators: a count */
+        g_print (ngettext ("%s problem\n", "%s problems\n", (gulong) problems->len), n);
+      }
+      return EXIT_DONE;
+    }
+  if (!g_str_equal (verb, "trace"))
+    return usage_error (ctx, _("Give define, list, build, check, trace or valve"));
+
+  t0 = g_get_monotonic_time ();
+  if (connected != NULL || upstream != NULL || downstream != NULL)
+    {
+      const char *spec = connected != NULL ? connected : upstream != NULL ? upstream : downstream;
+      guint node = find_network_node (network, spec, &error);
+
+      if (node == G_MAXUINT)
+        return fail (error);
+      kind = connected != NULL ? "connected" : upstream != NULL ? "upstream" : "downstream";
+      trace = connected != NULL ? dothi_network_trace_connected (network, node, &error)
+              : upstream != NULL ? dothi_network_trace_upstream (network, node, &error)
+              : dothi_network_trace_downstream (network, node, &error);
+    }
+  else if (path_spec != NULL)
+    {
+      g_auto(GStrv) ends = g_strsplit (path_spec, ";", 2);
+      guint from, to;
+
+      if (g_strv_length (ends) != 2)
+        return usage_error (ctx, _("--path takes FROM;TO"));
+      from = find_network_node (network, ends[0], &error);
+      if (from == G_MAXUINT)
+        return fail (error);
+      to = find_network_node (network, ends[1], &error);
+      if (to == G_MAXUINT)
+        return fail (error);
+      kind = "path";
+      trace = dothi_network_shortest_path (network, from, to, &error);
+    }
+  else if (isolate != NULL)
+    {
+      g_autoptr(GArray) stuck = g_array_new (FALSE, FALSE, sizeof (guint));
+      guint edge = G_MAXUINT;
+      double position = 0;
+      const char *colon = strrchr (isolate, ':');
+      const char *comma = strchr (isolate, ',');
+
+      if (comma != NULL)
+        {
+          char *end = NULL;
+          double x = g_ascii_strtod (isolate, &end);
+          double y = end == comma ? g_ascii_strtod (comma + 1, &end) : NAN;
+
+          if (end == NULL || *end != '\0' || !isfinite (y))
+            return usage_error (ctx, _("--isolate takes X,Y (X northing, Y easting) or LAYER:FID"));
+          /* The break picked within 20 m of a pipe. */
+          edge = dothi_network_nearest_edge (network, y, x, 20.0, &position);
+        }
+      else if (colon != NULL)
+        {
+          g_autofree char *layer = g_strndup (isolate, colon - isolate);
+          gint64 fid = g_ascii_strtoll (colon + 1, NULL, 10);
+
+          for (guint i = 0; i < dothi_network_get_n_edges (network) && edge == G_MAXUINT; i++)
+            {
+              DothiNetworkEdge e;
+
+              dothi_network_get_edge (network, i, &e);
+              if (e.fid == fid && g_strcmp0 (e.layer, layer) == 0)
+                edge = i;
+            }
+        }
+      if (edge == G_MAXUINT)
+        {
+          g_set_error (&error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                       /* Translators: what was given */
+                       _("No pipe of the network is at “%s” (within 20 m)"), isolate);
+          return fail (error);
+        }
+      if (seized != NULL)
+        {
+          g_auto(GStrv) names = g_strsplit (seized, ",", -1);
+
+          for (guint i = 0; names[i] != NULL; i++)
+            {
+              guint node = find_network_node (network, g_strstrip (names[i]), &error);
+
+              if (node == G_MAXUINT)
+                return fail (error);
+              g_array_append_val (stuck, node);
+            }
+        }
+      kind = "isolate";
+      trace = dothi_network_isolate (network, edge, (const guint *) stuck->data, stuck->len, &error);
+      if (trace != NULL && with_parcels
+          && !dothi_network_trace_parcels (network, trace, cancellable, &error))
+        return fail (error);
+      if (trace != NULL && pdf != NULL
+          && !dothi_network_print_work_order (dothi_project_get_path (project), network, trace,
+                                              edge, work_order, pdf, cancellable, &error))
+        return fail (error);
+    }
+  else
+    return usage_error (ctx, _("trace needs --connected, --upstream, --downstream, --path or --isolate"));
+  if (trace == NULL)
+    return fail (error);
+  if (out != NULL && !dothi_network_export_trace (dothi_project_get_path (project), network, trace,
+                                                  out, NULL, &error))
+    return fail (error);
+
+  if (opt_json)
+    {
+      print_trace_json (network, trace, kind);
+      return EXIT_DONE;
+    }
+  {
+    g_autofree char *edges = dothi_format_int64 (trace->edges != NULL ? trace->edges->len : 0);
+
+    /* Translators: trace kind, edge count, metres, milliseconds */
+    g_print (_("%s: %s edges, %.1f m, in %.2f ms\n"), kind, edges, trace->length,
+             (g_get_monotonic_time () - t0) / 1000.0);
+  }
+  print_node_list (network, _("Valves to close"), trace->valves_to_close);
+  print_node_list (network, _("Valves already closed"), trace->valves_closed);
+  print_node_list (network, _("Seized valves passed"), trace->valves_seized);
+  print_node_list (network, _("Customers to notify"), trace->customers);
+  if (trace->parcels != NULL && with_parcels && isolate != NULL)
+    {
+      g_autofree char *n = dothi_format_int64 (trace->parcels->len);
+      /* Translators: a count */
+      g_print (_("Parcels that lose service: %s\n"), n);
+    }
+  return EXIT_DONE;
+}
+
 /* ---- sql --------------------------------------------------------------- */
 
 static int
@@ -2273,6 +2744,7 @@ static const struct {
   { "query", cmd_query, N_("Find the features that meet a condition") },
   { "sql", cmd_sql, N_("Run a read-only SQL query") },
   { "print", cmd_print, N_("Print a layout, an atlas or a parcel extract") },
+  { "network", cmd_network, N_("Define, build, check and trace utility networks") },
   { "style", cmd_style, N_("Print or set a layer’s style") },
   { "edit", cmd_edit, N_("Apply feature changes from a GeoJSON file") },
   { "undo", cmd_undo, N_("Undo the last action") },

@@ -1,6 +1,7 @@
 /* dothi-epanet.h: Dothi's own reader of EPANET .inp water network models
  * (no GDAL driver exists), presented as an in-memory GDAL dataset so the
- * ordinary import path stores it. */
+ * ordinary import path stores it, and the writer of an edited network
+ * back to .inp. */
 #pragma once
 
 #include <glib.h>
@@ -58,5 +59,32 @@ GDALDatasetH dothi_epanet_open (const char *path, GError **error);
 GDALDatasetH dothi_epanet_open_with_encoding (const char  *path,
                                               const char  *encoding,
                                               GError     **error);
+
+/* Writes the EPANET model of the project at @project_path to @out_path
+ * (UTF-8, a temporary file renamed at the end). @layers names the six
+ * layers as dothi_epanet_open() made them, in the order junctions,
+ * reservoirs, tanks, pipes, pumps, valves (a NULL or empty entry: none);
+ * NULL @layers takes the tables of those names that exist. Units are LPS
+ * with the SI fields written as they are; the headloss formula and the
+ * sections Dothi does not keep ([PATTERNS], [CURVES], [CONTROLS], [TIMES],
+ * [ENERGY], [QUALITY], [REACTIONS], [REPORT] and the other [OPTIONS]) come
+ * from the layers' source .inp when it is still where it was imported
+ * from, converted to LPS and metres (pump, volume and valve curves,
+ * control levels and settings); [RULES], [EMITTERS], [SOURCES], [MIXING]
+ * and [STATUS] are copied only from a file already in SI units.
+ * Ids and attributes are kept. A link's end nodes are the nodes at its
+ * geometry's ends (within 1 cm), else the node1/node2 it names; a link
+ * whose id another link also has (a pipe split in Dothi) keeps it on its
+ * lowest fid, the others and links without an id get fresh unique ids,
+ * and a split point becomes a new junction (no demand, elevation
+ * interpolated between the pipe's ends); the pieces of a split pipe share
+ * its length_m in proportion to their drawn lengths. [COORDINATES] and
+ * [VERTICES] come from the geometries, in the layers' CRS.
+ * A missing layer is DOTHI_ERROR_NOT_FOUND, a layer without an "id" field
+ * DOTHI_ERROR_INVALID_DATA; nothing is written then. */
+gboolean dothi_epanet_export (const char         *project_path,
+                              const char * const *layers,
+                              const char         *out_path,
+                              GError            **error);
 
 G_END_DECLS
