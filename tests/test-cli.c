@@ -1429,6 +1429,8 @@ test_network (Fixture *f, gconstpointer data)
   g_autoptr(Run) build = NULL;
   g_autoptr(Run) isolate = NULL;
   g_autoptr(Run) away = NULL;
+  g_autoptr(Run) zones = NULL;
+  g_autoptr(JsonNode) zone_root = NULL;
   g_autoptr(Run) close = NULL;
   g_autoptr(Run) closed = NULL;
   g_autoptr(Run) undo = NULL;
@@ -1467,6 +1469,13 @@ test_network (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_array_get_length (to_close), ==, 2);
   g_assert_nonnull (find_object (to_close, "id", "V1"));
   g_assert_nonnull (find_object (to_close, "id", "V2"));
+
+  /* Four district areas, one a corner, each bounded by its two valves. */
+  zones = cli ("network", "trace", f->project, "nuoc", "--zones", "--json", NULL);
+  g_assert_cmpint (zones->status, ==, 0);
+  zone_root = parse_json (zones->out);
+  g_assert_cmpint (json_array_get_length (json_node_get_array (zone_root)), ==, 4);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (json_array_get_object_element (json_node_get_array (zone_root), 0), "length_m"), 100.0, 1e-6);
 
   /* A break picked away from every pipe: a clear message. */
   away = cli ("network", "trace", f->project, "nuoc", "--isolate", "1402500,457500", NULL);

@@ -1691,8 +1691,9 @@ cmd_network (int argc, char **argv)
   g_autofree char *pdf = NULL;
   g_autofree char *valve = NULL;
   g_autofree char *state_name = NULL;
-  gboolean with_parcels = FALSE, save = FALSE;
+  gboolean with_parcels = FALSE, save = FALSE, zones = FALSE;
   GOptionEntry entries[] = {
+    { "zones", 0, 0, G_OPTION_ARG_NONE, &zones, N_("trace: the district metered areas bounded by valves"), NULL },
     { "connected", 0, 0, G_OPTION_ARG_STRING, &connected, N_("trace: everything connected to this node"), N_("NODE") },
     { "upstream", 0, 0, G_OPTION_ARG_STRING, &upstream, N_("trace: the network between this node and its sources"), N_("NODE") },
     { "downstream", 0, 0, G_OPTION_ARG_STRING, &downstream, N_("trace: the network fed through this node"), N_("NODE") },
@@ -1849,6 +1850,60 @@ cmd_network (int argc, char **argv)
     return usage_error (ctx, _("Give define, list, build, check, trace or valve"));
 
   t0 = g_get_monotonic_time ();
+  if (zones)
+    {
+      g_autoptr(GPtrArray) list = dothi_network_valve_zones (network, &error);
+      g_autoptr(JsonBuilder) b = NULL;
+
+      if (list == NULL)
+        return fail (error);
+      if (opt_json)
+        {
+          b = json_builder_new ();
+          json_builder_begin_array (b);
+        }
+      else
+        {
+          g_autofree char *n = dothi_format_int64 (list->len);
+          /* Translators: a count */
+          g_print (ngettext ("%s zone bounded by valves\n", "%s zones bounded by valves\n",
+                             (gulong) list->len), n);
+        }
+      for (guint i = 0; i < list->len; i++)
+        {
+          DothiTrace *zone = g_ptr_array_index (list, i);
+          g_autoptr(GString) valves = g_string_new (NULL);
+
+          for (guint k = 0; k < zone->valves_to_close->len; k++)
+            {
+              DothiNetworkNode node;
+
+              dothi_network_get_node (network, g_array_index (zone->valves_to_close, guint, k), &node);
+              g_string_append_printf (valves, "%s%s", k > 0 ? " " : "", node.id);
+            }
+          if (b != NULL)
+            {
+              json_builder_begin_object (b);
+              json_set_int (b, "zone", i + 1);
+              json_set_int (b, "n_edges", zone->edges->len);
+              json_builder_set_member_name (b, "length_m");
+              json_builder_add_double_value (b, zone->length);
+              json_set_int (b, "n_customers", zone->customers->len);
+              json_set_string (b, "boundary_valves", valves->str);
+              json_builder_end_object (b);
+            }
+          else
+            /* Translators: zone number, pipe count, metres, customers, valve ids */
+            g_print (_("  %u: %u pipes, %.1f m, %u customers; valves %s\n"), i + 1,
+                     zone->edges->len, zone->length, zone->customers->len, valves->str);
+        }
+      if (b != NULL)
+        {
+          json_builder_end_array (b);
+          print_json (b);
+        }
+      return EXIT_DONE;
+    }
   if (connected != NULL || upstream != NULL || downstream != NULL)
     {
       const char *spec = connected != NULL ? connected : upstream != NULL ? upstream : downstream;
@@ -1941,7 +1996,7 @@ cmd_network (int argc, char **argv)
         return fail (error);
     }
   else
-    return usage_error (ctx, _("trace needs --connected, --upstream, --downstream, --path or --isolate"));
+    return usage_error (ctx, _("trace needs --connected, --upstream, --downstream, --path, --isolate or --zones"));
   if (trace == NULL)
     return fail (error);
   if (out != NULL && !dothi_network_export_trace (dothi_project_get_path (project), network, trace,

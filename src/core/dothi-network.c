@@ -3169,6 +3169,117 @@ dothi_network_isolate (DothiNetwork  *network,
   return trace;
 }
 
+
+static int
+compare_zones (gconstpointer a, gconstpointer b)
+{
+  const DothiTrace *x = *(const DothiTrace * const *) a;
+  const DothiTrace *y = *(const DothiTrace * const *) b;
+
+  return (x->length < y->length) - (x->length > y->length);
+}
+
+/* ---- valve-bounded zones ------------------------------------------------------ */
+
+/* Zones as every valve shut would leave them: a walk over the pipes that
+ * stops at each valve (open or closed; a valve is on the boundary of
+ * every zone it touches, not inside one). Zones come largest first. */
+GPtrArray *
+dothi_network_valve_zones (DothiNetwork *network, GError **error)
+{
+  DothiNetwork *net = network;
+  g_autoptr(GPtrArray) zones = g_ptr_array_new_with_free_func ((GDestroyNotify) dothi_trace_free);
+  g_autofree guint *zone_of = NULL;
+  g_autofree guint *queue = NULL;
+  g_autofree guint *stamp = NULL;
+
+  g_return_val_if_fail (network != NULL, NULL);
+
+  zone_of = g_new (guint, MAX (net->n_edges, 1));
+  queue = g_new (guint, MAX (net->n_nodes, 1));
+  stamp = g_new0 (guint, MAX (net->n_nodes, 1));
+  for (guint e = 0; e < net->n_edges; e++)
+    zone_of[e] = G_MAXUINT;
+
+  for (guint first = 0; first < net->n_edges; first++)
+    {
+      DothiTrace *zone;
+      guint z, head = 0, tail = 0;
+
+      if (zone_of[first] != G_MAXUINT)
+        continue;
+      z = zones->len;
+      zone = trace_new ();
+      g_ptr_array_add (zones, zone);
+      zone_of[first] = z;
+      g_array_append_val (zone->edges, first);
+      /* Walk from the edge's ends; a valve end is a boundary. */
+      for (int end = 0; end < 2; end++)
+        {
+          guint v = end == 0 ? net->edges[first].a : net->edges[first].b;
+
+          if (stamp[v] != z + 1)
+            {
+              stamp[v] = z + 1;
+              queue[tail++] = v;
+            }
+        }
+      while (head < tail)
+        {
+          guint u = queue[head++];
+
+          g_array_append_val (zone->nodes, u);
+          if (is_valve_role (net->nodes[u].role))
+            {
+              g_array_append_val (zone->valves_to_close, u);
+              continue;
+            }
+          for (guint k = net->adj_off[u]; k < net->adj_off[u + 1]; k++)
+            {
+              guint e = net->adj_edge[k], w = net->adj_node[k];
+
+              if (zone_of[e] == G_MAXUINT)
+                {
+                  zone_of[e] = z;
+                  g_array_append_val (zone->edges, e);
+                }
+              if (stamp[w] != z + 1)
+                {
+                  stamp[w] = z + 1;
+                  queue[tail++] = w;
+                }
+            }
+        }
+    }
+
+  for (guint i = 0; i < net->n_customers; i++)
+    {
+      guint v = net->customers[i];
+
+      /* A customer node sits on its zone's pipes: any edge of it tells. */
+      if (net->adj_off[v] < net->adj_off[v + 1])
+        {
+          guint z = zone_of[net->adj_edge[net->adj_off[v]]];
+          DothiTrace *zone = g_ptr_array_index (zones, z);
+
+          g_array_append_val (zone->customers, v);
+        }
+    }
+  for (guint z = 0; z < zones->len; z++)
+    {
+      DothiTrace *zone = g_ptr_array_index (zones, z);
+
+      g_array_sort (zone->edges, compare_uint);
+      g_array_sort (zone->nodes, compare_uint);
+      g_array_sort (zone->valves_to_close, compare_uint);
+      g_qsort_with_data (zone->customers->data, zone->customers->len, sizeof (guint),
+                         compare_customers_fn, net);
+      add_lengths (net, zone);
+    }
+  g_ptr_array_sort (zones, compare_zones);
+  return g_steal_pointer (&zones);
+}
+
 /* ---- parcels ---------------------------------------------------------------- */
 
 /* The point @s metres along line part @l. */

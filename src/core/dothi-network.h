@@ -216,6 +216,12 @@ DothiTrace   *dothi_network_isolate          (DothiNetwork *network, guint edge,
                                               const guint *seized, guint n_seized,
                                               GError **error);
 
+/* District metered areas bounded by valves: the zones the pipes fall
+ * into when every valve is shut, largest first, each a DothiTrace whose
+ * edges, nodes, length and customers are the zone's and whose
+ * valves_to_close are its boundary valves. */
+GPtrArray    *dothi_network_valve_zones      (DothiNetwork *network, GError **error);
+
 /* Reads the parcels that lose service for an isolation (customers'
  * parcels, or parcels within the definition's service distance of the
  * lost edges) into @trace->parcels, on the network's project: sorted
