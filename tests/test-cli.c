@@ -1430,6 +1430,9 @@ test_network (Fixture *f, gconstpointer data)
   g_autoptr(Run) isolate = NULL;
   g_autoptr(Run) away = NULL;
   g_autoptr(Run) zones = NULL;
+  g_autoptr(Run) problems_out = NULL;
+  g_autoptr(Run) problems_import = NULL;
+  g_autofree char *problems = path_in (f, "loi-mang.geojson");
   g_autoptr(JsonNode) zone_root = NULL;
   g_autoptr(Run) close = NULL;
   g_autoptr(Run) closed = NULL;
@@ -1469,6 +1472,12 @@ test_network (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_array_get_length (to_close), ==, 2);
   g_assert_nonnull (find_object (to_close, "id", "V1"));
   g_assert_nonnull (find_object (to_close, "id", "V2"));
+
+  /* The check's problems as a layer the project can import. */
+  problems_out = cli ("network", "check", f->project, "nuoc", "-o", problems, NULL);
+  g_assert_cmpint (problems_out->status, ==, 0);
+  problems_import = cli ("import", f->project, problems, NULL);
+  g_assert_cmpint (problems_import->status, ==, 0);
 
   /* Four district areas, one a corner, each bounded by its two valves. */
   zones = cli ("network", "trace", f->project, "nuoc", "--zones", "--json", NULL);

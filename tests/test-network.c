@@ -853,7 +853,17 @@ test_valve_state (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (dothi_network_get_node (network, node_of (network, "valves", 1), &node));
   g_assert_cmpint (node.state, ==, DOTHI_VALVE_CLOSED);
+  g_assert_true (dothi_network_is_current (network, &error));
+  g_assert_no_error (error);
+
+  /* Undo edits a valve: the topology built before is out of date. */
+  g_assert_cmpint (dothi_edit_undo_sync (f->project, NULL, &error), >, 0);
+  g_assert_no_error (error);
+  g_assert_false (dothi_network_is_current (network, &error));
+  g_assert_no_error (error);
   g_clear_pointer (&network, dothi_network_free);
+  g_assert_cmpint (dothi_edit_redo_sync (f->project, NULL, &error), >, 0);
+  g_assert_no_error (error);
 
   g_assert_cmpint (dothi_edit_undo_sync (f->project, NULL, &error), >, 0);
   g_assert_no_error (error);

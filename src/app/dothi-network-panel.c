@@ -2471,6 +2471,21 @@ dothi_network_panel_pick (DothiNetworkPanel *self,
       return;
     }
 
+  /* Pipes or valves edited since the build (here, in the map or in
+   * QGIS): build again, then trace the same place. */
+  if (!dothi_network_is_current (self->shared->network, NULL))
+    {
+      self->rerun_pending = self->pick_mode == PICK_BREAK;
+      self->rerun_x = x;
+      self->rerun_y = y;
+      start_build (self);
+      /* Translators: a pick on a network whose layers were edited since it was built */
+      set_message (self, self->rerun_pending ? _("The network was edited since it was built: building it again, then the break is traced")
+                                             : _("The network was edited since it was built: building it again; pick again when it is done"),
+                   FALSE);
+      return;
+    }
+
   /* A few pixels when zoomed out, but never a whole district. */
   distance = CLAMP (isfinite (tolerance) ? tolerance : 0, PICK_DISTANCE, MAX_PICK_DISTANCE);
   edge = dothi_network_nearest_edge (self->shared->network, x, y, distance, NULL);

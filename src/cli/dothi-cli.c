@@ -1701,7 +1701,7 @@ cmd_network (int argc, char **argv)
     { "isolate", 0, 0, G_OPTION_ARG_STRING, &isolate, N_("trace: the valves to close for a break at X,Y (X northing, Y easting) or on pipe LAYER:FID"), N_("PLACE") },
     { "seized", 0, 0, G_OPTION_ARG_STRING, &seized, N_("Valves that will not turn, comma-separated LAYER:FID or ids"), N_("VALVES") },
     { "parcels", 0, 0, G_OPTION_ARG_NONE, &with_parcels, N_("Also list the parcels that lose service"), NULL },
-    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Write the trace to a CSV or GeoJSON file"), N_("FILE") },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Write the trace to a CSV or GeoJSON file (check: the problems as a GeoJSON point layer)"), N_("FILE") },
     { "work-order", 0, 0, G_OPTION_ARG_STRING, &work_order, N_("Work order number (isolation PDF, valve changes)"), N_("NUMBER") },
     { "pdf", 0, 0, G_OPTION_ARG_FILENAME, &pdf, N_("Print the isolation's work order to this PDF"), N_("FILE") },
     { "valve", 0, 0, G_OPTION_ARG_STRING, &valve, N_("valve: the valve to change"), N_("LAYER:FID") },
@@ -1836,6 +1836,60 @@ cmd_network (int argc, char **argv)
           json_builder_end_array (b);
           print_json (b);
           return EXIT_DONE;
+        }
+      if (out != NULL)
+        {
+          /* The problems as a point layer to open beside the network. */
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+          g_autoptr(JsonGenerator) gen = json_generator_new ();
+          g_autoptr(JsonNode) root = NULL;
+          g_autofree char *crs = g_strdup_printf ("EPSG:%d", dothi_project_get_srid (project));
+
+          json_builder_begin_object (b);
+          json_set_string (b, "type", "FeatureCollection");
+          json_builder_set_member_name (b, "crs");
+          json_builder_begin_object (b);
+          json_set_string (b, "type", "name");
+          json_builder_set_member_name (b, "properties");
+          json_builder_begin_object (b);
+          json_set_string (b, "name", crs);
+          json_builder_end_object (b);
+          json_builder_end_object (b);
+          json_builder_set_member_name (b, "features");
+          json_builder_begin_array (b);
+          for (guint i = 0; i < problems->len; i++)
+            {
+              DothiNetworkProblem *p = g_ptr_array_index (problems, i);
+
+              json_builder_begin_object (b);
+              json_set_string (b, "type", "Feature");
+              json_builder_set_member_name (b, "properties");
+              json_builder_begin_object (b);
+              json_set_int (b, "kind", p->kind);
+              json_set_string (b, "message", p->message);
+              if (p->layer != NULL)
+                {
+                  json_set_string (b, "layer", p->layer);
+                  json_set_int (b, "fid", p->fid);
+                }
+              json_builder_end_object (b);
+              json_builder_set_member_name (b, "geometry");
+              json_builder_begin_object (b);
+              json_set_string (b, "type", "Point");
+              json_builder_set_member_name (b, "coordinates");
+              json_builder_begin_array (b);
+              json_builder_add_double_value (b, p->x);
+              json_builder_add_double_value (b, p->y);
+              json_builder_end_array (b);
+              json_builder_end_object (b);
+              json_builder_end_object (b);
+            }
+          json_builder_end_array (b);
+          json_builder_end_object (b);
+          root = json_builder_get_root (b);
+          json_generator_set_root (gen, root);
+          if (!json_generator_to_file (gen, out, &error))
+            return fail (error);
         }
       for (guint i = 0; i < problems->len; i++)
         g_print ("%s\n", ((DothiNetworkProblem *) g_ptr_array_index (problems, i))->message);

@@ -1193,6 +1193,7 @@ struct _DothiNetwork {
   guint8       *fed_node;   /* reached from the sources as states are */
   guint8       *fed_edge;
   double       *flow_dist;  /* metres from the nearest source */
+  gint64        audit_mark; /* the last audit row when it was built */
 };
 
 /* Node classes for the walks. */
@@ -2004,6 +2005,18 @@ dothi_network_build (const char    *project_path,
   b.features = g_array_new (FALSE, FALSE, sizeof (Feature));
   /* One read transaction: every layer from the same snapshot. */
   ok = exec_sql (db, "BEGIN", project_path, error);
+  if (ok)
+    {
+      sqlite3_stmt *mark = NULL;
+
+      /* Where the audit trail stood: later rows on the network's layers
+       * mean the topology is out of date (dothi_network_is_current). */
+      if (sqlite3_prepare_v2 (db, "SELECT coalesce (max (id), 0) FROM dothi_audit", -1, &mark,
+                              NULL) == SQLITE_OK
+          && sqlite3_step (mark) == SQLITE_ROW)
+        net->audit_mark = sqlite3_column_int64 (mark, 0);
+      sqlite3_finalize (mark);
+    }
   for (guint i = 0; ok && i < net->def->edges->len; i++)
     ok = read_edges (&b, db, i, cancellable, error);
   for (guint i = 0; ok && i < net->def->nodes->len; i++)
@@ -2021,6 +2034,51 @@ dothi_network_build (const char    *project_path,
   if (!ok)
     return NULL;
   return g_steal_pointer (&net);
+}
+
+gboolean
+dothi_network_is_current (DothiNetwork *network, GError **error)
+{
+  g_autoptr(GString) sql = g_string_new ("SELECT 1 FROM dothi_audit WHERE id > ?1 AND layer IN (");
+  g_autoptr(GPtrArray) layers = g_ptr_array_new ();
+  sqlite3_stmt *stmt = NULL;
+  sqlite3 *db = NULL;
+  gboolean current = FALSE;
+  int rc;
+
+  g_return_val_if_fail (network != NULL, FALSE);
+
+  for (guint i = 0; i < network->def->edges->len; i++)
+    g_ptr_array_add (layers, ((EdgeDef *) g_ptr_array_index (network->def->edges, i))->layer);
+  for (guint i = 0; i < network->def->nodes->len; i++)
+    g_ptr_array_add (layers, ((NodeDef *) g_ptr_array_index (network->def->nodes, i))->layer);
+  for (guint i = 0; i < layers->len; i++)
+    g_string_append_printf (sql, "%s?%u", i > 0 ? ", " : "", i + 2);
+  g_string_append (sql, ") LIMIT 1");
+
+  if (sqlite3_open_v2 (network->path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK
+      || sqlite3_prepare_v2 (db, sql->str, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                   /* Translators: file name, SQLite's message */
+                   _("Cannot read the history of “%s”: %s"), network->path,
+                   db != NULL ? sqlite3_errmsg (db) : "");
+      sqlite3_close (db);
+      return FALSE;
+    }
+  sqlite3_busy_timeout (db, 5000);
+  sqlite3_bind_int64 (stmt, 1, network->audit_mark);
+  for (guint i = 0; i < layers->len; i++)
+    sqlite3_bind_text (stmt, (int) i + 2, g_ptr_array_index (layers, i), -1, SQLITE_STATIC);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_DONE)
+    current = TRUE;
+  else if (rc != SQLITE_ROW)
+    g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                 _("Cannot read the history of “%s”: %s"), network->path, sqlite3_errmsg (db));
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  return current;
 }
 
 gboolean

@@ -95,6 +95,10 @@ DothiNetwork *dothi_network_build  (const char    *project_path,
                                     GCancellable  *cancellable,
                                     GError       **error);
 void          dothi_network_free   (DothiNetwork  *network);
+/* FALSE when a feature of the network's layers was edited (by anyone:
+ * the audit trail, QGIS included) since the topology was built: build
+ * again (a full build of 140k edges takes a fifth of a second). */
+gboolean      dothi_network_is_current (DothiNetwork *network, GError **error);
 gboolean      dothi_network_save   (DothiNetwork  *network,
                                     DothiProject  *project,
                                     GError       **error);
