@@ -1448,16 +1448,6 @@ has_layouts_table (sqlite3 *db)
          && sqlite3_step (stmt) == SQLITE_ROW;
 }
 
-static int
-schema_version (sqlite3 *db)
-{
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-
-  if (sqlite3_prepare_v2 (db, "PRAGMA schema_version", -1, &stmt, NULL) != SQLITE_OK
-      || sqlite3_step (stmt) != SQLITE_ROW)
-    return -1;
-  return sqlite3_column_int (stmt, 0);
-}
 
 static gboolean
 exec_sql (sqlite3 *db, const char *sql, const char *path, GError **error)
@@ -1516,39 +1506,15 @@ end_write (sqlite3 *db, gboolean ok, const char *path, GError **error)
   return FALSE;
 }
 
-/* Creates dothi_layouts inside the open transaction. Dothi's own DDL is
- * not another program's schema change: when the recorded schema cookie
- * was current it is brought forward, so the next open does not rewrite
- * every audit trigger. */
+/* Creates dothi_layouts inside the open transaction. */
 static gboolean
 ensure_layouts_table (sqlite3 *db, const char *path, GError **error)
 {
-  g_autoptr(sqlite3_stmt) stmt = NULL;
-  gboolean was_current = FALSE;
-  int before;
-
-  if (has_layouts_table (db))
-    return TRUE;
-  before = schema_version (db);
-  if (sqlite3_prepare_v2 (db, "SELECT value FROM dothi_meta WHERE key = 'triggers_schema_version'",
-                          -1, &stmt, NULL) == SQLITE_OK
-      && sqlite3_step (stmt) == SQLITE_ROW)
-    was_current = sqlite3_column_int (stmt, 0) == before;
-  g_clear_pointer (&stmt, sqlite3_finalize);
-
-  if (!exec_sql (db,
-                 "CREATE TABLE IF NOT EXISTS dothi_layouts (\n"
-                 "  name TEXT PRIMARY KEY,\n"
-                 "  json TEXT NOT NULL,\n"
-                 "  modified TEXT)", path, error))
-    return FALSE;
-  if (was_current
-      && !exec_sql (db,
-                    "INSERT OR REPLACE INTO dothi_meta (key, value) "
-                    "SELECT 'triggers_schema_version', schema_version FROM pragma_schema_version",
-                    path, error))
-    return FALSE;
-  return TRUE;
+  return dothi_spatialite_ensure_own_table (db, "dothi_layouts",
+                                            "CREATE TABLE IF NOT EXISTS dothi_layouts (\n"
+                                            "  name TEXT PRIMARY KEY,\n"
+                                            "  json TEXT NOT NULL,\n"
+                                            "  modified TEXT)", path, error);
 }
 
 /* @name trimmed and in NFC, or NULL when nothing is left. */

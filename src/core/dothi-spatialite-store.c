@@ -2111,3 +2111,48 @@ dothi_spatialite_store_get_db (DothiSpatialiteStore *self)
   g_return_val_if_fail (DOTHI_IS_SPATIALITE_STORE (self), NULL);
   return self->db;
 }
+
+gboolean
+dothi_spatialite_ensure_own_table (sqlite3    *db,
+                                   const char *table,
+                                   const char *ddl,
+                                   const char *path,
+                                   GError    **error)
+{
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gboolean was_current = FALSE;
+  int before = -1;
+
+  g_return_val_if_fail (db != NULL && table != NULL && ddl != NULL, FALSE);
+
+  if (sqlite3_prepare_v2 (db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                          -1, &stmt, NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_text (stmt, 1, table, -1, SQLITE_STATIC);
+      if (sqlite3_step (stmt) == SQLITE_ROW)
+        return TRUE;
+    }
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (sqlite3_prepare_v2 (db, "PRAGMA schema_version", -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    before = sqlite3_column_int (stmt, 0);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (sqlite3_prepare_v2 (db, "SELECT value FROM dothi_meta WHERE key = 'triggers_schema_version'",
+                          -1, &stmt, NULL) == SQLITE_OK
+      && sqlite3_step (stmt) == SQLITE_ROW)
+    was_current = sqlite3_column_int (stmt, 0) == before;
+  g_clear_pointer (&stmt, sqlite3_finalize);
+
+  if (sqlite3_exec (db, ddl, NULL, NULL, NULL) != SQLITE_OK
+      || (was_current
+          && sqlite3_exec (db, "INSERT OR REPLACE INTO dothi_meta (key, value) "
+                           "SELECT 'triggers_schema_version', schema_version FROM pragma_schema_version",
+                           NULL, NULL, NULL) != SQLITE_OK))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
+                   /* Translators: first a file or layer name, then the database's own message */
+                   _("Database error in “%s”: %s"), path, sqlite3_errmsg (db));
+      return FALSE;
+    }
+  return TRUE;
+}

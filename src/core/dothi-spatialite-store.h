@@ -134,6 +134,17 @@ gboolean  dothi_spatialite_store_unhide_layer (DothiSpatialiteStore  *self,
                                                const char            *registry,
                                                GError               **error);
 
+/* Creates one of Dothi's own tables (@ddl) on @db, inside the
+ * transaction the caller holds, unless @table exists. Dothi's DDL is not
+ * another program's schema change: when the recorded schema cookie was
+ * current it is brought forward, so the next open does not rewrite every
+ * audit trigger. Errors name @path. */
+gboolean  dothi_spatialite_ensure_own_table (sqlite3    *db,
+                                             const char *table,
+                                             const char *ddl,
+                                             const char *path,
+                                             GError    **error);
+
 void      dothi_spatialite_store_close  (DothiSpatialiteStore *self);
 
 G_END_DECLS
