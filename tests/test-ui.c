@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <locale.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 
 #include <shumate/shumate.h>
@@ -28,12 +29,16 @@
 #include "dothi-identify-panel.h"
 #include "dothi-import.h"
 #include "dothi-import-dialog.h"
+#include "dothi-incident.h"
 #include "dothi-layer-row.h"
 #include "dothi-layout.h"
 #include "dothi-layout-editor.h"
+#include "dothi-live.h"
+#include "dothi-live-layer.h"
 #include "dothi-map-view.h"
 #include "dothi-network.h"
 #include "dothi-network-panel.h"
+#include "dothi-ops-panel.h"
 #include "dothi-parcel.h"
 #include "dothi-project.h"
 #include "dothi-search.h"
@@ -3404,6 +3409,334 @@ test_network_panel (Fixture       *f,
   dothi_project_close (project);
 }
 
+/* ---- the operations room (issue 7) ----------------------------------------- */
+
+typedef struct {
+  GSubprocess *process;
+  int          port;
+} Broker;
+
+/* A real Mosquitto on 127.0.0.1 on a free port, anonymous, no
+ * persistence; FALSE (and the test skipped) when it is not installed. */
+static gboolean
+broker_start (Broker     *broker,
+              const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autofree char *program = g_find_program_in_path ("mosquitto");
+  g_autofree char *conf = g_build_filename (dir, "mosquitto.conf", NULL);
+  g_autofree char *text = NULL;
+  gint64 deadline;
+
+  if (program == NULL && g_file_test ("/usr/sbin/mosquitto", G_FILE_TEST_IS_EXECUTABLE))
+    program = g_strdup ("/usr/sbin/mosquitto");
+  if (program == NULL)
+    {
+      g_test_skip ("mosquitto is not installed");
+      return FALSE;
+    }
+  /* The kernel's free port; closed just before the broker takes it. */
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, any, TRUE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  broker->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_socket_close (socket, NULL);
+
+  text = g_strdup_printf ("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n",
+                          broker->port);
+  g_file_set_contents (conf, text, -1, &error);
+  g_assert_no_error (error);
+  broker->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                      &error, program, "-c", conf, NULL);
+  g_assert_no_error (error);
+
+  /* Up when it accepts a connection. */
+  deadline = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
+  for (;;)
+    {
+      g_autoptr(GSocketClient) client = g_socket_client_new ();
+      g_autoptr(GSocketConnection) connection = NULL;
+      g_autoptr(GError) connect_error = NULL;
+
+      connection = g_socket_client_connect_to_host (client, "127.0.0.1", broker->port, NULL,
+                                                    &connect_error);
+      if (connection != NULL)
+        break;
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (20000);
+    }
+  return TRUE;
+}
+
+static void
+broker_stop (Broker *broker)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (broker->process == NULL)
+    return;
+  g_subprocess_send_signal (broker->process, SIGTERM);
+  g_subprocess_wait (broker->process, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&broker->process);
+}
+
+/* A retained QoS 1 message, so it reaches a subscription made later. */
+static void
+publish (Broker     *broker,
+         const char *topic,
+         const char *payload)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *port = g_strdup_printf ("%d", broker->port);
+  const char *argv[] = { "mosquitto_pub", "-h", "127.0.0.1", "-p", port, "-q", "1", "-r",
+                         "-t", topic, "-m", payload, NULL };
+  int status = 0;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_spawn_check_wait_status (status, &error);
+  g_assert_no_error (error);
+}
+
+/* Wakes the main loop while waiting on other threads and processes. */
+static gboolean
+tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+typedef struct {
+  DothiOpsPanel *panel;
+  const char    *source;
+  const char    *stored;
+} OpsWait;
+
+static gboolean
+source_connected (gpointer data)
+{
+  OpsWait *w = data;
+
+  return g_strcmp0 (dothi_ops_panel_get_source_status (w->panel, w->source), "Connected") == 0;
+}
+
+static gboolean
+readings_shown (gpointer data)
+{
+  OpsWait *w = data;
+  DothiLiveLayer *layer = dothi_ops_panel_get_live_layer (w->panel);
+  GtkWidget *stored = find_named (GTK_WIDGET (w->panel), "ops-stored");
+  int level = 0;
+
+  return g_strcmp0 (gtk_label_get_text (GTK_LABEL (stored)), w->stored) == 0
+         && dothi_ops_panel_get_n_alerts (w->panel) == 1
+         && dothi_live_layer_get_sensor_level (layer, "AL-05", &level) && level == 1;
+}
+
+static gboolean
+street_found (gpointer data)
+{
+  GtkWidget *row = gtk_widget_get_first_child (data);
+  const char *subtitle = row ? adw_action_row_get_subtitle (ADW_ACTION_ROW (row)) : NULL;
+
+  return subtitle != NULL && strstr (subtitle, "Nearest street: ") != NULL
+         && strstr (subtitle, "looking") == NULL;
+}
+
+static gboolean
+incident_shown (gpointer data)
+{
+  OpsWait *w = data;
+
+  return dothi_ops_panel_get_n_incidents (w->panel) == 1
+         && dothi_live_layer_get_n_incidents (dothi_ops_panel_get_live_layer (w->panel)) == 1;
+}
+
+static gboolean
+ops_panel_idle (gpointer data)
+{
+  return !dothi_ops_panel_get_busy (data);
+}
+
+/* The operations window on the demo city with a real broker: a source and
+ * a kind defined with the core, two readings published (one over the
+ * threshold) are stored, raise one alert naming the nearest street and
+ * colour the sensor red on the map; an incident ingested by the engine
+ * appears in the list and on the map, moves through its workflow from
+ * the window (audited, in the project), and the replay hides it before
+ * it was received. */
+static void
+test_operations (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDateTime) now = NULL;
+  g_autoptr(GTimeZone) ict = g_time_zone_new_offset (7 * 3600);
+  g_autoptr(GPtrArray) incidents = NULL;
+  DothiIncident *incident;
+  g_autofree char *source = NULL;
+  g_autofree char *earlier = NULL;
+  g_autofree char *later = NULL;
+  g_autofree char *reading = NULL;
+  g_autofree char *report = NULL;
+  g_autofree char *time = NULL;
+  char sx[G_ASCII_DTOSTR_BUF_SIZE], sy[G_ASCII_DTOSTR_BUF_SIZE];
+  Broker broker = { 0 };
+  DothiProject *project;
+  DothiMapView *map;
+  DothiOpsPanel *panel;
+  gboolean complete;
+  OpsWait w = { 0 };
+  GtkWidget *alerts;
+  double x, y;
+  gint64 fid;
+  guint tick;
+
+  if (!broker_start (&broker, f->dir))
+    return;
+  tick = g_timeout_add (20, tick_cb, NULL);
+  open_demo (f, &complete);
+  project = dothi_window_get_project (f->window);
+  map = DOTHI_MAP_VIEW (dothi_window_get_map_view (f->window));
+  /* A sensor 3 m off a named street. */
+  query_point (f->path,
+               "SELECT X (StartPoint (GeometryN (geom, 1))) + 3, Y (StartPoint (GeometryN (geom, 1))), fid"
+               " FROM roads WHERE ten_duong IS NOT NULL AND ten_duong <> '' ORDER BY fid LIMIT 1",
+               &x, &y);
+  g_ascii_dtostr (sx, sizeof sx, x);
+  g_ascii_dtostr (sy, sizeof sy, y);
+
+  dothi_live_kind_define (project, "{\"kind\": \"pressure\", \"unit\": \"bar\", \"low\": 1.5,"
+                          " \"high\": 6.0, \"expected_interval\": 3600}", &error);
+  g_assert_no_error (error);
+  source = g_strdup_printf ("{\"name\": \"tram-ap-luc\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\","
+                            " \"port\": %d, \"topics\": [\"dothi/readings/#\"], \"qos\": 1}", broker.port);
+  dothi_live_source_define (project, source, &error);
+  g_assert_no_error (error);
+
+  panel = dothi_ops_panel_new (GTK_WINDOW (f->window), project);
+  dothi_ops_panel_set_map_view (panel, map);
+  gtk_window_present (GTK_WINDOW (panel));
+  g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (panel)), ==, "Operations");
+  g_assert_nonnull (dothi_ops_panel_get_live (panel));
+  g_assert_cmpstr (dothi_ops_panel_get_source_status (panel, "tram-ap-luc"), ==, "Stopped");
+  g_assert_cmpuint (dothi_ops_panel_get_n_alerts (panel), ==, 0);
+
+  w.panel = panel;
+  w.source = "tram-ap-luc";
+  dothi_ops_panel_start_source (panel, "tram-ap-luc", NULL, &error);
+  g_assert_no_error (error);
+  wait_until (source_connected, &w);
+
+  now = g_date_time_new_now (ict);
+  {
+    g_autoptr(GDateTime) before = g_date_time_add_minutes (now, -5);
+
+    earlier = g_date_time_format (before, "%Y-%m-%dT%H:%M:%S%:z");
+    later = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S%:z");
+  }
+  reading = g_strdup_printf ("{\"id\": \"r-1\", \"sensor_id\": \"AL-05\", \"time\": \"%s\", \"value\": 3.2,"
+                             " \"unit\": \"bar\", \"kind\": \"pressure\","
+                             " \"position\": {\"x\": %s, \"y\": %s, \"crs\": \"EPSG:9218\"}}",
+                             earlier, sx, sy);
+  publish (&broker, "dothi/readings/AL-05/1", reading);
+  g_free (reading);
+  reading = g_strdup_printf ("{\"id\": \"r-2\", \"sensor_id\": \"AL-05\", \"time\": \"%s\", \"value\": 7.5,"
+                             " \"unit\": \"bar\", \"kind\": \"pressure\","
+                             " \"position\": {\"x\": %s, \"y\": %s, \"crs\": \"EPSG:9218\"}}",
+                             later, sx, sy);
+  publish (&broker, "dothi/readings/AL-05/2", reading);
+
+  w.stored = "2";
+  wait_until (readings_shown, &w);
+  g_assert_true (dothi_live_layer_has_sensor (dothi_ops_panel_get_live_layer (panel), "AL-05"));
+  alerts = find_named (GTK_WIDGET (panel), "ops-alerts");
+  wait_until (street_found, alerts);
+  {
+    AdwActionRow *row = ADW_ACTION_ROW (gtk_widget_get_first_child (alerts));
+    const char *subtitle = adw_action_row_get_subtitle (row);
+
+    g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "Sensor AL-05 (pressure)");
+    g_assert_true (g_str_has_prefix (subtitle, "7.50 bar, over the threshold of 6.00 bar\nNearest street: "));
+    g_assert_null (gtk_list_box_get_row_at_index (GTK_LIST_BOX (alerts), 1));
+    g_signal_emit_by_name (find_named (GTK_WIDGET (row), "ops-acknowledge"), "clicked");
+    g_assert_cmpuint (dothi_ops_panel_get_n_alerts (panel), ==, 0);
+  }
+
+  /* An incident report, as the engine ingests one. */
+  time = g_date_time_format (now, "%Y-%m-%dT%H:%M:%S%:z");
+  report = g_strdup_printf ("{\"type\": \"incident\", \"id\": \"PA-2026-0042\", \"time\": \"%s\","
+                            " \"category\": \"vỡ ống\", \"description\": \"Nước chảy tràn mặt đường\","
+                            " \"position\": {\"x\": %s, \"y\": %s, \"crs\": \"EPSG:9218\"},"
+                            " \"photo_url\": \"https://example.org/pa-42.jpg\", \"reporter\": \"Nguyễn Văn A\"}",
+                            time, sx, sy);
+  dothi_live_ingest_message (dothi_ops_panel_get_live (panel), "tram-ap-luc", "dothi/incidents",
+                             report, strlen (report), &error);
+  g_assert_no_error (error);
+  dothi_live_flush (dothi_ops_panel_get_live (panel), &error);
+  g_assert_no_error (error);
+  wait_until (incident_shown, &w);
+  wait_until (ops_panel_idle, panel);
+
+  incidents = dothi_incident_list (f->path, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (incidents->len, ==, 1);
+  fid = ((DothiIncident *) incidents->pdata[0])->fid;
+  g_assert_true (dothi_ops_panel_show_incident (panel, fid));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (find_named (GTK_WIDGET (panel), "ops-incident-title"))),
+                   ==, "PA-2026-0042 · vỡ ống");
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (find_named (GTK_WIDGET (panel), "ops-advance"))),
+                   ==, "Move to “Assigned”");
+
+  dothi_ops_panel_advance_incident (panel, fid, "Đội cấp nước số 2", "Đã điều xe");
+  g_assert_true (dothi_ops_panel_get_busy (panel));
+  wait_until (ops_panel_idle, panel);
+  g_assert_null (dothi_ops_panel_get_error_message (panel));
+  incident = dothi_incident_get (f->path, fid, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (incident->status, ==, DOTHI_INCIDENT_ASSIGNED);
+  g_assert_cmpstr (incident->unit, ==, "Đội cấp nước số 2");
+  g_assert_nonnull (incident->status_at[DOTHI_INCIDENT_ASSIGNED]);
+  g_clear_pointer (&incident, dothi_incident_free);
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (find_named (GTK_WIDGET (panel), "ops-advance"))),
+                   ==, "Move to “In Progress”");
+
+  dothi_ops_panel_advance_incident (panel, fid, NULL, NULL);
+  wait_until (ops_panel_idle, panel);
+  g_assert_null (dothi_ops_panel_get_error_message (panel));
+  incident = dothi_incident_get (f->path, fid, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (incident->status, ==, DOTHI_INCIDENT_IN_PROGRESS);
+  dothi_incident_free (incident);
+
+  /* The replay: before the report it is not on the map. */
+  {
+    GtkWidget *replay = find_named (GTK_WIDGET (panel), "ops-replay");
+    GtkRange *scale = GTK_RANGE (find_named (GTK_WIDGET (panel), "ops-replay-time"));
+    DothiLiveLayer *layer = dothi_ops_panel_get_live_layer (panel);
+
+    gtk_switch_set_active (GTK_SWITCH (replay), TRUE);
+    gtk_range_set_value (scale, g_date_time_to_unix (now) - 3600);
+    g_assert_cmpuint (dothi_live_layer_get_n_incidents (layer), ==, 0);
+    gtk_range_set_value (scale, g_date_time_to_unix (now) + 1);
+    g_assert_cmpuint (dothi_live_layer_get_n_incidents (layer), ==, 1);
+    gtk_switch_set_active (GTK_SWITCH (replay), FALSE);
+    g_assert_cmpint (dothi_live_layer_get_replay_time (layer), ==, 0);
+  }
+
+  gtk_window_destroy (GTK_WINDOW (panel));
+  g_source_remove (tick);
+  broker_stop (&broker);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -3474,6 +3807,7 @@ main (int   argc,
   ADD ("/ui/query-builder", test_query_builder);
   ADD ("/ui/layout-editor", test_layout_editor);
   ADD ("/ui/network", test_network_panel);
+  ADD ("/ui/operations", test_operations);
 #undef ADD
 
   ret = g_test_run ();

@@ -42,6 +42,8 @@ static const struct {
   { "win.sql-console",        { "<Control><Shift>l", NULL } },
   { "win.print",              { "<Control>p", NULL } },
   { "win.network",            { "<Control><Shift>n", NULL } },
+  { "win.operations",         { "<Control><Shift>o", NULL } },
+  { "win.wall-mode",          { "F11", NULL } },
   { "win.merge",              { "<Control>m", NULL } },
   { "win.show-help-overlay",  { "<Control>question", NULL } },
   { "app.quit",               { "<Control>q", NULL } },

@@ -3137,6 +3137,36 @@ dothi_map_view_get_map (DothiMapView *self)
   return self->map;
 }
 
+/* Right behind the edit overlay: above the tiles, the query result and
+ * the labels; the sketch stays on top. Without a project (no edit
+ * overlay yet) it goes on top, and the edit overlay lands above it when
+ * a project opens. */
+void
+dothi_map_view_add_overlay (DothiMapView *self,
+                            ShumateLayer *layer)
+{
+  g_return_if_fail (DOTHI_IS_MAP_VIEW (self));
+  g_return_if_fail (SHUMATE_IS_LAYER (layer));
+  g_return_if_fail (gtk_widget_get_parent (GTK_WIDGET (layer)) == NULL);
+
+  if (self->edit_overlay != NULL
+      && gtk_widget_get_parent (GTK_WIDGET (self->edit_overlay)) == GTK_WIDGET (self->map))
+    shumate_map_insert_layer_behind (self->map, layer, SHUMATE_LAYER (self->edit_overlay));
+  else
+    shumate_map_add_layer (self->map, layer);
+}
+
+void
+dothi_map_view_remove_overlay (DothiMapView *self,
+                               ShumateLayer *layer)
+{
+  g_return_if_fail (DOTHI_IS_MAP_VIEW (self));
+  g_return_if_fail (SHUMATE_IS_LAYER (layer));
+
+  if (gtk_widget_get_parent (GTK_WIDGET (layer)) == GTK_WIDGET (self->map))
+    shumate_map_remove_layer (self->map, layer);
+}
+
 guint
 dothi_map_view_get_n_labels (DothiMapView *self)
 {

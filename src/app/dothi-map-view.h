@@ -148,6 +148,15 @@ ShumateMap   *dothi_map_view_get_map (DothiMapView *self);
 /* The number of labels placed in the current viewport (for tests). */
 guint         dothi_map_view_get_n_labels (DothiMapView *self);
 
+/* Adds @layer (a ShumateLayer on this map's viewport, referenced by the
+ * map while added) above the project layers, the query result and the
+ * labels, below the edit overlay: live sensors and incidents. It stays
+ * when the project changes, until remove_overlay. */
+void          dothi_map_view_add_overlay    (DothiMapView *self,
+                                             ShumateLayer *layer);
+void          dothi_map_view_remove_overlay (DothiMapView *self,
+                                             ShumateLayer *layer);
+
 /* Signals:
  *  "pointer-moved" (double x, double y, double lat, double lon): the
  *     pointer in the project CRS (easting, northing) and WGS 84;

@@ -30,6 +30,7 @@
 #include "dothi-topology-view.h"
 #include "dothi-layout-editor.h"
 #include "dothi-network-panel.h"
+#include "dothi-ops-panel.h"
 #include "dothi-query-dialog.h"
 #include "dothi-sql-window.h"
 
@@ -95,6 +96,7 @@ struct _DothiWindow
   GtkWidget            *sql_window;       /* weak */
   GtkWidget            *layout_editor;    /* weak */
   GtkWidget            *network_panel;    /* weak */
+  GtkWidget            *ops_panel;        /* weak */
 
   /* Follows the file, as the map does, for the undo and redo labels. */
 
@@ -2512,6 +2514,55 @@ network_action (GtkWidget  *widget,
   gtk_window_present (GTK_WINDOW (self->network_panel));
 }
 
+static void
+present_ops_panel (DothiWindow *self)
+{
+  if (self->ops_panel == NULL)
+    {
+      self->ops_panel = GTK_WIDGET (dothi_ops_panel_new (GTK_WINDOW (self), self->project));
+      g_object_add_weak_pointer (G_OBJECT (self->ops_panel), (gpointer *) &self->ops_panel);
+      dothi_ops_panel_set_map_view (DOTHI_OPS_PANEL (self->ops_panel), self->map_view);
+    }
+  gtk_window_present (GTK_WINDOW (self->ops_panel));
+}
+
+static void
+operations_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+
+  if (self->project != NULL)
+    present_ops_panel (self);
+}
+
+/* The operations room's wall: the map full screen without the side
+ * panel, the live overlay on it; again to leave. */
+static void
+wall_mode_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  DothiWindow *self = DOTHI_WINDOW (widget);
+  gboolean wall = !gtk_window_is_fullscreen (GTK_WINDOW (self));
+
+  if (self->project == NULL)
+    return;
+  if (wall)
+    {
+      present_ops_panel (self);
+      g_object_set (self, "sidebar-visible", FALSE, NULL);
+      gtk_window_fullscreen (GTK_WINDOW (self));
+      gtk_window_present (GTK_WINDOW (self));
+    }
+  else
+    {
+      gtk_window_unfullscreen (GTK_WINDOW (self));
+      g_object_set (self, "sidebar-visible", TRUE, NULL);
+    }
+}
+
 /* Forms, history and topology windows hold the project: they go with it. */
 static void
 close_project_windows (DothiWindow *self)
@@ -2526,7 +2577,7 @@ close_project_windows (DothiWindow *self)
       if ((DOTHI_IS_AUDIT_VIEW (window) || DOTHI_IS_FEATURE_FORM (window)
            || DOTHI_IS_TOPOLOGY_VIEW (window) || DOTHI_IS_QUERY_DIALOG (window)
            || DOTHI_IS_SQL_WINDOW (window) || DOTHI_IS_LAYOUT_EDITOR (window)
-           || DOTHI_IS_NETWORK_PANEL (window))
+           || DOTHI_IS_NETWORK_PANEL (window) || DOTHI_IS_OPS_PANEL (window))
           && gtk_window_get_transient_for (window) == GTK_WINDOW (self))
         g_ptr_array_add (doomed, g_object_ref (window));
     }
@@ -3090,6 +3141,8 @@ update_edit_actions (DothiWindow *self,
   gtk_widget_action_set_enabled (widget, "win.query", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.print", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.network", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.operations", has_project && !busy);
+  gtk_widget_action_set_enabled (widget, "win.wall-mode", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.sql-console", has_project && !busy);
   gtk_widget_action_set_enabled (widget, "win.clear-query-result",
                                  dothi_map_view_get_result (self->map_view) != NULL);
@@ -3491,6 +3544,8 @@ dothi_window_class_init (DothiWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.query", NULL, query_action);
   gtk_widget_class_install_action (widget_class, "win.print", NULL, print_action);
   gtk_widget_class_install_action (widget_class, "win.network", NULL, network_action);
+  gtk_widget_class_install_action (widget_class, "win.operations", NULL, operations_action);
+  gtk_widget_class_install_action (widget_class, "win.wall-mode", NULL, wall_mode_action);
   gtk_widget_class_install_action (widget_class, "win.clear-query-result", NULL, clear_query_result_action);
   gtk_widget_class_install_action (widget_class, "win.sql-console", NULL, sql_console_action);
   gtk_widget_class_install_action (widget_class, "win.edit-anyway", NULL, edit_anyway_action);

@@ -31,6 +31,8 @@
 #include "dothi-expression.h"
 #include "dothi-format.h"
 #include "dothi-import.h"
+#include "dothi-incident.h"
+#include "dothi-live.h"
 #include "dothi-map-transform.h"
 #include "dothi-network.h"
 #include "dothi-network-report.h"
@@ -2082,6 +2084,372 @@ cmd_network (int argc, char **argv)
   return EXIT_DONE;
 }
 
+/* ---- live, incidents, readings ---------------------------------------- */
+
+/* "60s", "5m", "2h", "1d" or a number of seconds; -1 when it is neither. */
+static gint64
+parse_seconds (const char *text)
+{
+  char *end = NULL;
+  double n = g_ascii_strtod (text, &end);
+
+  if (end == text || !(n >= 0))
+    return -1;
+  if (*end == '\0' || g_str_equal (end, "s"))
+    return (gint64) n;
+  if (g_str_equal (end, "m"))
+    return (gint64) (n * 60);
+  if (g_str_equal (end, "h"))
+    return (gint64) (n * 3600);
+  if (g_str_equal (end, "d"))
+    return (gint64) (n * 86400);
+  return -1;
+}
+
+/* An ISO 8601 time (an offset-less one in ICT) or a duration back from now. */
+static gint64
+parse_time (const char *text)
+{
+  g_autoptr(GTimeZone) ict = g_time_zone_new_identifier ("+07:00");
+  g_autoptr(GDateTime) t = g_date_time_new_from_iso8601 (text, ict);
+  gint64 back;
+
+  if (t != NULL)
+    return g_date_time_to_unix (t);
+  back = parse_seconds (text);
+  return back < 0 ? G_MININT64 : (gint64) (g_get_real_time () / G_USEC_PER_SEC) - back;
+}
+
+static char *
+ict_text (gint64 unix_time)
+{
+  g_autoptr(GTimeZone) ict = g_time_zone_new_identifier ("+07:00");
+  g_autoptr(GDateTime) utc = g_date_time_new_from_unix_utc (unix_time);
+  g_autoptr(GDateTime) t = utc != NULL ? g_date_time_to_timezone (utc, ict) : NULL;
+
+  return t != NULL ? g_date_time_format (t, "%d/%m/%Y %H:%M:%S") : g_strdup ("?");
+}
+
+static void
+live_state_cb (DothiLive *live, const char *source, DothiLiveState state, const char *message,
+               gpointer data)
+{
+  static const char *names[] = { N_("disconnected"), N_("connecting"), N_("connected"), N_("retrying") };
+
+  /* Translators: a source name, its state, a message */
+  g_printerr (_("%s: %s%s%s\n"), source, _(names[MIN ((guint) state, 3u)]),
+              message != NULL && message[0] ? " — " : "", message != NULL ? message : "");
+}
+
+static gboolean
+live_quit_cb (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+live_cancelled_cb (GCancellable *c, gpointer loop)
+{
+  g_idle_add (live_quit_cb, loop);
+}
+
+static int
+cmd_live (int argc, char **argv)
+{
+  g_autofree char *source = NULL;
+  g_autofree char *duration_text = NULL;
+  g_autofree char *password_file = NULL;
+  g_autofree char *define_source = NULL;
+  g_autofree char *define_kind = NULL;
+  gboolean list = FALSE;
+  int retention = 0;
+  GOptionEntry entries[] = {
+    { "source", 's', 0, G_OPTION_ARG_STRING, &source, N_("Ingest from this source"), N_("NAME") },
+    { "duration", 'd', 0, G_OPTION_ARG_STRING, &duration_text, N_("Stop after this long, e.g. 60s or 5m (default: until Ctrl+C)"), N_("TIME") },
+    { "password-file", 0, 0, G_OPTION_ARG_FILENAME, &password_file, N_("Read the source's password from this file (where no keyring runs)"), N_("FILE") },
+    { "define-source", 0, 0, G_OPTION_ARG_FILENAME, &define_source, N_("Define or replace a source from a JSON file"), N_("FILE") },
+    { "define-kind", 0, 0, G_OPTION_ARG_FILENAME, &define_kind, N_("Define or replace a sensor kind and its thresholds from a JSON file"), N_("FILE") },
+    { "list", 0, 0, G_OPTION_ARG_NONE, &list, N_("List the sources"), NULL },
+    { "retention", 0, 0, G_OPTION_ARG_INT, &retention, N_("Keep raw readings this many days, older ones as hourly means"), N_("DAYS") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"),
+                                               _("Ingests live sensor readings and incident reports from MQTT and HTTP sources."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(DothiLive) live = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autofree char *password = NULL;
+  DothiLiveStats stats;
+  gint64 duration = 0;
+  gulong cancel_id;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2)
+    return usage_error (ctx, _("Give the project file"));
+  project = open_project (argv[1], define_source == NULL && define_kind == NULL, &status);
+  if (project == NULL)
+    return status;
+
+  if (define_source != NULL || define_kind != NULL)
+    {
+      g_autofree char *json = NULL;
+
+      if (!g_file_get_contents (define_source != NULL ? define_source : define_kind, &json, NULL, &error)
+          || !(define_source != NULL ? dothi_live_source_define (project, json, &error)
+                                     : dothi_live_kind_define (project, json, &error)))
+        return fail (error);
+      return EXIT_DONE;
+    }
+  if (list)
+    {
+      g_auto(GStrv) names = dothi_live_source_list (project, &error);
+
+      if (names == NULL)
+        return fail (error);
+      for (guint i = 0; names[i] != NULL; i++)
+        g_print ("%s\n", names[i]);
+      return EXIT_DONE;
+    }
+  if (retention > 0)
+    {
+      if (!dothi_live_apply_retention (dothi_project_get_path (project), retention, &error))
+        return fail (error);
+      return EXIT_DONE;
+    }
+  if (source == NULL)
+    return usage_error (ctx, _("Give --source, --define-source, --define-kind, --list or --retention"));
+  if (duration_text != NULL && (duration = parse_seconds (duration_text)) <= 0)
+    return usage_error (ctx, _("--duration takes a time such as 60s, 5m or 2h"));
+  if (password_file != NULL)
+    {
+      if (!g_file_get_contents (password_file, &password, NULL, &error))
+        return fail (error);
+      g_strchomp (password);
+    }
+
+  live = dothi_live_new (dothi_project_get_path (project), &error);
+  if (live == NULL)
+    return fail (error);
+  g_signal_connect (live, "state-changed", G_CALLBACK (live_state_cb), NULL);
+  if (!dothi_live_start (live, source, password, &error))
+    return fail (error);
+  loop = g_main_loop_new (NULL, FALSE);
+  if (duration > 0)
+    g_timeout_add_seconds ((guint) duration, live_quit_cb, loop);
+  cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (live_cancelled_cb), loop, NULL);
+  g_main_loop_run (loop);
+  g_cancellable_disconnect (cancellable, cancel_id);
+  dothi_live_stop (live);
+  dothi_live_get_stats (live, &stats);
+
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      g_autoptr(GHashTable) reasons = dothi_live_dup_rejections (live);
+      GHashTableIter iter;
+      gpointer key, value;
+
+      json_builder_begin_object (b);
+      json_set_int (b, "received", stats.received);
+      json_set_int (b, "stored", stats.stored);
+      json_set_int (b, "duplicates", stats.duplicates);
+      json_set_int (b, "malformed", stats.malformed);
+      json_set_int (b, "batches", stats.batches);
+      json_builder_set_member_name (b, "rejections");
+      json_builder_begin_object (b);
+      g_hash_table_iter_init (&iter, reasons);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        json_set_int (b, key, GPOINTER_TO_INT (value));
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+  {
+    g_autofree char *r = dothi_format_int64 (stats.received);
+    g_autofree char *s = dothi_format_int64 (stats.stored);
+    g_autofree char *d = dothi_format_int64 (stats.duplicates);
+    g_autofree char *m = dothi_format_int64 (stats.malformed);
+
+    /* Translators: four counts */
+    g_print (_("%s received, %s stored, %s duplicates, %s malformed\n"), r, s, d, m);
+  }
+  return EXIT_DONE;
+}
+
+static int
+cmd_incidents (int argc, char **argv)
+{
+  g_autofree char *status_text = NULL;
+  g_autofree char *to = NULL;
+  g_autofree char *unit = NULL;
+  g_autofree char *note = NULL;
+  gint64 set_fid = 0, near_fid = 0;
+  double radius = 200;
+  GOptionEntry entries[] = {
+    { "status", 0, 0, G_OPTION_ARG_STRING, &status_text, N_("Only incidents in this status: received, assigned, in_progress, resolved or published"), N_("STATUS") },
+    { "set", 0, 0, G_OPTION_ARG_INT64, &set_fid, N_("Move this incident (fid) to the status given with --to"), N_("FID") },
+    { "to", 0, 0, G_OPTION_ARG_STRING, &to, N_("The status to move to"), N_("STATUS") },
+    { "unit", 0, 0, G_OPTION_ARG_STRING, &unit, N_("The unit assigned"), N_("UNIT") },
+    { "note", 0, 0, G_OPTION_ARG_STRING, &note, N_("A note to add"), N_("TEXT") },
+    { "near", 0, 0, G_OPTION_ARG_INT64, &near_fid, N_("List the assets near this incident (fid)"), N_("FID") },
+    { "radius", 0, 0, G_OPTION_ARG_DOUBLE, &radius, N_("Metres around the incident for --near (default 200)"), N_("M") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"),
+                                               _("Lists citizens' incident reports, moves them through their workflow and finds the assets near them."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiProject) project = NULL;
+  g_autoptr(GPtrArray) list = NULL;
+  DothiIncidentStatus status = DOTHI_INCIDENT_RECEIVED;
+  int exit_status = 0;
+
+  if (!parse (ctx, &argc, &argv, &exit_status))
+    return exit_status;
+  if (argc != 2)
+    return usage_error (ctx, _("Give the project file"));
+  if (status_text != NULL && !dothi_incident_status_from_string (status_text, &status))
+    return usage_error (ctx, _("A status is received, assigned, in_progress, resolved or published"));
+  project = open_project (argv[1], set_fid == 0, &exit_status);
+  if (project == NULL)
+    return exit_status;
+
+  if (set_fid != 0)
+    {
+      DothiIncidentStatus target;
+      gint64 action;
+
+      if (to == NULL || !dothi_incident_status_from_string (to, &target))
+        return usage_error (ctx, _("A status is received, assigned, in_progress, resolved or published"));
+      action = dothi_incident_set_status (project, set_fid, target, unit, note, &error);
+      if (action == 0)
+        return fail (error);
+      {
+        g_autofree char *n = dothi_format_int64 (action);
+        g_print (_("Recorded as action %s\n"), n);
+      }
+      return EXIT_DONE;
+    }
+  if (near_fid != 0)
+    {
+      g_autoptr(GPtrArray) assets = dothi_incident_near_assets (dothi_project_get_path (project),
+                                                                near_fid, radius, 5, &error);
+
+      if (assets == NULL)
+        return fail (error);
+      for (guint i = 0; i < assets->len; i++)
+        {
+          DothiNearAsset *a = g_ptr_array_index (assets, i);
+          g_print ("%-20s %-8" G_GINT64_FORMAT " %8.1f m  %s\n", a->layer, a->fid, a->distance,
+                   a->label != NULL ? a->label : "");
+        }
+      return EXIT_DONE;
+    }
+
+  list = dothi_incident_list (dothi_project_get_path (project),
+                              status_text != NULL ? (int) status : -1, &error);
+  if (list == NULL)
+    return fail (error);
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_array (b);
+      for (guint i = 0; i < list->len; i++)
+        {
+          DothiIncident *inc = g_ptr_array_index (list, i);
+
+          json_builder_begin_object (b);
+          json_set_int (b, "fid", inc->fid);
+          json_set_string (b, "report_id", inc->report_id);
+          json_set_string (b, "category", inc->category);
+          json_set_string (b, "status", dothi_incident_status_to_string (inc->status));
+          json_set_string (b, "received_at", inc->received_at);
+          if (inc->unit != NULL)
+            json_set_string (b, "unit", inc->unit);
+          json_builder_set_member_name (b, "x_northing");
+          json_builder_add_double_value (b, inc->y);
+          json_builder_set_member_name (b, "y_easting");
+          json_builder_add_double_value (b, inc->x);
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+  for (guint i = 0; i < list->len; i++)
+    {
+      DothiIncident *inc = g_ptr_array_index (list, i);
+
+      g_print ("%-6" G_GINT64_FORMAT " %-18s %-20s %-16s %s\n", inc->fid,
+               inc->report_id != NULL ? inc->report_id : "", inc->received_at != NULL ? inc->received_at : "",
+               dothi_incident_status_label (inc->status), inc->category != NULL ? inc->category : "");
+    }
+  return EXIT_DONE;
+}
+
+static int
+cmd_readings (int argc, char **argv)
+{
+  g_autofree char *sensor = NULL;
+  g_autofree char *since_text = NULL;
+  g_autofree char *until_text = NULL;
+  GOptionEntry entries[] = {
+    { "sensor", 's', 0, G_OPTION_ARG_STRING, &sensor, N_("The sensor"), N_("ID") },
+    { "since", 0, 0, G_OPTION_ARG_STRING, &since_text, N_("From this time (ISO 8601, ICT when no offset) or this long ago, e.g. 24h (default 24h)"), N_("TIME") },
+    { "until", 0, 0, G_OPTION_ARG_STRING, &until_text, N_("Until this time (default now)"), N_("TIME") },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = new_context (N_("PROJECT.dothi"),
+                                               _("Prints a sensor's readings over a period, times in ICT."),
+                                               entries);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) readings = NULL;
+  gint64 since, until;
+  int status = 0;
+
+  if (!parse (ctx, &argc, &argv, &status))
+    return status;
+  if (argc != 2 || sensor == NULL)
+    return usage_error (ctx, _("Give the project file and --sensor"));
+  since = parse_time (since_text != NULL ? since_text : "24h");
+  until = until_text != NULL ? parse_time (until_text) : g_get_real_time () / G_USEC_PER_SEC + 1;
+  if (since == G_MININT64 || until == G_MININT64)
+    return usage_error (ctx, _("A time is ISO 8601 (2026-11-23T09:00) or a duration such as 24h"));
+  readings = dothi_live_readings (argv[1], sensor, since, until, &error);
+  if (readings == NULL)
+    return fail (error);
+  if (opt_json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_array (b);
+      for (guint i = 0; i + 1 < readings->len; i += 2)
+        {
+          json_builder_begin_object (b);
+          json_set_int (b, "time", (gint64) g_array_index (readings, double, i));
+          json_builder_set_member_name (b, "value");
+          json_builder_add_double_value (b, g_array_index (readings, double, i + 1));
+          json_builder_end_object (b);
+        }
+      json_builder_end_array (b);
+      print_json (b);
+      return EXIT_DONE;
+    }
+  for (guint i = 0; i + 1 < readings->len; i += 2)
+    {
+      g_autofree char *when = ict_text ((gint64) g_array_index (readings, double, i));
+      g_print ("%s  %g\n", when, g_array_index (readings, double, i + 1));
+    }
+  return EXIT_DONE;
+}
+
 /* ---- sql --------------------------------------------------------------- */
 
 static int
@@ -2854,6 +3222,9 @@ static const struct {
   { "sql", cmd_sql, N_("Run a read-only SQL query") },
   { "print", cmd_print, N_("Print a layout, an atlas or a parcel extract") },
   { "network", cmd_network, N_("Define, build, check and trace utility networks") },
+  { "live", cmd_live, N_("Ingest live sensor readings and incident reports") },
+  { "incidents", cmd_incidents, N_("List incident reports and move them through their workflow") },
+  { "readings", cmd_readings, N_("Print a sensor's readings over a period") },
   { "style", cmd_style, N_("Print or set a layer’s style") },
   { "edit", cmd_edit, N_("Apply feature changes from a GeoJSON file") },
   { "undo", cmd_undo, N_("Undo the last action") },

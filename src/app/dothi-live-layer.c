@@ -1,0 +1,521 @@
+/* dothi-live-layer.c: the live overlay: sensors as coloured circles and
+ * incidents as squares, placed once in Web Mercator from the project CRS,
+ * drawn with cairo per frame; new data asks for at most ten frames a
+ * second, while panning and zooming redraw at once. */
+#define G_LOG_DOMAIN "dothi-live-layer"
+
+#include "config.h"
+#include "dothi-live-layer.h"
+
+#include <locale.h>
+#include <math.h>
+#include <string.h>
+
+#include "dothi-map-transform.h"
+#include "dothi-tile-layer.h"
+
+/* Microseconds between two redraws caused by data: 10 Hz. */
+#define MIN_REDRAW_INTERVAL (G_USEC_PER_SEC / 10)
+/* Logical pixels. */
+#define SENSOR_RADIUS 6.0
+#define INCIDENT_SIZE 16.0
+/* Zoom from which a sensor's value is written beside it. */
+#define LABEL_ZOOM 15.5
+
+typedef struct {
+  char   *id;
+  char   *label;      /* "2,35 bar" */
+  double  mx, my;     /* Web Mercator */
+  int     level;      /* -1, 0, 1; 2 when stale */
+} Sensor;
+
+typedef struct {
+  char   *initial;    /* the category's first letter, upper case */
+  double  mx, my;
+  gint64  received;   /* unix seconds; 0 when unknown (always shown) */
+  DothiIncidentStatus status;
+} Incident;
+
+struct _DothiLiveLayer
+{
+  ShumateLayer       parent_instance;
+
+  int                srid;
+  DothiMapTransform *transform;   /* main thread; NULL when PROJ failed */
+  GArray            *sensors;     /* Sensor */
+  GArray            *incidents;   /* Incident */
+  gint64             until;
+
+  gint64             last_draw;   /* monotonic µs */
+  guint              redraw_id;
+  guint              n_draws;
+};
+
+G_DEFINE_FINAL_TYPE (DothiLiveLayer, dothi_live_layer, SHUMATE_TYPE_LAYER)
+
+static void
+sensor_clear (gpointer data)
+{
+  Sensor *sensor = data;
+
+  g_free (sensor->id);
+  g_free (sensor->label);
+}
+
+static void
+incident_clear (gpointer data)
+{
+  Incident *incident = data;
+
+  g_free (incident->initial);
+}
+
+/* LC_NUMERIC is "C" for the whole process (libspatialite forces it), so
+ * display numbers use a locale object of their own, as dothi-format.c:
+ * "7,42" in Vietnamese. */
+static char *
+format_decimal (double value,
+                int    digits)
+{
+  static gsize once = 0;
+  static locale_t display_locale = (locale_t) 0;
+  locale_t previous;
+  char *text;
+
+  if (g_once_init_enter (&once))
+    {
+      display_locale = newlocale (LC_NUMERIC_MASK, "", (locale_t) 0);
+      if (display_locale == (locale_t) 0)
+        display_locale = newlocale (LC_NUMERIC_MASK, "C", (locale_t) 0);
+      g_once_init_leave (&once, 1);
+    }
+
+  if (display_locale == (locale_t) 0)
+    return g_strdup_printf ("%.*f", digits, value);
+
+  previous = uselocale (display_locale);
+  text = g_strdup_printf ("%'.*f", digits, value);
+  uselocale (previous);
+  return text;
+}
+
+/* Project CRS to Web Mercator, through WGS 84 as the map draws it. */
+static gboolean
+place (DothiLiveLayer *self,
+       double          x,
+       double          y,
+       double         *mx,
+       double         *my)
+{
+  double lat, lon;
+
+  if (self->transform == NULL || !isfinite (x) || !isfinite (y)
+      || !dothi_map_transform_to_wgs84 (self->transform, x, y, &lat, &lon))
+    return FALSE;
+  dothi_lat_lon_to_mercator (lat, lon, mx, my);
+  return TRUE;
+}
+
+static gboolean
+redraw_cb (gpointer data)
+{
+  DothiLiveLayer *self = data;
+
+  self->redraw_id = 0;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  return G_SOURCE_REMOVE;
+}
+
+/* New data: a frame now if the last one is old enough, else one when it
+ * is; any number of calls in between make one frame. */
+static void
+request_redraw (DothiLiveLayer *self)
+{
+  gint64 since = g_get_monotonic_time () - self->last_draw;
+
+  if (self->redraw_id != 0)
+    return;
+  if (since >= MIN_REDRAW_INTERVAL)
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+  else
+    self->redraw_id = g_timeout_add ((MIN_REDRAW_INTERVAL - since) / 1000 + 1, redraw_cb, self);
+}
+
+static void
+set_color (cairo_t *cr, guint32 rgb, double alpha)
+{
+  cairo_set_source_rgba (cr, ((rgb >> 16) & 0xff) / 255.0, ((rgb >> 8) & 0xff) / 255.0,
+                         (rgb & 0xff) / 255.0, alpha);
+}
+
+/* GNOME palette: green, blue, red; stale grey. */
+static guint32
+sensor_color (int level)
+{
+  switch (level)
+    {
+    case -1: return 0x1c71d8;
+    case 1: return 0xe01b24;
+    case 2: return 0x77767b;
+    default: return 0x2ec27e;
+    }
+}
+
+static guint32
+incident_color (DothiIncidentStatus status)
+{
+  switch (status)
+    {
+    case DOTHI_INCIDENT_RECEIVED: return 0xe66100;     /* orange: nobody on it yet */
+    case DOTHI_INCIDENT_ASSIGNED: return 0xc88800;     /* amber */
+    case DOTHI_INCIDENT_IN_PROGRESS: return 0x813d9c;  /* purple */
+    case DOTHI_INCIDENT_RESOLVED: return 0x26a269;     /* green */
+    case DOTHI_INCIDENT_PUBLISHED: return 0x5e5c64;    /* grey: done */
+    default: return 0xe66100;
+    }
+}
+
+static void
+draw_text (cairo_t     *cr,
+           PangoLayout *layout,
+           const char  *text,
+           double       x,
+           double       y,
+           gboolean     centred,
+           guint32      halo)
+{
+  int width, height;
+
+  pango_layout_set_text (layout, text, -1);
+  pango_layout_get_pixel_size (layout, &width, &height);
+  if (centred)
+    cairo_move_to (cr, x - width / 2.0, y - height / 2.0);
+  else
+    cairo_move_to (cr, x, y - height / 2.0);
+  pango_cairo_layout_path (cr, layout);
+  set_color (cr, halo, 0.9);
+  cairo_set_line_width (cr, 3.0);
+  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
+  cairo_stroke (cr);
+  if (centred)
+    cairo_move_to (cr, x - width / 2.0, y - height / 2.0);
+  else
+    cairo_move_to (cr, x, y - height / 2.0);
+  set_color (cr, halo == 0xffffff ? 0x241f31 : 0xffffff, 1.0);
+  pango_cairo_show_layout (cr, layout);
+}
+
+static void
+dothi_live_layer_snapshot (GtkWidget   *widget,
+                           GtkSnapshot *snapshot)
+{
+  DothiLiveLayer *self = DOTHI_LIVE_LAYER (widget);
+  ShumateViewport *viewport = shumate_layer_get_viewport (SHUMATE_LAYER (self));
+  g_autoptr(PangoLayout) layout = NULL;
+  g_autoptr(PangoLayout) bold = NULL;
+  PangoFontDescription *font;
+  graphene_rect_t rect;
+  DothiMapFrame frame;
+  gboolean labels;
+  double scale;
+  cairo_t *cr;
+
+  self->last_draw = g_get_monotonic_time ();
+  self->n_draws++;
+  if (!dothi_map_frame_init (&frame, viewport, widget))
+    return;
+  if (self->sensors->len == 0 && self->incidents->len == 0)
+    return;
+
+  /* Bigger marks when zoomed in: a wall screen is read from afar. */
+  scale = frame.zoom >= 17 ? 1.5 : frame.zoom >= 14 ? 1.2 : 1.0;
+  labels = frame.zoom >= LABEL_ZOOM;
+  graphene_rect_init (&rect, 0, 0, frame.width, frame.height);
+  cr = gtk_snapshot_append_cairo (snapshot, &rect);
+
+  layout = gtk_widget_create_pango_layout (widget, NULL);
+  bold = gtk_widget_create_pango_layout (widget, NULL);
+  font = pango_font_description_from_string ("Sans Bold 9");
+  pango_layout_set_font_description (bold, font);
+  pango_font_description_free (font);
+
+  for (guint i = 0; i < self->sensors->len; i++)
+    {
+      const Sensor *s = &g_array_index (self->sensors, Sensor, i);
+      double r = SENSOR_RADIUS * scale;
+      double x, y;
+
+      dothi_map_frame_to_widget (&frame, s->mx, s->my, &x, &y);
+      if (x < -100 || y < -r || x > frame.width + r || y > frame.height + r)
+        continue;
+      cairo_new_path (cr);
+      cairo_arc (cr, x, y, r, 0, 2 * G_PI);
+      if (s->level == 2)
+        {
+          /* Stale: hollow, so nobody reads an old value as current. */
+          set_color (cr, 0xffffff, 0.9);
+          cairo_set_line_width (cr, 4.0);
+          cairo_stroke_preserve (cr);
+          set_color (cr, sensor_color (2), 1.0);
+          cairo_set_line_width (cr, 2.0);
+          cairo_stroke (cr);
+        }
+      else
+        {
+          set_color (cr, sensor_color (s->level), 1.0);
+          cairo_fill_preserve (cr);
+          set_color (cr, 0xffffff, 1.0);
+          cairo_set_line_width (cr, 1.5);
+          cairo_stroke (cr);
+        }
+      if (labels && s->label != NULL)
+        draw_text (cr, layout, s->label, x + r + 4, y, FALSE, 0xffffff);
+    }
+
+  for (guint i = 0; i < self->incidents->len; i++)
+    {
+      const Incident *incident = &g_array_index (self->incidents, Incident, i);
+      double half = INCIDENT_SIZE * scale / 2.0;
+      double x, y;
+
+      if (self->until > 0 && incident->received > self->until)
+        continue;
+      dothi_map_frame_to_widget (&frame, incident->mx, incident->my, &x, &y);
+      if (x < -half || y < -half || x > frame.width + half || y > frame.height + half)
+        continue;
+      cairo_new_path (cr);
+      cairo_rectangle (cr, x - half, y - half, 2 * half, 2 * half);
+      set_color (cr, incident_color (incident->status), 1.0);
+      cairo_fill_preserve (cr);
+      set_color (cr, 0xffffff, 1.0);
+      cairo_set_line_width (cr, 1.5);
+      cairo_stroke (cr);
+      if (incident->initial != NULL)
+        {
+          int width, height;
+
+          pango_layout_set_text (bold, incident->initial, -1);
+          pango_layout_get_pixel_size (bold, &width, &height);
+          cairo_move_to (cr, x - width / 2.0, y - height / 2.0);
+          pango_cairo_show_layout (cr, bold);
+        }
+    }
+  cairo_destroy (cr);
+}
+
+static void
+viewport_changed_cb (DothiLiveLayer *self)
+{
+  if (self->sensors->len > 0 || self->incidents->len > 0)
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+dothi_live_layer_constructed (GObject *object)
+{
+  DothiLiveLayer *self = DOTHI_LIVE_LAYER (object);
+
+  G_OBJECT_CLASS (dothi_live_layer_parent_class)->constructed (object);
+  dothi_viewport_connect_moved (shumate_layer_get_viewport (SHUMATE_LAYER (self)),
+                                G_CALLBACK (viewport_changed_cb), self);
+}
+
+static void
+dothi_live_layer_dispose (GObject *object)
+{
+  DothiLiveLayer *self = DOTHI_LIVE_LAYER (object);
+
+  g_clear_handle_id (&self->redraw_id, g_source_remove);
+  G_OBJECT_CLASS (dothi_live_layer_parent_class)->dispose (object);
+}
+
+static void
+dothi_live_layer_finalize (GObject *object)
+{
+  DothiLiveLayer *self = DOTHI_LIVE_LAYER (object);
+
+  g_clear_pointer (&self->transform, dothi_map_transform_free);
+  g_clear_pointer (&self->sensors, g_array_unref);
+  g_clear_pointer (&self->incidents, g_array_unref);
+  G_OBJECT_CLASS (dothi_live_layer_parent_class)->finalize (object);
+}
+
+static void
+dothi_live_layer_class_init (DothiLiveLayerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = dothi_live_layer_constructed;
+  object_class->dispose = dothi_live_layer_dispose;
+  object_class->finalize = dothi_live_layer_finalize;
+  widget_class->snapshot = dothi_live_layer_snapshot;
+}
+
+static void
+dothi_live_layer_init (DothiLiveLayer *self)
+{
+  self->sensors = g_array_new (FALSE, TRUE, sizeof (Sensor));
+  g_array_set_clear_func (self->sensors, sensor_clear);
+  self->incidents = g_array_new (FALSE, TRUE, sizeof (Incident));
+  g_array_set_clear_func (self->incidents, incident_clear);
+  /* The map under it takes every event. */
+  gtk_widget_set_can_target (GTK_WIDGET (self), FALSE);
+}
+
+/* Public API ------------------------------------------------------------- */
+
+DothiLiveLayer *
+dothi_live_layer_new (ShumateViewport *viewport,
+                      int              srid)
+{
+  g_autoptr(GError) error = NULL;
+  DothiLiveLayer *self;
+
+  g_return_val_if_fail (SHUMATE_IS_VIEWPORT (viewport), NULL);
+
+  self = g_object_new (DOTHI_TYPE_LIVE_LAYER, "viewport", viewport, NULL);
+  self->srid = srid;
+  /* A CRS PROJ cannot place: nothing is drawn; the panel still lists. */
+  self->transform = dothi_map_transform_new (srid, &error);
+  if (self->transform == NULL)
+    g_debug ("No transform from SRID %d: %s", srid, error->message);
+  return self;
+}
+
+void
+dothi_live_layer_set_sensors (DothiLiveLayer *self,
+                              GPtrArray      *sensors)
+{
+  g_return_if_fail (DOTHI_IS_LIVE_LAYER (self));
+
+  g_array_set_size (self->sensors, 0);
+  for (guint i = 0; sensors != NULL && i < sensors->len; i++)
+    {
+      const DothiSensorState *state = sensors->pdata[i];
+      Sensor sensor = { 0 };
+
+      if (!place (self, state->x, state->y, &sensor.mx, &sensor.my))
+        continue;
+      sensor.id = g_strdup (state->sensor_id);
+      sensor.level = state->stale ? 2 : CLAMP (state->level, -1, 1);
+      if (isfinite (state->last_value))
+        {
+          g_autofree char *number = format_decimal (state->last_value, 2);
+
+          /* "2,35 bar": a number and a unit, no words to translate. */
+          sensor.label = g_strdup_printf ("%s %s", number, state->unit != NULL ? state->unit : "");
+        }
+      g_array_append_val (self->sensors, sensor);
+    }
+  request_redraw (self);
+}
+
+void
+dothi_live_layer_set_incidents (DothiLiveLayer *self,
+                                GPtrArray      *incidents)
+{
+  g_return_if_fail (DOTHI_IS_LIVE_LAYER (self));
+
+  g_array_set_size (self->incidents, 0);
+  for (guint i = 0; incidents != NULL && i < incidents->len; i++)
+    {
+      const DothiIncident *source = incidents->pdata[i];
+      Incident incident = { 0 };
+
+      if (!place (self, source->x, source->y, &incident.mx, &incident.my))
+        continue;
+      incident.status = source->status;
+      if (source->category != NULL && *source->category != '\0'
+          && g_utf8_validate (source->category, -1, NULL))
+        {
+          char buf[8] = { 0 };
+
+          g_unichar_to_utf8 (g_unichar_toupper (g_utf8_get_char (source->category)), buf);
+          incident.initial = g_utf8_normalize (buf, -1, G_NORMALIZE_NFC);
+        }
+      if (source->received_at != NULL)
+        {
+          g_autoptr(GDateTime) time = g_date_time_new_from_iso8601 (source->received_at, NULL);
+
+          if (time != NULL)
+            incident.received = g_date_time_to_unix (time);
+        }
+      g_array_append_val (self->incidents, incident);
+    }
+  request_redraw (self);
+}
+
+void
+dothi_live_layer_set_replay_time (DothiLiveLayer *self,
+                                  gint64          until)
+{
+  g_return_if_fail (DOTHI_IS_LIVE_LAYER (self));
+
+  if (self->until == until)
+    return;
+  self->until = until;
+  request_redraw (self);
+}
+
+gint64
+dothi_live_layer_get_replay_time (DothiLiveLayer *self)
+{
+  g_return_val_if_fail (DOTHI_IS_LIVE_LAYER (self), 0);
+  return self->until;
+}
+
+guint
+dothi_live_layer_get_n_sensors (DothiLiveLayer *self)
+{
+  g_return_val_if_fail (DOTHI_IS_LIVE_LAYER (self), 0);
+  return self->sensors->len;
+}
+
+gboolean
+dothi_live_layer_get_sensor_level (DothiLiveLayer *self,
+                                   const char     *sensor_id,
+                                   int            *level)
+{
+  g_return_val_if_fail (DOTHI_IS_LIVE_LAYER (self), FALSE);
+  g_return_val_if_fail (sensor_id != NULL, FALSE);
+
+  for (guint i = 0; i < self->sensors->len; i++)
+    {
+      const Sensor *s = &g_array_index (self->sensors, Sensor, i);
+
+      if (g_strcmp0 (s->id, sensor_id) == 0)
+        {
+          if (level != NULL)
+            *level = s->level;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+gboolean
+dothi_live_layer_has_sensor (DothiLiveLayer *self,
+                             const char     *sensor_id)
+{
+  return dothi_live_layer_get_sensor_level (self, sensor_id, NULL);
+}
+
+guint
+dothi_live_layer_get_n_incidents (DothiLiveLayer *self)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (DOTHI_IS_LIVE_LAYER (self), 0);
+  for (guint i = 0; i < self->incidents->len; i++)
+    if (self->until <= 0 || g_array_index (self->incidents, Incident, i).received <= self->until)
+      n++;
+  return n;
+}
+
+guint
+dothi_live_layer_get_n_draws (DothiLiveLayer *self)
+{
+  g_return_val_if_fail (DOTHI_IS_LIVE_LAYER (self), 0);
+  return self->n_draws;
+}
