@@ -9,7 +9,7 @@
  *              "time": "2026-11-23T09:15:00+07:00", "value": 2.35,
  *              "unit": "bar", "kind": "pressure" (optional),
  *              "position": { "lat": 12.68, "lon": 108.04 } or
- *                          { "x": 1403000, "y": 457900, "crs": "EPSG:9218" } (optional) }
+ *                          { "x": 457900, "y": 1403000, "crs": "EPSG:9218" } (optional) }
  *  incident: { "type": "incident", "id": "PA-2026-0042", "time": "…",
  *              "category": "vỡ ống" | "cây đổ" | "ngập" | …, "description": "…",
  *              "position": { … as above, required },
