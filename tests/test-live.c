@@ -679,6 +679,62 @@ test_ingest_readings (Fixture *f, gconstpointer data)
   x = al05->x;
   y = al05->y;
 
+  /* The same states from the engine's memory, as the map takes them:
+   * each changed sensor once, then nothing until new rows. */
+  {
+    g_autoptr(GPtrArray) changes = NULL;
+    gint64 stored_row = -1;
+
+    changes = dothi_live_take_changes (live, &stored_row);
+    g_assert_cmpuint (changes->len, ==, 3);
+    g_assert_cmpint (stored_row, ==, query_int (f->companion, "SELECT max (id) FROM readings WHERE ?1 IS NOT NULL", "-"));
+    for (guint i = 0; i < changes->len; i++)
+      {
+        DothiSensorState *c = g_ptr_array_index (changes, i);
+        DothiSensorState *s = NULL;
+
+        for (guint j = 0; j < sensors->len; j++)
+          if (g_str_equal (((DothiSensorState *) sensors->pdata[j])->sensor_id, c->sensor_id))
+            s = sensors->pdata[j];
+        g_assert_nonnull (s);
+        g_assert_cmpfloat (c->last_value, ==, s->last_value);
+        g_assert_cmpint (c->last_time, ==, s->last_time);
+        g_assert_cmpint (c->level, ==, s->level);
+        g_assert_cmpstr (c->unit, ==, s->unit);
+        g_assert_true (isnan (c->x) == isnan (s->x));
+        if (!isnan (s->x))
+          g_assert_cmpfloat_with_epsilon (c->x, s->x, 1e-6);
+      }
+    g_clear_pointer (&changes, g_ptr_array_unref);
+    changes = dothi_live_take_changes (live, NULL);
+    g_assert_cmpuint (changes->len, ==, 0);
+    g_clear_pointer (&changes, g_ptr_array_unref);
+
+    /* A late reading does not change the value shown, but the first
+     * position known places a sensor that had none. */
+    {
+      g_autofree char *late = reading_json ("m-late", "AL-06", -600, 5.5);
+      g_autofree char *later = reading_json ("m-later", "AL-06", -900, 5.6);
+      DothiSensorState *c;
+
+      ingest_ok (live, "test", late);
+      g_assert_true (dothi_live_flush (live, &error));
+      g_assert_no_error (error);
+      changes = dothi_live_take_changes (live, NULL);
+      g_assert_cmpuint (changes->len, ==, 1);
+      c = g_ptr_array_index (changes, 0);
+      g_assert_cmpstr (c->sensor_id, ==, "AL-06");
+      g_assert_cmpfloat_with_epsilon (c->last_value, 3.10, 1e-9);
+      g_assert_cmpfloat_with_epsilon (c->x, x, 0.01);
+      g_clear_pointer (&changes, g_ptr_array_unref);
+
+      ingest_ok (live, "test", later);
+      g_assert_true (dothi_live_flush (live, &error));
+      changes = dothi_live_take_changes (live, NULL);
+      g_assert_cmpuint (changes->len, ==, 0);
+    }
+  }
+
   /* Stale when nothing came for longer than the kind's 300 s. */
   g_clear_pointer (&sensors, g_ptr_array_unref);
   sensors = dothi_live_sensors (f->path, g_get_real_time () / G_USEC_PER_SEC + 3600, &error);

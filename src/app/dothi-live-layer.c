@@ -46,6 +46,8 @@ struct _DothiLiveLayer
   GArray            *incidents;   /* Incident */
   gint64             until;
 
+  gint64             data_mark;   /* what the data includes (the caller's number) */
+  gint64             drawn_mark;  /* data_mark as of the last frame drawn */
   gint64             last_draw;   /* monotonic µs */
   guint              redraw_id;
   guint              n_draws;
@@ -222,6 +224,7 @@ dothi_live_layer_snapshot (GtkWidget   *widget,
 
   self->last_draw = g_get_monotonic_time ();
   self->n_draws++;
+  self->drawn_mark = self->data_mark;
   if (!dothi_map_frame_init (&frame, viewport, widget))
     return;
   if (self->sensors->len == 0 && self->incidents->len == 0)
@@ -518,4 +521,21 @@ dothi_live_layer_get_n_draws (DothiLiveLayer *self)
 {
   g_return_val_if_fail (DOTHI_IS_LIVE_LAYER (self), 0);
   return self->n_draws;
+}
+
+void
+dothi_live_layer_set_data_mark (DothiLiveLayer *self,
+                                gint64          mark)
+{
+  g_return_if_fail (DOTHI_IS_LIVE_LAYER (self));
+
+  self->data_mark = mark;
+}
+
+gint64
+dothi_live_layer_get_drawn_mark (DothiLiveLayer *self)
+{
+  g_return_val_if_fail (DOTHI_IS_LIVE_LAYER (self), 0);
+
+  return self->drawn_mark;
 }

@@ -45,5 +45,11 @@ gboolean dothi_live_layer_get_sensor_level (DothiLiveLayer *self,
 guint    dothi_live_layer_get_n_incidents (DothiLiveLayer *self);
 /* Times the layer was drawn (snapshot), to check the refresh cap. */
 guint    dothi_live_layer_get_n_draws     (DothiLiveLayer *self);
+/* A number the caller gives with new data (the engine's stored row of
+ * dothi_live_take_changes ()), and the one the last drawn frame showed:
+ * what reached the screen, for latency measurements. */
+void     dothi_live_layer_set_data_mark   (DothiLiveLayer *self,
+                                           gint64          mark);
+gint64   dothi_live_layer_get_drawn_mark  (DothiLiveLayer *self);
 
 G_END_DECLS

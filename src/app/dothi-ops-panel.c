@@ -153,6 +153,7 @@ static void schedule_sensors (DothiOpsPanel *self);
 static void schedule_incidents (DothiOpsPanel *self);
 static void show_detail (DothiOpsPanel *self);
 static void update_chart (DothiOpsPanel *self);
+static void update_sensor_ids (DothiOpsPanel *self);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -631,6 +632,60 @@ schedule_counters (DothiOpsPanel *self)
     self->counters_id = g_timeout_add (COUNTERS_INTERVAL, update_counters_cb, self);
 }
 
+/* New readings reach the map from the engine's memory, without a read
+ * of the database: publish → map is the batch plus one frame. */
+static void
+apply_sensor_changes (DothiOpsPanel *self)
+{
+  g_autoptr(GPtrArray) changes = NULL;
+  g_autoptr(GHashTable) index = NULL;
+  gint64 stored_row = 0;
+  gboolean added = FALSE;
+
+  changes = dothi_live_take_changes (self->live, &stored_row);
+  if (changes->len == 0)
+    return;
+  if (self->sensors == NULL)
+    self->sensors = g_ptr_array_new_with_free_func ((GDestroyNotify) dothi_sensor_state_free);
+  index = g_hash_table_new (g_str_hash, g_str_equal);
+  for (guint i = 0; i < self->sensors->len; i++)
+    g_hash_table_insert (index, ((DothiSensorState *) self->sensors->pdata[i])->sensor_id,
+                         GUINT_TO_POINTER (i + 1));
+  for (guint i = 0; i < changes->len; i++)
+    {
+      DothiSensorState *change = changes->pdata[i];
+      guint at = GPOINTER_TO_UINT (g_hash_table_lookup (index, change->sensor_id));
+
+      if (at > 0)
+        {
+          DothiSensorState *old = self->sensors->pdata[at - 1];
+
+          /* A position read before (the sensors table) stays. */
+          if (isnan (change->x) && !isnan (old->x))
+            {
+              change->x = old->x;
+              change->y = old->y;
+            }
+          self->sensors->pdata[at - 1] = change;
+          dothi_sensor_state_free (old);
+        }
+      else
+        {
+          g_ptr_array_add (self->sensors, change);
+          g_hash_table_insert (index, change->sensor_id, GUINT_TO_POINTER (self->sensors->len));
+          added = TRUE;
+        }
+      changes->pdata[i] = NULL;
+    }
+  if (self->layer != NULL)
+    {
+      dothi_live_layer_set_sensors (self->layer, self->sensors);
+      dothi_live_layer_set_data_mark (self->layer, stored_row);
+    }
+  if (added)
+    update_sensor_ids (self);
+}
+
 static void
 batch_cb (DothiLive     *live,
           guint          n_readings,
@@ -639,7 +694,13 @@ batch_cb (DothiLive     *live,
 {
   schedule_counters (self);
   if (n_readings > 0)
-    schedule_sensors (self);
+    {
+      apply_sensor_changes (self);
+      /* The chart on show follows new readings, at most four times a
+       * second (it reads the database). */
+      if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->stack), "history") == 0)
+        schedule_sensors (self);
+    }
   if (n_incidents > 0)
     schedule_incidents (self);
 }

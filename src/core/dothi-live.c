@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_US        (250 * G_TIME_SPAN_MILLISECOND)
+/* A batch closes this long after its first message: short enough that
+ * publish → map stays under a quarter second with the map's own frame
+ * on top, long enough for one commit to carry hundreds of readings. */
+#define BATCH_US        (100 * G_TIME_SPAN_MILLISECOND)
 #define BATCH_ROWS      5000
 #define MAX_MESSAGE     (1024 * 1024)
 #define EXTENT_MARGIN   10000.0              /* metres around the project's layers */
@@ -73,13 +76,16 @@ typedef struct {
   gint64  expected_interval;  /* seconds; 0: never stale */
 } KindDef;
 
-/* What the engine remembers of a sensor, to check units and raise an
- * alert only when the level changes. */
+/* What the engine remembers of a sensor, to check units, raise an alert
+ * only when the level changes and hand the map what changed. */
 typedef struct {
-  char   *kind;
-  char   *unit;
-  gint64  last_time;
-  int     level;
+  char    *kind;
+  char    *unit;
+  gint64   last_time;
+  int      level;
+  double   value;     /* NAN before any reading */
+  double   x, y;      /* project CRS; NAN when no message placed it */
+  gboolean changed;   /* since the last dothi_live_take_changes () */
 } SensorMem;
 
 /* ---- items for the writer --------------------------------------------- */
@@ -158,6 +164,8 @@ struct _DothiLive
   GPtrArray    *retired;      /* SourceConfig replaced since: another thread may still read one */
   GHashTable   *kinds;        /* kind → KindDef */
   GHashTable   *sensors;      /* sensor_id → SensorMem */
+  GPtrArray    *changed;      /* sensor_id keys of @sensors, changed since taken */
+  gint64        stored_row;   /* the companion's highest readings row committed */
   GHashTable   *crs_codes;    /* CRS text → srid */
   GHashTable   *transforms;   /* srid → PJ to the project CRS */
   PJ_CONTEXT   *pj;
@@ -1573,7 +1581,8 @@ typedef struct {
 } Writer;
 
 static gboolean
-write_readings (Writer *w, GPtrArray *readings, guint *stored, guint *duplicates, GError **error)
+write_readings (Writer *w, GPtrArray *readings, guint *stored, guint *duplicates,
+                gint64 *last_row, GError **error)
 {
   g_autoptr(GHashTable) latest = g_hash_table_new (g_str_hash, g_str_equal);
   GHashTableIter iter;
@@ -1604,6 +1613,7 @@ write_readings (Writer *w, GPtrArray *readings, guint *stored, guint *duplicates
           continue;
         }
       (*stored)++;
+      *last_row = sqlite3_last_insert_rowid (w->db);
       before = g_hash_table_lookup (latest, item->sensor_id);
       if (before == NULL || item->time >= before->time)
         g_hash_table_insert (latest, item->sensor_id, item);
@@ -1649,12 +1659,23 @@ fail:
 
 /* After a commit: the sensors' levels, and an alert for each change from
  * one level to low or high. */
+/* Under self->lock. */
 static void
-raise_alerts (DothiLive *self, GPtrArray *readings)
+mark_changed (DothiLive *self, const char *sensor_id, SensorMem *mem)
+{
+  if (mem->changed)
+    return;
+  mem->changed = TRUE;
+  g_ptr_array_add (self->changed, g_strdup (sensor_id));
+}
+
+static void
+raise_alerts (DothiLive *self, GPtrArray *readings, gint64 stored_row)
 {
   g_autoptr(GPtrArray) alerts = g_ptr_array_new ();
 
   g_mutex_lock (&self->lock);
+  self->stored_row = MAX (self->stored_row, stored_row);
   for (guint i = 0; i < readings->len; i++)
     {
       Item *item = g_ptr_array_index (readings, i);
@@ -1669,7 +1690,15 @@ raise_alerts (DothiLive *self, GPtrArray *readings)
         {
           mem = g_new0 (SensorMem, 1);
           mem->last_time = G_MININT64;
+          mem->value = mem->x = mem->y = NAN;
           g_hash_table_insert (self->sensors, g_strdup (item->sensor_id), mem);
+        }
+      /* The first position known places the sensor, whatever its time. */
+      if (!isnan (item->x) && (item->time >= mem->last_time || isnan (mem->x)))
+        {
+          mem->x = item->x;
+          mem->y = item->y;
+          mark_changed (self, item->sensor_id, mem);
         }
       if (item->sensor_kind != NULL && g_strcmp0 (mem->kind, item->sensor_kind) != 0)
         {
@@ -1685,6 +1714,8 @@ raise_alerts (DothiLive *self, GPtrArray *readings)
       if (item->time < mem->last_time)
         continue;
       mem->last_time = item->time;
+      mem->value = item->value;
+      mark_changed (self, item->sensor_id, mem);
       def = mem->kind ? g_hash_table_lookup (self->kinds, mem->kind) : NULL;
       level = level_of (def, item->value);
       if (level != 0 && level != mem->level)
@@ -1907,7 +1938,7 @@ writer_thread (gpointer data)
     {
       g_autoptr(GPtrArray) waits = g_ptr_array_new ();
       g_autoptr(GError) error = NULL;
-      gint64 deadline, start;
+      gint64 deadline, start, last_row = 0;
       guint n_stored = 0, n_dups = 0, i_stored = 0, i_dups = 0;
       gboolean ok, control = FALSE;
       Item *item;
@@ -1948,9 +1979,9 @@ writer_thread (gpointer data)
         }
 
       start = g_get_monotonic_time ();
-      ok = write_readings (w, readings, &n_stored, &n_dups, &error);
+      ok = write_readings (w, readings, &n_stored, &n_dups, &last_row, &error);
       if (ok)
-        raise_alerts (self, readings);
+        raise_alerts (self, readings, last_row);
       if (ok)
         g_ptr_array_set_size (readings, 0);
       else
@@ -2411,6 +2442,7 @@ dothi_live_finalize (GObject *object)
   g_clear_pointer (&self->retired, g_ptr_array_unref);
   g_clear_pointer (&self->kinds, g_hash_table_unref);
   g_clear_pointer (&self->sensors, g_hash_table_unref);
+  g_clear_pointer (&self->changed, g_ptr_array_unref);
   g_clear_pointer (&self->crs_codes, g_hash_table_unref);
   g_clear_pointer (&self->transforms, g_hash_table_unref);
   g_clear_pointer (&self->pj, proj_context_destroy);
@@ -2461,6 +2493,7 @@ dothi_live_init (DothiLive *self)
   self->kinds = new_kinds_table ();
   self->sensors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) sensor_mem_free);
+  self->changed = g_ptr_array_new_with_free_func (g_free);
   self->crs_codes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->transforms = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
                                             destroy_pj);
@@ -2522,7 +2555,7 @@ load_sensors (DothiLive *self, sqlite3 *db, GError **error)
   g_autoptr(sqlite3_stmt) stmt = NULL;
   int rc;
 
-  if (sqlite3_prepare_v2 (db, "SELECT sensor_id, kind, unit, last_value, last_time FROM sensors",
+  if (sqlite3_prepare_v2 (db, "SELECT sensor_id, kind, unit, last_value, last_time, x, y FROM sensors",
                           -1, &stmt, NULL) != SQLITE_OK)
     return set_db_error (db, self->companion, error);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
@@ -2535,8 +2568,14 @@ load_sensors (DothiLive *self, sqlite3 *db, GError **error)
       mem->last_time = sqlite3_column_type (stmt, 4) == SQLITE_NULL
                        ? G_MININT64 : sqlite3_column_int64 (stmt, 4);
       def = mem->kind ? g_hash_table_lookup (self->kinds, mem->kind) : NULL;
+      mem->value = NAN;
       if (sqlite3_column_type (stmt, 3) != SQLITE_NULL)
-        mem->level = level_of (def, sqlite3_column_double (stmt, 3));
+        {
+          mem->value = sqlite3_column_double (stmt, 3);
+          mem->level = level_of (def, mem->value);
+        }
+      mem->x = sqlite3_column_type (stmt, 5) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 5);
+      mem->y = sqlite3_column_type (stmt, 6) == SQLITE_NULL ? NAN : sqlite3_column_double (stmt, 6);
       g_hash_table_insert (self->sensors, g_strdup ((const char *) sqlite3_column_text (stmt, 0)), mem);
     }
   if (rc != SQLITE_DONE)
@@ -2716,6 +2755,45 @@ dothi_live_get_stats (DothiLive *self, DothiLiveStats *stats)
   g_mutex_lock (&self->lock);
   *stats = self->stats;
   g_mutex_unlock (&self->lock);
+}
+
+GPtrArray *
+dothi_live_take_changes (DothiLive *self, gint64 *stored_row)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify) dothi_sensor_state_free);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+
+  g_return_val_if_fail (DOTHI_IS_LIVE (self), list);
+
+  g_mutex_lock (&self->lock);
+  for (guint i = 0; i < self->changed->len; i++)
+    {
+      const char *id = g_ptr_array_index (self->changed, i);
+      SensorMem *mem = g_hash_table_lookup (self->sensors, id);
+      DothiSensorState *s;
+      const KindDef *def;
+
+      if (mem == NULL || !mem->changed)
+        continue;
+      mem->changed = FALSE;
+      s = g_new0 (DothiSensorState, 1);
+      s->sensor_id = g_strdup (id);
+      s->kind = g_strdup (mem->kind);
+      s->unit = g_strdup (mem->unit);
+      s->x = mem->x;
+      s->y = mem->y;
+      s->last_value = mem->value;
+      s->last_time = mem->last_time;
+      def = mem->kind != NULL ? g_hash_table_lookup (self->kinds, mem->kind) : NULL;
+      s->level = isnan (mem->value) ? 0 : level_of (def, mem->value);
+      s->stale = def != NULL && def->expected_interval > 0 && now - s->last_time > def->expected_interval;
+      g_ptr_array_add (list, s);
+    }
+  g_ptr_array_set_size (self->changed, 0);
+  if (stored_row != NULL)
+    *stored_row = self->stored_row;
+  g_mutex_unlock (&self->lock);
+  return list;
 }
 
 DothiLiveState

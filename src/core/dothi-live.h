@@ -127,6 +127,15 @@ gboolean   dothi_live_start  (DothiLive   *self,
 void       dothi_live_stop   (DothiLive   *self);
 void       dothi_live_get_stats (DothiLive *self, DothiLiveStats *stats);
 DothiLiveState dothi_live_get_state (DothiLive *self, const char *source);
+/* The sensors whose newest reading (or first position) was stored since
+ * the last call, as DothiSensorState (level and stale as of now; x, y
+ * NAN while no message placed the sensor), in the order they changed;
+ * @stored_row (may be NULL): the companion's highest readings row id
+ * committed at that moment, so a caller knows what the states include.
+ * For the one consumer that keeps a map current between full reads of
+ * dothi_live_sensors (); on the "batch" handler it costs no database
+ * read. Any thread. */
+GPtrArray *dothi_live_take_changes (DothiLive *self, gint64 *stored_row);
 /* Counts by rejection reason ("not JSON", "position outside the city", …). */
 GHashTable *dothi_live_dup_rejections (DothiLive *self);
 
