@@ -49,8 +49,9 @@ const char     *dothi_ops_panel_get_source_status (DothiOpsPanel *self,
 guint           dothi_ops_panel_get_n_alerts (DothiOpsPanel *self);
 void            dothi_ops_panel_acknowledge_all (DothiOpsPanel *self);
 
-/* Re-reads sensors and incidents now (they follow each stored batch by
- * themselves, at most four times a second). */
+/* Re-reads sensors and incidents now (by themselves, sensors follow each
+ * stored batch from the engine's memory, incidents are read again at
+ * most four times a second). */
 void            dothi_ops_panel_refresh (DothiOpsPanel *self);
 /* Incidents read by the last refresh (any status). */
 guint           dothi_ops_panel_get_n_incidents (DothiOpsPanel *self);
