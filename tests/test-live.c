@@ -973,6 +973,55 @@ test_retention (Fixture *f, gconstpointer data)
   /* Again: nothing left to move, the aggregates unchanged. */
   g_assert_true (dothi_live_apply_retention (f->path, 7, &error));
   g_assert_cmpint (query_int (f->companion, "SELECT sum(n) FROM hourly WHERE sensor_id = ?1", "RT-1"), ==, 5);
+
+  /* A kind's own "raw_days", applied by the engine by itself when it
+   * starts (then hourly): a flow meter keeps 2 days of raw readings, a
+   * sensor of no kind the default 90. */
+  {
+    const char *bad[] = {
+      "{\"kind\": \"luu-luong\", \"raw_days\": 0}",
+      "{\"kind\": \"luu-luong\", \"raw_days\": 1.5}",
+      "{\"kind\": \"luu-luong\", \"raw_days\": 91}",
+      "{\"kind\": \"luu-luong\", \"raw_days\": \"2\"}",
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_assert_false (dothi_live_kind_define (f->project, bad[i], &error));
+        g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA);
+        g_assert_nonnull (strstr (error->message, "raw_days"));
+        g_clear_error (&error);
+      }
+  }
+  g_assert_true (dothi_live_kind_define (f->project, "{\"kind\": \"luu-luong\", \"unit\": \"m3/h\", "
+                                         "\"raw_days\": 2}", &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 4; i++)
+    {
+      /* RT-2 (a flow meter) and RT-3 (no kind): three days ago and now. */
+      gint64 t = i % 2 == 0 ? now - 3 * 86400 : now - 10;
+      g_autofree char *json = g_strdup_printf ("{\"id\": \"k-%u\", \"sensor_id\": \"RT-%u\", %s"
+                                               "\"time\": %" G_GINT64_FORMAT ", \"value\": %u}",
+                                               i, 2 + i / 2,
+                                               i / 2 == 0 ? "\"kind\": \"luu-luong\", \"unit\": \"m3/h\", " : "",
+                                               t, i + 1);
+
+      ingest_ok (live, NULL, json);
+    }
+  g_assert_true (dothi_live_flush (live, &error));
+  g_assert_cmpint (count_readings (f->companion, "RT-2"), ==, 2);
+  g_assert_cmpint (count_readings (f->companion, "RT-3"), ==, 2);
+  g_clear_object (&live);
+  live = dothi_live_new (f->path, &error);
+  g_assert_no_error (error);
+  /* The flush waits behind the retention the writer ran first. */
+  g_assert_true (dothi_live_flush (live, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (count_readings (f->companion, "RT-2"), ==, 1);
+  g_assert_cmpint (query_int (f->companion, "SELECT n FROM hourly WHERE sensor_id = ?1", "RT-2"), ==, 1);
+  g_assert_cmpint (count_readings (f->companion, "RT-3"), ==, 2);
+  g_assert_cmpint (query_int (f->companion, "SELECT count (*) FROM hourly WHERE sensor_id = ?1", "RT-3"), ==, 0);
+  g_assert_cmpint (count_readings (f->companion, "RT-1"), ==, 2);
 }
 
 /* ---- MQTT ------------------------------------------------------------- */
@@ -1583,9 +1632,10 @@ test_killed (Fixture *f, gconstpointer data)
   missing = stream.n - stored;
   g_test_message ("killed mid-stream at %u readings/s: %" G_GINT64_FORMAT " of %u missing (%.0f ms of stream)",
                   rate, missing, stream.n, missing * 1000.0 / rate);
-  /* At most the batch in flight (≤ 250 ms) plus what waited for it. */
+  /* At most the batch in flight (≤ 100 ms) plus what waited for it:
+   * within the quarter second the operations room allows. */
   g_assert_cmpint (missing, >=, 0);
-  g_assert_cmpint (missing, <=, rate * 400 / 1000);
+  g_assert_cmpint (missing, <=, rate * 250 / 1000);
   g_assert_cmpint (query_int (f->companion, "SELECT count(DISTINCT msg_id) FROM readings WHERE sensor_id = ?1", "K"),
                    ==, stored);
   g_assert_cmpint (query_int (f->companion, "SELECT count(*) FROM (SELECT DISTINCT sensor_id, time, value "

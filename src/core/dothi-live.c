@@ -1,6 +1,6 @@
 /* dothi-live.c: the live ingest engine: MQTT and HTTP sources feed one
  * writer thread that stores readings in <project>.dothi-live and incidents
- * in the project, in batches of at most 250 ms or 5 000 rows. */
+ * in the project, in batches of at most 100 ms or 5 000 rows. */
 #define G_LOG_DOMAIN "dothi-live"
 
 #include "config.h"
@@ -30,6 +30,9 @@
 #define MAX_MESSAGE     (1024 * 1024)
 #define EXTENT_MARGIN   10000.0              /* metres around the project's layers */
 #define RETENTION_DAYS  90                   /* older readings are refused */
+/* The writer moves raw readings past their kind's "raw_days" into hourly
+ * means when it starts and then this often. */
+#define RETENTION_EVERY (G_TIME_SPAN_HOUR)
 #define FUTURE_SLACK    (24 * 3600)          /* a clock a day fast is still sane */
 #define BACKOFF_MAX     60                   /* seconds */
 #define CA_PATH         "/etc/ssl/certs"
@@ -74,6 +77,7 @@ typedef struct {
   char   *unit;
   double  low, high;          /* NAN: none */
   gint64  expected_interval;  /* seconds; 0: never stale */
+  int     raw_days;           /* raw readings kept; 0: RETENTION_DAYS */
 } KindDef;
 
 /* What the engine remembers of a sensor, to check units, raise an alert
@@ -544,6 +548,17 @@ kind_def_from_object (JsonObject *obj, GError **error)
         goto bad;
       def->expected_interval = (gint64) ceil (json_object_get_double_member (obj, "expected_interval"));
     }
+  if (!member_is_null (obj, "raw_days"))
+    {
+      double days;
+
+      if (!member_is_number (obj, "raw_days"))
+        goto bad;
+      days = json_object_get_double_member (obj, "raw_days");
+      if (days < 1 || days > RETENTION_DAYS || days != floor (days))
+        goto bad;
+      def->raw_days = (int) days;
+    }
   if (!isnan (def->low) && !isnan (def->high) && def->low > def->high)
     goto bad;
   return g_steal_pointer (&def);
@@ -551,8 +566,9 @@ kind_def_from_object (JsonObject *obj, GError **error)
 bad:
   g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
                /* Translators: a sensor kind such as “pressure” */
-               _("Sensor kind “%s” needs a text “unit”, numbers “low” ≤ “high” and a "
-                 "positive “expected_interval” in seconds"), kind);
+               _("Sensor kind “%s” needs a text “unit”, numbers “low” ≤ “high”, a "
+                 "positive “expected_interval” in seconds and whole “raw_days” from 1 to %d"),
+               kind, RETENTION_DAYS);
   return NULL;
 }
 
@@ -1925,6 +1941,8 @@ finish_wait (FlushWait *wait, gboolean ok, GError *error)
   g_mutex_unlock (&wait->mutex);
 }
 
+static gboolean writer_apply_retention (Writer *w, GError **error);
+
 static gpointer
 writer_thread (gpointer data)
 {
@@ -1932,6 +1950,7 @@ writer_thread (gpointer data)
   DothiLive *self = w->self;
   g_autoptr(GPtrArray) readings = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
   gboolean stop = FALSE;
+  gint64 retention_due = 0;
 
   w->incidents = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
   while (!stop)
@@ -1943,11 +1962,25 @@ writer_thread (gpointer data)
       gboolean ok, control = FALSE;
       Item *item;
 
+      /* Raw readings past their time become hourly means, between
+       * batches: the writer is the companion's only writer. */
+      if (g_get_monotonic_time () >= retention_due)
+        {
+          g_autoptr(GError) retain_error = NULL;
+          gint64 t = g_get_monotonic_time ();
+
+          if (!writer_apply_retention (w, &retain_error))
+            g_warning ("%s", retain_error->message);
+          else
+            g_debug ("retention applied in %.1f ms", (g_get_monotonic_time () - t) / 1000.0);
+          retention_due = g_get_monotonic_time () + RETENTION_EVERY;
+        }
+
       /* Pending rows after a failure are retried within the batch time. */
       if (readings->len > 0 || w->incidents->len > 0)
         item = g_async_queue_timeout_pop (self->queue, BATCH_US);
       else
-        item = g_async_queue_pop (self->queue);
+        item = g_async_queue_timeout_pop (self->queue, MAX (retention_due - g_get_monotonic_time (), 1));
       deadline = g_get_monotonic_time () + BATCH_US;
       while (item != NULL)
         {
@@ -2074,7 +2107,7 @@ mqtt_disconnected_cb (struct mosquitto *mosq, void *data, int rc)
 
 /* On the source's libmosquitto thread. libmosquitto has acknowledged a
  * QoS 1 message before this runs: a crash loses at most what is queued
- * for the writer (one batch, ≤ 250 ms). */
+ * for the writer (one batch, ≤ 100 ms). */
 static void
 mqtt_message_cb (struct mosquitto *mosq, void *data, const struct mosquitto_message *message)
 {
@@ -3041,13 +3074,102 @@ dothi_live_readings (const char *path, const char *sensor_id,
   return g_steal_pointer (&pairs);
 }
 
+/* Readings older than @cutoff (unix seconds, a whole hour) merged into
+ * hourly means and deleted: every sensor's (@all) or those of the sensors
+ * of @kind (NULL: of no kind). In the caller's transaction. */
+static gboolean
+retain_readings (sqlite3 *db, gint64 cutoff, gboolean all, const char *kind)
+{
+  g_autoptr(sqlite3_stmt) merge = NULL;
+  g_autoptr(sqlite3_stmt) drop = NULL;
+
+  return sqlite3_prepare_v2 (db, "INSERT INTO hourly (sensor_id, hour, mean, min, max, n) "
+                             "SELECT sensor_id, time - time % 3600, avg (value), min (value), "
+                             "max (value), count (*) FROM readings WHERE time < ?1 "
+                             "AND (?2 OR sensor_id IN (SELECT sensor_id FROM sensors WHERE kind IS ?3)) "
+                             "GROUP BY sensor_id, time - time % 3600 "
+                             "ON CONFLICT (sensor_id, hour) DO UPDATE SET "
+                             "mean = (hourly.mean * hourly.n + excluded.mean * excluded.n) "
+                             "  / (hourly.n + excluded.n), "
+                             "min = MIN (hourly.min, excluded.min), "
+                             "max = MAX (hourly.max, excluded.max), "
+                             "n = hourly.n + excluded.n", -1, &merge, NULL) == SQLITE_OK
+         && sqlite3_bind_int64 (merge, 1, cutoff) == SQLITE_OK
+         && sqlite3_bind_int (merge, 2, all) == SQLITE_OK
+         && sqlite3_bind_text (merge, 3, kind, -1, SQLITE_STATIC) == SQLITE_OK
+         && sqlite3_step (merge) == SQLITE_DONE
+         && sqlite3_prepare_v2 (db, "DELETE FROM readings WHERE time < ?1 "
+                                "AND (?2 OR sensor_id IN (SELECT sensor_id FROM sensors WHERE kind IS ?3))",
+                                -1, &drop, NULL) == SQLITE_OK
+         && sqlite3_bind_int64 (drop, 1, cutoff) == SQLITE_OK
+         && sqlite3_bind_int (drop, 2, all) == SQLITE_OK
+         && sqlite3_bind_text (drop, 3, kind, -1, SQLITE_STATIC) == SQLITE_OK
+         && sqlite3_step (drop) == SQLITE_DONE;
+}
+
+/* Whole hours only, so no hour is split between raw and aggregate. */
+static gint64
+retention_cutoff (int raw_days)
+{
+  gint64 cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64) raw_days * 86400;
+
+  return cutoff - cutoff % 3600;
+}
+
+/* The writer's scheduled retention: each kind of sensor in the companion
+ * by its "raw_days" (RETENTION_DAYS when it has none or no kind), one
+ * transaction. */
+static gboolean
+writer_apply_retention (Writer *w, GError **error)
+{
+  DothiLive *self = w->self;
+  g_autoptr(GPtrArray) kinds = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) days = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  int rc;
+
+  if (sqlite3_prepare_v2 (w->db, "SELECT DISTINCT kind FROM sensors", -1, &stmt, NULL) != SQLITE_OK)
+    return set_db_error (w->db, self->companion, error);
+  g_mutex_lock (&self->lock);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      const char *kind = (const char *) sqlite3_column_text (stmt, 0);
+      const KindDef *def = kind != NULL ? g_hash_table_lookup (self->kinds, kind) : NULL;
+      int d = def != NULL && def->raw_days > 0 ? def->raw_days : RETENTION_DAYS;
+
+      g_ptr_array_add (kinds, g_strdup (kind));
+      g_array_append_val (days, d);
+    }
+  g_mutex_unlock (&self->lock);
+  g_clear_pointer (&stmt, sqlite3_finalize);
+  if (rc != SQLITE_DONE)
+    return set_db_error (w->db, self->companion, error);
+  if (kinds->len == 0)
+    return TRUE;
+  if (sqlite3_exec (w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return set_db_error (w->db, self->companion, error);
+  for (guint i = 0; i < kinds->len; i++)
+    if (!retain_readings (w->db, retention_cutoff (g_array_index (days, int, i)), FALSE,
+                          g_ptr_array_index (kinds, i)))
+      {
+        set_db_error (w->db, self->companion, error);
+        sqlite3_exec (w->db, "ROLLBACK", NULL, NULL, NULL);
+        return FALSE;
+      }
+  if (sqlite3_exec (w->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    {
+      set_db_error (w->db, self->companion, error);
+      if (!sqlite3_get_autocommit (w->db))
+        sqlite3_exec (w->db, "ROLLBACK", NULL, NULL, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 dothi_live_apply_retention (const char *path, int raw_days, GError **error)
 {
   g_autofree char *companion = NULL;
-  g_autoptr(sqlite3_stmt) merge = NULL;
-  g_autoptr(sqlite3_stmt) drop = NULL;
-  gint64 cutoff;
   sqlite3 *db = NULL;
 
   g_return_val_if_fail (path != NULL, FALSE);
@@ -3065,37 +3187,16 @@ dothi_live_apply_retention (const char *path, int raw_days, GError **error)
       return FALSE;
     }
   sqlite3_busy_timeout (db, 5000);
-  /* Whole hours only, so no hour is split between raw and aggregate. */
-  cutoff = g_get_real_time () / G_USEC_PER_SEC - (gint64) raw_days * 86400;
-  cutoff -= cutoff % 3600;
   if (sqlite3_exec (db, "PRAGMA synchronous=FULL; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK
-      || sqlite3_prepare_v2 (db, "INSERT INTO hourly (sensor_id, hour, mean, min, max, n) "
-                             "SELECT sensor_id, time - time % 3600, avg (value), min (value), "
-                             "max (value), count (*) FROM readings WHERE time < ?1 "
-                             "GROUP BY sensor_id, time - time % 3600 "
-                             "ON CONFLICT (sensor_id, hour) DO UPDATE SET "
-                             "mean = (hourly.mean * hourly.n + excluded.mean * excluded.n) "
-                             "  / (hourly.n + excluded.n), "
-                             "min = MIN (hourly.min, excluded.min), "
-                             "max = MAX (hourly.max, excluded.max), "
-                             "n = hourly.n + excluded.n", -1, &merge, NULL) != SQLITE_OK
-      || sqlite3_bind_int64 (merge, 1, cutoff) != SQLITE_OK
-      || sqlite3_step (merge) != SQLITE_DONE
-      || sqlite3_prepare_v2 (db, "DELETE FROM readings WHERE time < ?1", -1, &drop, NULL) != SQLITE_OK
-      || sqlite3_bind_int64 (drop, 1, cutoff) != SQLITE_OK
-      || sqlite3_step (drop) != SQLITE_DONE
+      || !retain_readings (db, retention_cutoff (raw_days), TRUE, NULL)
       || sqlite3_exec (db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
     {
       set_db_error (db, companion, error);
-      g_clear_pointer (&merge, sqlite3_finalize);
-      g_clear_pointer (&drop, sqlite3_finalize);
       if (!sqlite3_get_autocommit (db))
         sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
       sqlite3_close (db);
       return FALSE;
     }
-  g_clear_pointer (&merge, sqlite3_finalize);
-  g_clear_pointer (&drop, sqlite3_finalize);
   sqlite3_close (db);
   return TRUE;
 }
