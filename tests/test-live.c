@@ -1299,10 +1299,10 @@ test_mqtt_late_broker (Fixture *f, gconstpointer data)
   g_assert_true (wait_until (state_is, &sw, 20000));
   pub = publisher_new (broker->port, "test-pub-late");
   wait_subscribed (f, pub, "dothi/late/probe", "probe");
-  dothi_live_stop (live);
 
   /* Stopping a source that has been retrying for a while (its next
-   * attempt seconds away) does not wait for that attempt. */
+   * attempt seconds away) does not wait for that attempt, and leaves the
+   * other sources running. */
   {
     g_autofree char *json = g_strdup_printf ("{\"name\": \"dead\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", "
                                              "\"port\": %d, \"topics\": [\"x/#\"]}", free_port ());
@@ -1314,9 +1314,20 @@ test_mqtt_late_broker (Fixture *f, gconstpointer data)
     run_for (3500);
     g_assert_cmpint (dothi_live_get_state (live, "dead"), ==, DOTHI_LIVE_RETRYING);
     start = g_get_monotonic_time ();
-    dothi_live_stop (live);
+    g_assert_true (dothi_live_stop_source (live, "dead"));
     g_test_message ("stopped a retrying source in %.0f ms", (g_get_monotonic_time () - start) / 1000.0);
     g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+    g_assert_cmpint (dothi_live_get_state (live, "dead"), ==, DOTHI_LIVE_DISCONNECTED);
+    g_assert_false (dothi_live_stop_source (live, "dead"));
+    g_assert_cmpint (dothi_live_get_state (live, "late"), ==, DOTHI_LIVE_CONNECTED);
+    wait_subscribed (f, pub, "dothi/late/probe2", "probe2");
+    /* And it starts again. */
+    g_assert_true (dothi_live_start (live, "dead", NULL, &error));
+    g_assert_no_error (error);
+    start = g_get_monotonic_time ();
+    dothi_live_stop (live);
+    g_assert_cmpint (g_get_monotonic_time () - start, <, G_USEC_PER_SEC);
+    g_assert_cmpint (dothi_live_get_state (live, "late"), ==, DOTHI_LIVE_DISCONNECTED);
   }
   publisher_free (pub);
   broker_free (broker);

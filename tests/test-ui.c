@@ -3732,6 +3732,12 @@ test_operations (Fixture       *f,
     g_assert_cmpint (dothi_live_layer_get_replay_time (layer), ==, 0);
   }
 
+  /* The source's own button stops it alone. */
+  g_signal_emit_by_name (find_named (GTK_WIDGET (panel), "ops-source-tram-ap-luc"), "clicked");
+  g_assert_cmpstr (dothi_ops_panel_get_source_status (panel, "tram-ap-luc"), ==, "Stopped");
+  g_assert_cmpint (dothi_live_get_state (dothi_ops_panel_get_live (panel), "tram-ap-luc"), ==,
+                   DOTHI_LIVE_DISCONNECTED);
+
   gtk_window_destroy (GTK_WINDOW (panel));
   g_source_remove (tick);
   broker_stop (&broker);

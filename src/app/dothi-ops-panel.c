@@ -538,7 +538,11 @@ source_button_clicked_cb (GtkButton     *button,
   const char *source = g_object_get_data (G_OBJECT (button), "source");
 
   if (g_object_get_data (G_OBJECT (button), "running") != NULL)
-    gtk_widget_activate_action (GTK_WIDGET (self), "ops.stop", NULL);
+    {
+      /* This source alone; the header's Stop All stops every one. */
+      if (self->live != NULL && dothi_live_stop_source (self->live, source))
+        set_source_state (self, source, dothi_live_get_state (self->live, source), NULL);
+    }
   else
     begin_start (self, source);
 }

@@ -2779,6 +2779,28 @@ dothi_live_stop (DothiLive *self)
     dothi_live_flush (self, NULL);
 }
 
+gboolean
+dothi_live_stop_source (DothiLive *self, const char *source)
+{
+  gpointer key = NULL, src = NULL;
+  gboolean found;
+
+  g_return_val_if_fail (DOTHI_IS_LIVE (self), FALSE);
+  g_return_val_if_fail (source != NULL, FALSE);
+
+  g_mutex_lock (&self->lock);
+  found = g_hash_table_steal_extended (self->sources, source, &key, &src);
+  g_mutex_unlock (&self->lock);
+  if (!found)
+    return FALSE;
+  /* Unlocked, as dothi_live_stop (). */
+  source_stop_and_free (src);
+  g_free (key);
+  if (self->writer != NULL)
+    dothi_live_flush (self, NULL);
+  return TRUE;
+}
+
 void
 dothi_live_get_stats (DothiLive *self, DothiLiveStats *stats)
 {

@@ -125,6 +125,9 @@ gboolean   dothi_live_start  (DothiLive   *self,
 /* Stops every source (the broker keeps the persistent session) and stores
  * what is pending. */
 void       dothi_live_stop   (DothiLive   *self);
+/* Stops @source alone and stores what it sent; FALSE when it was not
+ * running. */
+gboolean   dothi_live_stop_source (DothiLive *self, const char *source);
 void       dothi_live_get_stats (DothiLive *self, DothiLiveStats *stats);
 DothiLiveState dothi_live_get_state (DothiLive *self, const char *source);
 /* The sensors whose newest reading (or first position) was stored since
