@@ -874,6 +874,16 @@ test_alerts (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_signal_connect (live, "alert", G_CALLBACK (alert_cb), &alerts);
   g_signal_connect (live, "batch", G_CALLBACK (batch_cb), &batched);
+  /* The thresholds the chart draws, before any alert. */
+  {
+    double low, high;
+
+    g_assert_true (dothi_live_get_thresholds (live, "pressure", &low, &high));
+    g_assert_cmpfloat (low, ==, 1.5);
+    g_assert_cmpfloat (high, ==, 6.0);
+    g_assert_false (dothi_live_get_thresholds (live, "khong-co", &low, &high));
+    g_assert_true (isnan (low) && isnan (high));
+  }
 
   for (guint i = 0; i < G_N_ELEMENTS (values); i++)
     {

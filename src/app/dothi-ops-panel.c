@@ -1766,7 +1766,9 @@ readings_read_cb (GObject      *object,
       return;
     }
   sensor = find_sensor (self, job->sensor_id);
-  if (sensor != NULL && sensor->kind != NULL)
+  /* The kind's thresholds from the project, else what alerts said. */
+  if (sensor != NULL && sensor->kind != NULL
+      && (self->live == NULL || !dothi_live_get_thresholds (self->live, sensor->kind, &low, &high)))
     {
       double *limits = g_hash_table_lookup (self->thresholds, sensor->kind);
 

@@ -2780,6 +2780,27 @@ dothi_live_stop (DothiLive *self)
 }
 
 gboolean
+dothi_live_get_thresholds (DothiLive *self, const char *kind, double *low, double *high)
+{
+  const KindDef *def;
+
+  g_return_val_if_fail (DOTHI_IS_LIVE (self), FALSE);
+
+  *low = *high = NAN;
+  if (kind == NULL)
+    return FALSE;
+  g_mutex_lock (&self->lock);
+  def = g_hash_table_lookup (self->kinds, kind);
+  if (def != NULL)
+    {
+      *low = def->low;
+      *high = def->high;
+    }
+  g_mutex_unlock (&self->lock);
+  return def != NULL;
+}
+
+gboolean
 dothi_live_stop_source (DothiLive *self, const char *source)
 {
   gpointer key = NULL, src = NULL;

@@ -69,7 +69,8 @@ char     *dothi_live_source_dup    (DothiProject *project, const char *name, GEr
 
 /* Sensor kinds and their thresholds, in the project (dothi_live_kinds):
  * { "kind": "pressure", "unit": "bar", "low": 1.5, "high": 6.0,
- *   "expected_interval": 300 }   (seconds; longer without a reading: stale) */
+ *   "expected_interval": 300,   (seconds; longer without a reading: stale)
+ *   "raw_days": 90 }            (raw readings kept, 1–90; then hourly means) */
 gboolean  dothi_live_kind_define   (DothiProject *project, const char *json, GError **error);
 
 typedef enum {
@@ -125,6 +126,10 @@ gboolean   dothi_live_start  (DothiLive   *self,
 /* Stops every source (the broker keeps the persistent session) and stores
  * what is pending. */
 void       dothi_live_stop   (DothiLive   *self);
+/* The thresholds of sensor @kind as the engine knows them (NAN where the
+ * kind sets none); FALSE for a kind the project does not define. */
+gboolean   dothi_live_get_thresholds (DothiLive *self, const char *kind,
+                                      double *low, double *high);
 /* Stops @source alone and stores what it sent; FALSE when it was not
  * running. */
 gboolean   dothi_live_stop_source (DothiLive *self, const char *source);
