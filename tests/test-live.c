@@ -1343,6 +1343,167 @@ test_mqtt_late_broker (Fixture *f, gconstpointer data)
   broker_free (broker);
 }
 
+/* ---- TLS and a password ---------------------------------------------- */
+
+static gboolean
+run_tool (const char *dir, const char * const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status;
+
+  g_assert_true (g_spawn_sync (dir, (char **) argv, NULL,
+                               G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
+                               NULL, NULL, NULL, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    {
+      g_test_message ("%s failed: %s", argv[0], err);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+typedef struct {
+  Fixture    *f;
+  const char *dir;
+  int         port;
+  guint       n;
+} TlsProbe;
+
+/* Publishes one reading over TLS with mosquitto_pub (as the city's
+ * gateway would) and says whether any reading of TLS-1 is stored. */
+static gboolean
+tls_probe_stored (gpointer data)
+{
+  TlsProbe *p = data;
+  g_autofree char *port = g_strdup_printf ("%d", p->port);
+  g_autofree char *json = g_strdup_printf ("{\"id\": \"tls-%u\", \"sensor_id\": \"TLS-1\", "
+                                           "\"time\": %" G_GINT64_FORMAT ", \"value\": 3.1}",
+                                           p->n++, g_get_real_time () / G_USEC_PER_SEC);
+  const char *argv[] = { "mosquitto_pub", "-h", "127.0.0.1", "-p", port, "--cafile", "ca.crt",
+                         "-u", "ops", "-P", "s3cret", "-q", "1", "-t", "dothi/tls/1", "-m", json, NULL };
+
+  if (count_readings (p->f->companion, "TLS-1") > 0)
+    return TRUE;
+  g_assert_true (run_tool (p->dir, argv));
+  run_for (300);
+  return count_readings (p->f->companion, "TLS-1") > 0;
+}
+
+static void
+define_tls_source (Fixture *f, const char *name, int port, const char *ca_file)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ca = ca_file != NULL ? g_strdup_printf ("\"ca_file\": \"%s\", ", ca_file) : g_strdup ("");
+  g_autofree char *json = g_strdup_printf ("{\"name\": \"%s\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", "
+                                           "\"port\": %d, \"tls\": true, %s\"username\": \"ops\", "
+                                           "\"topics\": [\"dothi/tls/#\"], \"client_id\": \"dothi-%s\"}",
+                                           name, port, ca, name);
+
+  g_assert_true (dothi_live_source_define (f->project, json, &error));
+  g_assert_no_error (error);
+}
+
+/* A broker that speaks TLS only, with a certificate of a private CA
+ * (made here with openssl) and a password file: Dothi connects with the
+ * source's "ca_file" and the password given at start, never anonymous. */
+static void
+test_mqtt_tls (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLive) live = NULL;
+  g_autofree char *dir = g_build_filename (f->dir, "tls", NULL);
+  g_autofree char *ca_file = g_build_filename (dir, "ca.crt", NULL);
+  g_autofree char *missing = g_build_filename (dir, "khong-co.pem", NULL);
+  g_autofree char *text = NULL;
+  Broker broker = { 0 };
+  TlsProbe probe = { f, dir, 0, 0 };
+  StateWait sw;
+  const char *make_ca[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key",
+                            "-out", "ca.crt", "-days", "2", "-subj", "/CN=Dothi test CA", NULL };
+  const char *make_csr[] = { "openssl", "req", "-newkey", "ec", "-pkeyopt",
+                             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key",
+                             "-out", "server.csr", "-subj", "/CN=127.0.0.1", NULL };
+  const char *sign[] = { "openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt",
+                         "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt",
+                         "-days", "2", "-extfile", "san.ext", NULL };
+  const char *passwd[] = { "mosquitto_passwd", "-c", "-b", "pw", "ops", "s3cret", NULL };
+
+  if (!g_file_test ("/usr/bin/openssl", G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("no openssl (apt-get install openssl)");
+      return;
+    }
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (g_build_filename (dir, "san.ext", NULL),
+                                      "subjectAltName=IP:127.0.0.1\n", -1, &error));
+  g_assert_true (run_tool (dir, make_ca));
+  g_assert_true (run_tool (dir, make_csr));
+  g_assert_true (run_tool (dir, sign));
+  g_assert_true (run_tool (dir, passwd));
+
+  broker.dir = g_strdup (dir);
+  broker.port = free_port ();
+  broker.conf = g_build_filename (dir, "mosquitto.conf", NULL);
+  text = g_strdup_printf ("user %s\n"
+                          "listener %d 127.0.0.1\n"
+                          "cafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n"
+                          "allow_anonymous false\n"
+                          "password_file %s/pw\n"
+                          "persistence false\n"
+                          "log_dest none\n", g_get_user_name (), broker.port, dir, dir, dir, dir);
+  g_assert_true (g_file_set_contents (broker.conf, text, -1, &error));
+  broker_run (&broker);
+  probe.port = broker.port;
+
+  /* A relative CA path is refused when defined; a missing one at start,
+   * naming the file, with nothing left running. */
+  {
+    g_autofree char *json = g_strdup_printf ("{\"name\": \"rel\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", "
+                                             "\"port\": %d, \"tls\": true, \"ca_file\": \"ca.crt\", "
+                                             "\"topics\": [\"x\"]}", broker.port);
+
+    g_assert_false (dothi_live_source_define (f->project, json, &error));
+    g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA);
+    g_assert_nonnull (strstr (error->message, "ca_file"));
+    g_clear_error (&error);
+  }
+  define_tls_source (f, "tls", broker.port, ca_file);
+  define_tls_source (f, "tls-missing-ca", broker.port, missing);
+  define_tls_source (f, "tls-system-ca", broker.port, NULL);
+  live = dothi_live_new (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_false (dothi_live_start (live, "tls-missing-ca", "s3cret", &error));
+  g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, missing));
+  g_clear_error (&error);
+  g_assert_cmpint (dothi_live_get_state (live, "tls-missing-ca"), ==, DOTHI_LIVE_DISCONNECTED);
+
+  /* The right CA and password: readings flow. */
+  g_assert_true (dothi_live_start (live, "tls", "s3cret", &error));
+  g_assert_no_error (error);
+  sw = (StateWait) { live, "tls", DOTHI_LIVE_CONNECTED };
+  g_assert_true (wait_until (state_is, &sw, 20000));
+  g_assert_true (wait_until (tls_probe_stored, &probe, 20000));
+  g_assert_true (dothi_live_stop_source (live, "tls"));
+
+  /* A wrong password, or the system's CAs (which do not know the city's
+   * private one): refused, retried, never connected. */
+  g_assert_true (dothi_live_start (live, "tls", "sai-mat-khau", &error));
+  g_assert_no_error (error);
+  g_assert_true (dothi_live_start (live, "tls-system-ca", "s3cret", &error));
+  g_assert_no_error (error);
+  run_for (3000);
+  g_assert_cmpint (dothi_live_get_state (live, "tls"), ==, DOTHI_LIVE_RETRYING);
+  g_assert_cmpint (dothi_live_get_state (live, "tls-system-ca"), ==, DOTHI_LIVE_RETRYING);
+  dothi_live_stop (live);
+  broker_stop (&broker);
+  g_free (broker.dir);
+  g_free (broker.conf);
+}
+
 /* ---- incidents -------------------------------------------------------- */
 
 static char *
@@ -1689,6 +1850,7 @@ main (int argc, char **argv)
   g_test_add ("/live/incidents", Fixture, NULL, fixture_set_up, test_incidents, fixture_tear_down);
   g_test_add ("/live/http/sensorthings", Fixture, NULL, fixture_set_up, test_http, fixture_tear_down);
   g_test_add ("/live/mqtt/stream", Fixture, NULL, fixture_set_up, test_mqtt_stream, fixture_tear_down);
+  g_test_add ("/live/mqtt/tls", Fixture, NULL, fixture_set_up, test_mqtt_tls, fixture_tear_down);
   g_test_add ("/live/mqtt/late-broker", Fixture, NULL, fixture_set_up, test_mqtt_late_broker, fixture_tear_down);
   g_test_add ("/live/mqtt/broker-restart", Fixture, NULL, fixture_set_up, test_mqtt_broker_restart,
               fixture_tear_down);

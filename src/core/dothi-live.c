@@ -60,6 +60,7 @@ typedef struct {
   char       *host;
   int         port;
   gboolean    tls;
+  char       *ca_file;       /* NULL: the system's CAs */
   char       *username;
   GStrv       topics;
   int         qos;
@@ -144,6 +145,7 @@ typedef struct {
   GMainLoop        *loop;
   SoupSession      *session;
   GSource          *timer;
+  GTlsDatabase     *tls_database;   /* the source's "ca_file", or NULL */
   guint             failures;
   gboolean          reading;    /* the last poll succeeded */
 } Source;
@@ -208,6 +210,7 @@ source_config_free (SourceConfig *config)
   g_free (config->name);
   g_free (config->kind);
   g_free (config->host);
+  g_free (config->ca_file);
   g_free (config->username);
   g_strfreev (config->topics);
   g_free (config->client_id);
@@ -390,6 +393,14 @@ source_config_from_object (JsonObject *obj, const char *uuid, GError **error)
       if (!JSON_NODE_HOLDS_VALUE (tls) || json_node_get_value_type (tls) != G_TYPE_BOOLEAN)
         return bad_member (name, "tls", _("true or false"), error), NULL;
       config->tls = json_node_get_boolean (tls);
+    }
+  if (!member_is_null (obj, "ca_file"))
+    {
+      if (!member_is_string (obj, "ca_file")
+          || !g_path_is_absolute (json_object_get_string_member (obj, "ca_file")))
+        return bad_member (name, "ca_file", _("the absolute path of a PEM file of CA certificates"),
+                           error), NULL;
+      config->ca_file = g_strdup (json_object_get_string_member (obj, "ca_file"));
     }
   if (!member_is_null (obj, "username") && !member_is_string (obj, "username"))
     return bad_member (name, "username", _("a string"), error), NULL;
@@ -2105,6 +2116,32 @@ mqtt_disconnected_cb (struct mosquitto *mosq, void *data, int rc)
   set_state (src, DOTHI_LIVE_RETRYING, msg);
 }
 
+/* libmosquitto reports a failed TLS handshake (an unknown CA, a host
+ * name that does not match) only in its log, then retries: without this
+ * the source would show "connecting" for ever. */
+static void
+mqtt_log_cb (struct mosquitto *mosq, void *data, int level, const char *text)
+{
+  Source *src = data;
+  DothiLiveState state;
+  g_autofree char *msg = NULL;
+
+  if (level != MOSQ_LOG_ERR)
+    return;
+  g_mutex_lock (&src->self->lock);
+  state = src->state;
+  g_mutex_unlock (&src->self->lock);
+  if (state == DOTHI_LIVE_CONNECTED || state == DOTHI_LIVE_DISCONNECTED)
+    {
+      g_debug ("%s: %s", src->config->name, text);
+      return;
+    }
+  /* Translators: host and port of the broker, then libmosquitto's message
+   * (such as a TLS error) */
+  msg = g_strdup_printf (_("%s:%d: %s; retrying"), src->config->host, src->config->port, text);
+  set_state (src, DOTHI_LIVE_RETRYING, msg);
+}
+
 /* On the source's libmosquitto thread. libmosquitto has acknowledged a
  * QoS 1 message before this runs: a crash loses at most what is queued
  * for the writer (one batch, ≤ 100 ms). */
@@ -2142,11 +2179,14 @@ mqtt_connect (Source *src, GError **error)
   mosquitto_connect_callback_set (src->mosq, mqtt_connected_cb);
   mosquitto_disconnect_callback_set (src->mosq, mqtt_disconnected_cb);
   mosquitto_message_callback_set (src->mosq, mqtt_message_cb);
+  mosquitto_log_callback_set (src->mosq, mqtt_log_cb);
   mosquitto_reconnect_delay_set (src->mosq, 1, BACKOFF_MAX, true);
   if (config->username != NULL)
     mosquitto_username_pw_set (src->mosq, config->username, src->password);
   if (config->tls
-      && (rc = mosquitto_tls_set (src->mosq, NULL, CA_PATH, NULL, NULL, NULL)) != MOSQ_ERR_SUCCESS)
+      && (rc = mosquitto_tls_set (src->mosq, config->ca_file,
+                                  config->ca_file != NULL ? NULL : CA_PATH,
+                                  NULL, NULL, NULL)) != MOSQ_ERR_SUCCESS)
     {
       g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_FAILED,
                    /* Translators: a source name, then libmosquitto's message */
@@ -2317,6 +2357,8 @@ http_thread (gpointer data)
   src->session = soup_session_new_with_options ("timeout", 30,
                                                 "user-agent", "Dothi/" PACKAGE_VERSION,
                                                 NULL);
+  if (src->tls_database != NULL)
+    soup_session_set_tls_database (src->session, src->tls_database);
   idle = g_idle_source_new ();
   g_source_set_callback (idle, http_begin_cb, src, NULL);
   g_source_attach (idle, src->http_context);
@@ -2368,6 +2410,7 @@ source_stop_and_free (Source *src)
     }
   g_clear_pointer (&src->loop, g_main_loop_unref);
   g_clear_pointer (&src->http_context, g_main_context_unref);
+  g_clear_object (&src->tls_database);
   g_clear_object (&src->cancellable);
   if (src->password != NULL)
     {
@@ -2691,6 +2734,7 @@ dothi_live_start (DothiLive   *self,
                   GError     **error)
 {
   static GOnce mosquitto_once = G_ONCE_INIT;
+  g_autoptr(GTlsDatabase) tls_database = NULL;
   SourceConfig *config;
   Source *src;
   gboolean running;
@@ -2712,6 +2756,23 @@ dothi_live_start (DothiLive   *self,
   config = reload_definitions (self, source, error);
   if (config == NULL)
     return FALSE;
+  /* A CA file that cannot be read is the operator's to fix, not a
+   * connection to retry. */
+  if (config->ca_file != NULL)
+    {
+      g_autoptr(GError) local = NULL;
+
+      tls_database = g_tls_file_database_new (config->ca_file, &local);
+      if (tls_database == NULL)
+        {
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                       /* Translators: a source name, a file name, then the reason */
+                       _("Source “%s”: cannot read the CA certificates “%s”: %s"),
+                       config->name, config->ca_file, local->message);
+          source_config_free (config);
+          return FALSE;
+        }
+    }
   g_mutex_lock (&self->lock);
   {
     SourceConfig *old = g_hash_table_lookup (self->configs, source);
@@ -2729,6 +2790,7 @@ dothi_live_start (DothiLive   *self,
   src->self = self;
   src->config = config;
   src->password = g_strdup (password);
+  src->tls_database = g_steal_pointer (&tls_database);
   src->cancellable = g_cancellable_new ();
   g_mutex_lock (&self->lock);
   g_hash_table_insert (self->sources, g_strdup (source), src);

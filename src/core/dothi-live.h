@@ -51,13 +51,15 @@ G_BEGIN_DECLS
 /* A source, stored as JSON in the project (table dothi_live_sources):
  * { "name": "tram-ap-luc", "kind": "mqtt" | "http",
  *   "host": "127.0.0.1", "port": 1883, "tls": false, "username": "ops",
+ *   "ca_file": "/etc/dothi/ca-thanh-pho.pem",   (optional: a private CA)
  *   "topics": ["dothi/readings/#", "v1.1/Datastreams(5)/Observations"],
  *   "qos": 1, "client_id": "dothi-<project uuid>",   (a persistent session)
  *   "url": "http://…/Observations", "interval": 10,   (http, seconds)
  *   "timezone": "+07:00", "crs": "EPSG:4326",
  *   "sensor_kind": "pressure", "unit": "bar" }   (optional: for readings,
  *                          such as SensorThings ones, that name none)
- * Defaults: port 1883 (8883 with TLS, checked against the system CAs),
+ * Defaults: port 1883 (8883 with TLS, checked against the system CAs or
+ * "ca_file", which also serves https URLs; the host name is verified),
  * qos 1, client_id "dothi-<project uuid>-<name>", interval 60.
  * The password never goes in the project (a "password" member is refused):
  * the desktop keyring (libsecret, attribute "dothi-source" = name) or a
