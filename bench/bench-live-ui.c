@@ -20,6 +20,8 @@
  * Prints "key value" lines. */
 #include "config.h"
 
+#include <glib/gi18n.h>
+#include <locale.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -344,6 +346,13 @@ main (int argc, char **argv)
   dothi_project_close (project);
   g_object_unref (project);
 
+  /* As the app's main (): the user's language, "C" numbers. */
+  setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C");
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("DOTHI_LOCALEDIR") ? g_getenv ("DOTHI_LOCALEDIR") : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+  g_set_application_name ("Dothi");
   gtk_init ();
   adw_init ();
   app = dothi_application_new ();

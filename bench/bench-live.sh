@@ -268,6 +268,7 @@ expected=$(( rate * seconds + burst_rate * burst_seconds + 1 ))
 # The window on its own X server (the tile cache in $tmp), cairo rendering
 # as on a machine without a GPU; the sh execs, so its pid is the program's.
 XDG_CACHE_HOME="$tmp/cache" XDG_DATA_HOME="$tmp/data" GSK_RENDERER=cairo LC_ALL=C.UTF-8 LANGUAGE=vi \
+  DOTHI_LOCALEDIR="$build/po" \
   xvfb-run -a -s "-screen 0 1600x1000x24" \
   "$tmp/bench-live-ui" "$project" "$port" "$expected" "$tmp/ready" "$tmp/stop" "$topic" \
   >"$tmp/core.out" 2>"$tmp/core.err" &

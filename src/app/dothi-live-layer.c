@@ -7,10 +7,10 @@
 #include "config.h"
 #include "dothi-live-layer.h"
 
-#include <locale.h>
 #include <math.h>
 #include <string.h>
 
+#include "dothi-format.h"
 #include "dothi-map-transform.h"
 #include "dothi-tile-layer.h"
 
@@ -70,35 +70,6 @@ incident_clear (gpointer data)
   Incident *incident = data;
 
   g_free (incident->initial);
-}
-
-/* LC_NUMERIC is "C" for the whole process (libspatialite forces it), so
- * display numbers use a locale object of their own, as dothi-format.c:
- * "7,42" in Vietnamese. */
-static char *
-format_decimal (double value,
-                int    digits)
-{
-  static gsize once = 0;
-  static locale_t display_locale = (locale_t) 0;
-  locale_t previous;
-  char *text;
-
-  if (g_once_init_enter (&once))
-    {
-      display_locale = newlocale (LC_NUMERIC_MASK, "", (locale_t) 0);
-      if (display_locale == (locale_t) 0)
-        display_locale = newlocale (LC_NUMERIC_MASK, "C", (locale_t) 0);
-      g_once_init_leave (&once, 1);
-    }
-
-  if (display_locale == (locale_t) 0)
-    return g_strdup_printf ("%.*f", digits, value);
-
-  previous = uselocale (display_locale);
-  text = g_strdup_printf ("%'.*f", digits, value);
-  uselocale (previous);
-  return text;
 }
 
 /* Project CRS to Web Mercator, through WGS 84 as the map draws it. */
@@ -404,7 +375,7 @@ dothi_live_layer_set_sensors (DothiLiveLayer *self,
       sensor.level = state->stale ? 2 : CLAMP (state->level, -1, 1);
       if (isfinite (state->last_value))
         {
-          g_autofree char *number = format_decimal (state->last_value, 2);
+          g_autofree char *number = dothi_format_double (state->last_value, 2);
 
           /* "2,35 bar": a number and a unit, no words to translate. */
           sensor.label = g_strdup_printf ("%s %s", number, state->unit != NULL ? state->unit : "");

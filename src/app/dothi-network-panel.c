@@ -9,7 +9,6 @@
 
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
-#include <locale.h>
 #include <math.h>
 #include <string.h>
 
@@ -204,41 +203,13 @@ static void start_trace (DothiNetworkPanel *self, TraceResult *input);
 
 /* ---- numbers ------------------------------------------------------------ */
 
-/* LC_NUMERIC is "C" for the whole process (libspatialite forces it), so
- * display numbers use a locale object of their own, as dothi-format.c. */
-static char *
-format_decimal (double value,
-                int    digits)
-{
-  static gsize once = 0;
-  static locale_t display_locale = (locale_t) 0;
-  locale_t previous;
-  char *text;
-
-  if (g_once_init_enter (&once))
-    {
-      display_locale = newlocale (LC_NUMERIC_MASK, "", (locale_t) 0);
-      if (display_locale == (locale_t) 0)
-        display_locale = newlocale (LC_NUMERIC_MASK, "C", (locale_t) 0);
-      g_once_init_leave (&once, 1);
-    }
-
-  if (display_locale == (locale_t) 0)
-    return g_strdup_printf ("%.*f", digits, value);
-
-  previous = uselocale (display_locale);
-  text = g_strdup_printf ("%'.*f", digits, value);
-  uselocale (previous);
-  return text;
-}
-
 /* Survey convention: X is the northing, Y the easting. */
 static char *
 format_position (double x,
                  double y)
 {
-  g_autofree char *northing = format_decimal (y, 2);
-  g_autofree char *easting = format_decimal (x, 2);
+  g_autofree char *northing = dothi_format_double (y, 2);
+  g_autofree char *easting = dothi_format_double (x, 2);
 
   /* Translators: a position in VN-2000, survey convention: X is the
    * northing, Y the easting, in metres */
@@ -1205,7 +1176,7 @@ show_trace (DothiNetworkPanel *self,
   self->result = trace_result_ref (result);
 
   n_pipes = count_pipes (network, shown_edges, &length);
-  length_text = format_decimal (length, 0);
+  length_text = dothi_format_double (length, 0);
   pipes_text = dothi_format_int64 (n_pipes);
 
   if (result->kind == TRACE_ISOLATION)
@@ -2492,7 +2463,7 @@ dothi_network_panel_pick (DothiNetworkPanel *self,
   if (edge == G_MAXUINT)
     {
       g_autofree char *position = format_position (x, y);
-      g_autofree char *metres = format_decimal (distance, 0);
+      g_autofree char *metres = dothi_format_double (distance, 0);
       g_autofree char *text = NULL;
 
       /* Translators: a click away from every pipe: the network name, the

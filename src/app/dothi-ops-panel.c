@@ -11,7 +11,6 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <libsecret/secret.h>
-#include <locale.h>
 #include <math.h>
 #include <string.h>
 
@@ -195,35 +194,6 @@ format_iso_ict (const char *iso)
     return NULL;
   time = g_date_time_new_from_iso8601 (iso, NULL);
   return time != NULL ? format_ict (time) : g_strdup (iso);
-}
-
-/* LC_NUMERIC is "C" for the whole process (libspatialite forces it), so
- * display numbers use a locale object of their own, as dothi-format.c:
- * "7,42" in Vietnamese. */
-static char *
-format_decimal (double value,
-                int    digits)
-{
-  static gsize once = 0;
-  static locale_t display_locale = (locale_t) 0;
-  locale_t previous;
-  char *text;
-
-  if (g_once_init_enter (&once))
-    {
-      display_locale = newlocale (LC_NUMERIC_MASK, "", (locale_t) 0);
-      if (display_locale == (locale_t) 0)
-        display_locale = newlocale (LC_NUMERIC_MASK, "C", (locale_t) 0);
-      g_once_init_leave (&once, 1);
-    }
-
-  if (display_locale == (locale_t) 0)
-    return g_strdup_printf ("%.*f", digits, value);
-
-  previous = uselocale (display_locale);
-  text = g_strdup_printf ("%'.*f", digits, value);
-  uselocale (previous);
-  return text;
 }
 
 static gint64
@@ -993,8 +963,8 @@ set_alert_subtitle (AdwActionRow *row)
   const char *street = g_object_get_data (G_OBJECT (row), "street-text");
   const char *time = g_object_get_data (G_OBJECT (row), "time-text");
   const char *unit = info->unit ? info->unit : "";
-  g_autofree char *v = format_decimal (info->value, 2);
-  g_autofree char *t = format_decimal (info->threshold, 2);
+  g_autofree char *v = dothi_format_double (info->value, 2);
+  g_autofree char *t = dothi_format_double (info->threshold, 2);
   g_autofree char *value = info->high
     /* Translators: line of an alert: the value, its unit, the threshold and the unit */
     ? g_strdup_printf (_("%s %s, over the threshold of %s %s"), v, unit, t, unit)
@@ -1662,7 +1632,7 @@ assets_found_cb (GObject      *object,
     {
       const DothiNearAsset *asset = assets->pdata[i];
       GtkWidget *row = adw_action_row_new ();
-      g_autofree char *distance = format_decimal (asset->distance, 0);
+      g_autofree char *distance = dothi_format_double (asset->distance, 0);
       /* Translators: an asset near an incident: layer name, distance in metres */
       g_autofree char *subtitle = g_strdup_printf (_("%s, %s m away"), asset->layer, distance);
       g_autofree char *title = asset->label && *asset->label

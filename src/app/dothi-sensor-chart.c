@@ -7,8 +7,9 @@
 #include "dothi-sensor-chart.h"
 
 #include <glib/gi18n.h>
-#include <locale.h>
 #include <math.h>
+
+#include "dothi-format.h"
 
 /* Logical pixels around the plot. */
 #define MARGIN_LEFT 72.0
@@ -51,35 +52,6 @@ ict (void)
   if (g_once_init_enter (&zone))
     g_once_init_leave (&zone, g_time_zone_new_offset (7 * 3600));
   return zone;
-}
-
-/* LC_NUMERIC is "C" for the whole process (libspatialite forces it), so
- * display numbers use a locale object of their own, as dothi-format.c:
- * "7,42" in Vietnamese. */
-static char *
-format_decimal (double value,
-                int    digits)
-{
-  static gsize once = 0;
-  static locale_t display_locale = (locale_t) 0;
-  locale_t previous;
-  char *text;
-
-  if (g_once_init_enter (&once))
-    {
-      display_locale = newlocale (LC_NUMERIC_MASK, "", (locale_t) 0);
-      if (display_locale == (locale_t) 0)
-        display_locale = newlocale (LC_NUMERIC_MASK, "C", (locale_t) 0);
-      g_once_init_leave (&once, 1);
-    }
-
-  if (display_locale == (locale_t) 0)
-    return g_strdup_printf ("%.*f", digits, value);
-
-  previous = uselocale (display_locale);
-  text = g_strdup_printf ("%'.*f", digits, value);
-  uselocale (previous);
-  return text;
 }
 
 char *
@@ -215,7 +187,7 @@ dothi_sensor_chart_snapshot (GtkWidget   *widget,
       cairo_move_to (cr, MARGIN_LEFT, round (Y (v)) + 0.5);
       cairo_line_to (cr, MARGIN_LEFT + plot_w, round (Y (v)) + 0.5);
       cairo_stroke (cr);
-      g_autofree char *text = format_decimal (v, step >= 1 ? 0 : step >= 0.1 ? 1 : 2);
+      g_autofree char *text = dothi_format_double (v, step >= 1 ? 0 : step >= 0.1 ? 1 : 2);
 
       gdk_cairo_set_source_rgba (cr, &fg);
       show_text (cr, layout, text, MARGIN_LEFT - 6, Y (v), 1.0, 0.5);
@@ -240,6 +212,16 @@ dothi_sensor_chart_snapshot (GtkWidget   *widget,
         cairo_move_to (cr, round (X (t)) + 0.5, MARGIN_TOP);
         cairo_line_to (cr, round (X (t)) + 0.5, MARGIN_TOP + plot_h);
         cairo_stroke (cr);
+        /* A label that would run off the widget is left out (its line
+         * stays): the next one down the axis names the time. */
+        {
+          int text_w, text_h;
+
+          pango_layout_set_text (layout, text, -1);
+          pango_layout_get_pixel_size (layout, &text_w, &text_h);
+          if (X (t) + text_w / 2.0 > width - 2 || X (t) - text_w / 2.0 < 2)
+            continue;
+        }
         gdk_cairo_set_source_rgba (cr, &fg);
         show_text (cr, layout, text, X (t), MARGIN_TOP + plot_h + 6, 0.5, 0);
       }
@@ -263,7 +245,7 @@ dothi_sensor_chart_snapshot (GtkWidget   *widget,
     if (isfinite (self->high))
       {
         g_autofree char *text = NULL;
-        g_autofree char *number = format_decimal (self->high, 2);
+        g_autofree char *number = dothi_format_double (self->high, 2);
 
         cairo_set_source_rgb (cr, 0.88, 0.11, 0.14);
         cairo_move_to (cr, MARGIN_LEFT, Y (self->high));
@@ -276,7 +258,7 @@ dothi_sensor_chart_snapshot (GtkWidget   *widget,
     if (isfinite (self->low))
       {
         g_autofree char *text = NULL;
-        g_autofree char *number = format_decimal (self->low, 2);
+        g_autofree char *number = dothi_format_double (self->low, 2);
 
         cairo_set_source_rgb (cr, 0.11, 0.44, 0.85);
         cairo_move_to (cr, MARGIN_LEFT, Y (self->low));

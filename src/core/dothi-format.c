@@ -48,3 +48,21 @@ dothi_format_int64 (gint64 value)
 
   return text;
 }
+
+char *
+dothi_format_double (double value,
+                     int    digits)
+{
+  locale_t display_locale = get_display_locale ();
+  locale_t previous;
+  char *text;
+
+  if (display_locale == (locale_t) 0)
+    return g_strdup_printf ("%.*f", digits, value);
+
+  previous = uselocale (display_locale);
+  text = g_strdup_printf ("%'.*f", digits, value);
+  uselocale (previous);
+
+  return text;
+}
