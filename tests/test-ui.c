@@ -3551,6 +3551,20 @@ street_found (gpointer data)
          && strstr (subtitle, "looking") == NULL;
 }
 
+typedef struct {
+  DothiWindow *window;
+  guint        n;
+} RowsWait;
+
+static gboolean
+layer_rows_reach (gpointer data)
+{
+  RowsWait *w = data;
+  g_autoptr(GPtrArray) rows = dothi_window_dup_layer_rows (w->window);
+
+  return rows->len == w->n;
+}
+
 static gboolean
 incident_shown (gpointer data)
 {
@@ -3595,6 +3609,7 @@ test_operations (Fixture       *f,
   DothiOpsPanel *panel;
   gboolean complete;
   OpsWait w = { 0 };
+  guint n_layer_rows;
   GtkWidget *alerts;
   double x, y;
   gint64 fid;
@@ -3622,6 +3637,11 @@ test_operations (Fixture       *f,
   dothi_live_source_define (project, source, &error);
   g_assert_no_error (error);
 
+  {
+    g_autoptr(GPtrArray) rows = dothi_window_dup_layer_rows (f->window);
+
+    n_layer_rows = rows->len;
+  }
   panel = dothi_ops_panel_new (GTK_WINDOW (f->window), project);
   dothi_ops_panel_set_map_view (panel, map);
   gtk_window_present (GTK_WINDOW (panel));
@@ -3685,6 +3705,14 @@ test_operations (Fixture       *f,
   g_assert_no_error (error);
   wait_until (incident_shown, &w);
   wait_until (ops_panel_idle, panel);
+  /* The engine made the incidents layer: the layer panel follows. */
+  {
+    g_autoptr(GPtrArray) rows = dothi_window_dup_layer_rows (f->window);
+    RowsWait rw = { f->window, n_layer_rows + 1 };
+
+    g_assert_cmpuint (rows->len, <=, n_layer_rows + 1);
+    wait_until (layer_rows_reach, &rw);
+  }
 
   incidents = dothi_incident_list (f->path, -1, &error);
   g_assert_no_error (error);

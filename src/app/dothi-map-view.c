@@ -2569,7 +2569,7 @@ poll_done_cb (GObject      *source,
   if (registry_changed)
     reload_layers (self, FALSE);
   if (changes->len > 0 || registry_changed)
-    g_signal_emit (self, signals[FILE_CHANGED], 0);
+    g_signal_emit (self, signals[FILE_CHANGED], 0, registry_changed);
 }
 
 static gboolean
@@ -2777,7 +2777,7 @@ dothi_map_view_class_init (DothiMapViewClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
   signals[FILE_CHANGED] =
     g_signal_new ("file-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 
   g_type_ensure (SHUMATE_TYPE_MAP);
   g_type_ensure (SHUMATE_TYPE_SCALE);

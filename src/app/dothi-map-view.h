@@ -166,7 +166,9 @@ void          dothi_map_view_remove_overlay (DothiMapView *self,
  *  "map-complete" (): every visible tile of the viewport is drawn;
  *  "error" (GError*): a tile or basemap failed (shown as a toast);
  *  "edit-finished" (gint64 action_id), "edit-failed" (GError*);
- *  "selection-changed" (): the user changed the selection on the map.
+ *  "selection-changed" (): the user changed the selection on the map;
+ *  "file-changed" (gboolean registry_changed): another connection (QGIS,
+ *     the live engine, a second window) changed features, or layers. 
  * Properties: "scale-denominator" (double), "busy" (boolean). */
 
 G_END_DECLS

@@ -761,9 +761,11 @@ show_layers (DothiWindow *self,
 }
 
 /* After an import: the registry changed under another connection. The
- * registry is a few rows; reading it is quicker than a frame. */
+ * registry is a few rows; reading it is quicker than a frame. The map
+ * too unless @map_done (its watcher reloaded it already). */
 static void
-reload_layers (DothiWindow *self)
+reload_layers_full (DothiWindow *self,
+                    gboolean     map_done)
 {
   g_autoptr(GPtrArray) layers = NULL;
   g_autoptr(GPtrArray) styles = NULL;
@@ -785,8 +787,15 @@ reload_layers (DothiWindow *self)
       g_ptr_array_add (styles, dothi_project_dup_style (self->project, info->name, NULL));
     }
 
-  dothi_map_view_reload_layers (self->map_view);
+  if (!map_done)
+    dothi_map_view_reload_layers (self->map_view);
   show_layers (self, layers, styles);
+}
+
+static void
+reload_layers (DothiWindow *self)
+{
+  reload_layers_full (self, FALSE);
 }
 
 /* ---- identify ----------------------------------------------------------- */
@@ -1944,8 +1953,13 @@ follow_edit (DothiWindow *self)
  * undo labels and the history through the map's watcher. */
 static void
 file_changed_cb (DothiMapView *map,
+                 gboolean      registry_changed,
                  DothiWindow  *self)
 {
+  /* A layer made elsewhere (an import in another window, the incidents
+   * layer of the live engine) joins the panel. */
+  if (registry_changed)
+    reload_layers_full (self, TRUE);
   refresh_history (self);
   if (self->audit_view != NULL)
     dothi_audit_view_reload (DOTHI_AUDIT_VIEW (self->audit_view));
