@@ -1814,7 +1814,7 @@ test_killed (Fixture *f, gconstpointer data)
   missing = stream.n - stored;
   g_test_message ("killed mid-stream at %u readings/s: %" G_GINT64_FORMAT " of %u missing (%.0f ms of stream)",
                   rate, missing, stream.n, missing * 1000.0 / rate);
-  /* At most the batch in flight (≤ 100 ms) plus what waited for it:
+  /* At most the batch in flight (≤ 50 ms) plus what waited for it:
    * within the quarter second the operations room allows. */
   g_assert_cmpint (missing, >=, 0);
   g_assert_cmpint (missing, <=, rate * 250 / 1000);

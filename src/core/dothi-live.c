@@ -1,6 +1,6 @@
 /* dothi-live.c: the live ingest engine: MQTT and HTTP sources feed one
  * writer thread that stores readings in <project>.dothi-live and incidents
- * in the project, in batches of at most 100 ms or 5 000 rows. */
+ * in the project, in batches of at most 50 ms or 5 000 rows. */
 #define G_LOG_DOMAIN "dothi-live"
 
 #include "config.h"
@@ -25,7 +25,7 @@
 /* A batch closes this long after its first message: short enough that
  * publish → map stays under a quarter second with the map's own frame
  * on top, long enough for one commit to carry hundreds of readings. */
-#define BATCH_US        (100 * G_TIME_SPAN_MILLISECOND)
+#define BATCH_US        (50 * G_TIME_SPAN_MILLISECOND)
 #define BATCH_ROWS      5000
 #define MAX_MESSAGE     (1024 * 1024)
 #define EXTENT_MARGIN   10000.0              /* metres around the project's layers */
@@ -2144,7 +2144,7 @@ mqtt_log_cb (struct mosquitto *mosq, void *data, int level, const char *text)
 
 /* On the source's libmosquitto thread. libmosquitto has acknowledged a
  * QoS 1 message before this runs: a crash loses at most what is queued
- * for the writer (one batch, ≤ 100 ms). */
+ * for the writer (one batch, ≤ 50 ms). */
 static void
 mqtt_message_cb (struct mosquitto *mosq, void *data, const struct mosquitto_message *message)
 {

@@ -1,6 +1,6 @@
 /* dothi-live.h: live feeds for the operations room: sensor readings and
  * citizens' incident reports over MQTT (libmosquitto) and HTTP polling
- * (libsoup), validated, stored in batches of at most 100 ms, readings in
+ * (libsoup), validated, stored in batches of at most 50 ms, readings in
  * the companion database <project>.dothi-live, incidents in the project
  * with the audit trail (DESIGN.md §6 Live, §7).
  *
@@ -36,7 +36,7 @@
  * per sensor_id and time to the second); an incident once per report id.
  * libmosquitto acknowledges a QoS 1 message before Dothi stores it, so a
  * crash loses at most what waits for the writer: the batch in flight
- * (≤ 100 ms of messages); redelivered ones are not doubled.
+ * (≤ 50 ms of messages); redelivered ones are not doubled.
  *
  * The companion of "city.dothi" is "city.dothi-live" (any other name gets
  * ".dothi-live" appended): plain SQLite in WAL, tables readings, sensors,
@@ -97,7 +97,7 @@ G_DECLARE_FINAL_TYPE (DothiLive, dothi_live, DOTHI, LIVE, GObject)
 /* An ingest engine on the project at @path (its own connections: the
  * project for incidents, the companion <path>.dothi-live for readings,
  * created here when missing). One writer thread stores batches of at
- * most 100 ms or 5 000 rows: readings in one transaction of the
+ * most 50 ms or 5 000 rows: readings in one transaction of the
  * companion, the batch's new incidents as one edit action of the project
  * (labelled "Incident report … received"; waiting while another program
  * holds the project's lock). Signals, on the thread-default main context
