@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 #include <glib-unix.h>
 #include <libsoup/soup.h>
+#include <libsecret/secret.h>
 #include <mosquitto.h>
 #include <sqlite3.h>
 #include <math.h>
@@ -1405,21 +1406,16 @@ define_tls_source (Fixture *f, const char *name, int port, const char *ca_file)
   g_assert_no_error (error);
 }
 
-/* A broker that speaks TLS only, with a certificate of a private CA
- * (made here with openssl) and a password file: Dothi connects with the
- * source's "ca_file" and the password given at start, never anonymous. */
-static void
-test_mqtt_tls (Fixture *f, gconstpointer data)
+/* A broker that speaks TLS only, in @dir, with a certificate of a
+ * private CA (made here with openssl: @dir/ca.crt) and a password file
+ * (user "ops", password "s3cret"): anonymous clients are refused. FALSE
+ * (the test skipped) without openssl. */
+static gboolean
+tls_broker_start (const char *dir, Broker *broker)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(DothiLive) live = NULL;
-  g_autofree char *dir = g_build_filename (f->dir, "tls", NULL);
-  g_autofree char *ca_file = g_build_filename (dir, "ca.crt", NULL);
-  g_autofree char *missing = g_build_filename (dir, "khong-co.pem", NULL);
   g_autofree char *text = NULL;
-  Broker broker = { 0 };
-  TlsProbe probe = { f, dir, 0, 0 };
-  StateWait sw;
+  g_autofree char *san = g_build_filename (dir, "san.ext", NULL);
   const char *make_ca[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                             "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key",
                             "-out", "ca.crt", "-days", "2", "-subj", "/CN=Dothi test CA", NULL };
@@ -1434,28 +1430,54 @@ test_mqtt_tls (Fixture *f, gconstpointer data)
   if (!g_file_test ("/usr/bin/openssl", G_FILE_TEST_IS_EXECUTABLE))
     {
       g_test_skip ("no openssl (apt-get install openssl)");
-      return;
+      return FALSE;
     }
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-  g_assert_true (g_file_set_contents (g_build_filename (dir, "san.ext", NULL),
-                                      "subjectAltName=IP:127.0.0.1\n", -1, &error));
+  g_assert_true (g_file_set_contents (san, "subjectAltName=IP:127.0.0.1\n", -1, &error));
   g_assert_true (run_tool (dir, make_ca));
   g_assert_true (run_tool (dir, make_csr));
   g_assert_true (run_tool (dir, sign));
   g_assert_true (run_tool (dir, passwd));
 
-  broker.dir = g_strdup (dir);
-  broker.port = free_port ();
-  broker.conf = g_build_filename (dir, "mosquitto.conf", NULL);
+  broker->dir = g_strdup (dir);
+  broker->port = free_port ();
+  broker->conf = g_build_filename (dir, "mosquitto.conf", NULL);
   text = g_strdup_printf ("user %s\n"
                           "listener %d 127.0.0.1\n"
                           "cafile %s/ca.crt\ncertfile %s/server.crt\nkeyfile %s/server.key\n"
                           "allow_anonymous false\n"
                           "password_file %s/pw\n"
                           "persistence false\n"
-                          "log_dest none\n", g_get_user_name (), broker.port, dir, dir, dir, dir);
-  g_assert_true (g_file_set_contents (broker.conf, text, -1, &error));
-  broker_run (&broker);
+                          "log_dest none\n", g_get_user_name (), broker->port, dir, dir, dir, dir);
+  g_assert_true (g_file_set_contents (broker->conf, text, -1, &error));
+  broker_run (broker);
+  return TRUE;
+}
+
+static void
+tls_broker_stop (Broker *broker)
+{
+  broker_stop (broker);
+  g_clear_pointer (&broker->dir, g_free);
+  g_clear_pointer (&broker->conf, g_free);
+}
+
+/* Dothi connects to the TLS broker with the source's "ca_file" and the
+ * password given at start, never anonymous. */
+static void
+test_mqtt_tls (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLive) live = NULL;
+  g_autofree char *dir = g_build_filename (f->dir, "tls", NULL);
+  g_autofree char *ca_file = g_build_filename (dir, "ca.crt", NULL);
+  g_autofree char *missing = g_build_filename (dir, "khong-co.pem", NULL);
+  Broker broker = { 0 };
+  TlsProbe probe = { f, dir, 0, 0 };
+  StateWait sw;
+
+  if (!tls_broker_start (dir, &broker))
+    return;
   probe.port = broker.port;
 
   /* A relative CA path is refused when defined; a missing one at start,
@@ -1499,9 +1521,185 @@ test_mqtt_tls (Fixture *f, gconstpointer data)
   g_assert_cmpint (dothi_live_get_state (live, "tls"), ==, DOTHI_LIVE_RETRYING);
   g_assert_cmpint (dothi_live_get_state (live, "tls-system-ca"), ==, DOTHI_LIVE_RETRYING);
   dothi_live_stop (live);
-  broker_stop (&broker);
-  g_free (broker.dir);
-  g_free (broker.conf);
+  tls_broker_stop (&broker);
+}
+
+/* ---- the desktop keyring --------------------------------------------- */
+
+/* The engine's keyring schema (dothi-live.c): the password of a source
+ * as the operations room stores it. */
+static const SecretSchema keyring_schema = {
+  "vn.dothi.Dothi.LiveSource", SECRET_SCHEMA_NONE,
+  {
+    { "dothi-source", SECRET_SCHEMA_ATTRIBUTE_STRING },
+    { NULL, 0 },
+  },
+};
+
+/* test-live --keyring-child PROJECT TLS_DIR PORT: on the private session
+ * bus of the parent (its environment), stores the password of source
+ * "tls-kr" in the keyring, starts the source with no password given and
+ * checks a reading gets through; then, the entry gone, that the broker
+ * refuses the source. Exit status 0 when all held. */
+static int
+run_keyring_child (const char *path, const char *dir, const char *port)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLive) live = NULL;
+  Fixture f = { (char *) dir, (char *) path, g_strconcat (path, "-live", NULL), NULL };
+  TlsProbe probe = { &f, dir, atoi (port), 0 };
+  StateWait sw;
+
+  if (!secret_password_store_sync (&keyring_schema, SECRET_COLLECTION_DEFAULT, "Dothi: tls-kr",
+                                   "s3cret", NULL, &error, "dothi-source", "tls-kr", NULL))
+    {
+      g_printerr ("keyring child: store: %s\n", error->message);
+      return 1;
+    }
+  live = dothi_live_new (path, &error);
+  if (live == NULL || !dothi_live_start (live, "tls-kr", NULL, &error))
+    {
+      g_printerr ("keyring child: %s\n", error->message);
+      return 1;
+    }
+  sw = (StateWait) { live, "tls-kr", DOTHI_LIVE_CONNECTED };
+  if (!wait_until (state_is, &sw, 20000) || !wait_until (tls_probe_stored, &probe, 20000))
+    {
+      g_printerr ("keyring child: the keyring's password did not get through\n");
+      return 1;
+    }
+  dothi_live_stop (live);
+
+  /* Without the entry the source goes without a password: refused. */
+  if (!secret_password_clear_sync (&keyring_schema, NULL, &error, "dothi-source", "tls-kr", NULL))
+    {
+      g_printerr ("keyring child: clear: %s\n", error->message);
+      return 1;
+    }
+  if (!dothi_live_start (live, "tls-kr", NULL, &error))
+    {
+      g_printerr ("keyring child: %s\n", error->message);
+      return 1;
+    }
+  sw.state = DOTHI_LIVE_RETRYING;
+  if (!wait_until (state_is, &sw, 20000))
+    {
+      g_printerr ("keyring child: connected without the password\n");
+      return 1;
+    }
+  dothi_live_stop (live);
+  g_free (f.companion);
+  return 0;
+}
+
+static gboolean
+bus_has_secrets (gpointer data)
+{
+  g_autoptr(GVariant) reply = NULL;
+  gboolean owned = FALSE;
+
+  reply = g_dbus_connection_call_sync (data, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "NameHasOwner",
+                                       g_variant_new ("(s)", "org.freedesktop.secrets"),
+                                       G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, 1000, NULL, NULL);
+  if (reply != NULL)
+    g_variant_get (reply, "(b)", &owned);
+  return owned;
+}
+
+/* The password of a source kept in the desktop keyring, never in the
+ * project: a private session bus (dbus-daemon) and gnome-keyring-daemon
+ * with a login keyring unlocked from stdin, both started here on files
+ * of the test; the engine, in a child process on that bus, finds the
+ * password by itself. */
+static void
+test_keyring (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tls_dir = g_build_filename (f->dir, "tls", NULL);
+  g_autofree char *dir = g_build_filename (f->dir, "keyring", NULL);
+  g_autofree char *run = g_build_filename (dir, "run", NULL);
+  g_autofree char *home = g_build_filename (dir, "data", NULL);
+  g_autofree char *socket = g_build_filename (dir, "bus", NULL);
+  g_autofree char *address = g_strconcat ("unix:path=", socket, NULL);
+  g_autofree char *listen = g_strconcat ("--address=", address, NULL);
+  g_autofree char *ca_file = g_build_filename (tls_dir, "ca.crt", NULL);
+  g_autofree char *json = NULL;
+  g_autofree char *port = NULL;
+  g_autofree char *self = g_file_read_link ("/proc/self/exe", &error);
+  g_autofree char *child_err = NULL;
+  g_autoptr(GDBusConnection) bus = NULL;
+  g_auto(GStrv) env = g_get_environ ();
+  const char *bus_argv[] = { "dbus-daemon", "--session", "--nofork", "--nopidfile", listen, NULL };
+  const char *keyring_argv[] = { "gnome-keyring-daemon", "--foreground", "--unlock",
+                                 "--components=secrets", NULL };
+  Broker broker = { 0 };
+  GPid bus_pid = 0, keyring_pid = 0;
+  int keyring_in = -1, status;
+
+  if (g_find_program_in_path ("dbus-daemon") == NULL
+      || g_find_program_in_path ("gnome-keyring-daemon") == NULL)
+    {
+      g_test_skip ("no dbus-daemon or gnome-keyring-daemon (apt-get install dbus-daemon gnome-keyring)");
+      return;
+    }
+  if (!tls_broker_start (tls_dir, &broker))
+    return;
+  port = g_strdup_printf ("%d", broker.port);
+  json = g_strdup_printf ("{\"name\": \"tls-kr\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", "
+                          "\"port\": %d, \"tls\": true, \"ca_file\": \"%s\", \"username\": \"ops\", "
+                          "\"topics\": [\"dothi/tls/#\"], \"client_id\": \"dothi-tls-kr\"}",
+                          broker.port, ca_file);
+  g_assert_true (dothi_live_source_define (f->project, json, &error));
+  g_assert_no_error (error);
+
+  g_assert_cmpint (g_mkdir_with_parents (run, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (home, 0700), ==, 0);
+  env = g_environ_setenv (env, "DBUS_SESSION_BUS_ADDRESS", address, TRUE);
+  env = g_environ_setenv (env, "XDG_RUNTIME_DIR", run, TRUE);
+  env = g_environ_setenv (env, "XDG_DATA_HOME", home, TRUE);
+  g_assert_true (g_spawn_async (dir, (char **) bus_argv, env,
+                                G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD
+                                | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                die_with_parent, NULL, &bus_pid, &error));
+  g_assert_no_error (error);
+  for (int i = 0; i < 100 && !g_file_test (socket, G_FILE_TEST_EXISTS); i++)
+    run_for (50);
+  bus = g_dbus_connection_new_for_address_sync (address, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+                                                | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_async_with_pipes (dir, (char **) keyring_argv, env,
+                                           G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD
+                                           | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                           die_with_parent, NULL, &keyring_pid,
+                                           &keyring_in, NULL, NULL, &error));
+  g_assert_no_error (error);
+  /* The login keyring's own password, then end of input. */
+  g_assert_cmpint (write (keyring_in, "test", 4), ==, 4);
+  close (keyring_in);
+  g_assert_true (wait_until (bus_has_secrets, bus, 20000));
+
+  {
+    const char *argv[] = { self, "--keyring-child", f->path, tls_dir, port, NULL };
+
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_STDOUT_TO_DEV_NULL,
+                                 die_with_parent, NULL, NULL, &child_err, &status, &error));
+    g_assert_no_error (error);
+    if (!g_spawn_check_wait_status (status, NULL))
+      g_test_message ("%s", child_err);
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  /* Nothing of the password in the project file. */
+  g_assert_cmpint (query_int (f->path, "SELECT count (*) FROM dothi_live_sources "
+                              "WHERE instr (definition, ?1) > 0", "s3cret"), ==, 0);
+
+  g_clear_object (&bus);
+  kill (keyring_pid, SIGTERM);
+  waitpid (keyring_pid, &status, 0);
+  kill (bus_pid, SIGTERM);
+  waitpid (bus_pid, &status, 0);
+  tls_broker_stop (&broker);
 }
 
 /* ---- incidents -------------------------------------------------------- */
@@ -1838,6 +2036,8 @@ main (int argc, char **argv)
 {
   if (argc == 4 && g_str_equal (argv[1], "--ingest-child"))
     return run_ingest_child (argv[2], argv[3]);
+  if (argc == 5 && g_str_equal (argv[1], "--keyring-child"))
+    return run_keyring_child (argv[2], argv[3], argv[4]);
 
   dothi_test_init (&argc, &argv);
   mosquitto_lib_init ();
@@ -1851,6 +2051,7 @@ main (int argc, char **argv)
   g_test_add ("/live/http/sensorthings", Fixture, NULL, fixture_set_up, test_http, fixture_tear_down);
   g_test_add ("/live/mqtt/stream", Fixture, NULL, fixture_set_up, test_mqtt_stream, fixture_tear_down);
   g_test_add ("/live/mqtt/tls", Fixture, NULL, fixture_set_up, test_mqtt_tls, fixture_tear_down);
+  g_test_add ("/live/mqtt/keyring", Fixture, NULL, fixture_set_up, test_keyring, fixture_tear_down);
   g_test_add ("/live/mqtt/late-broker", Fixture, NULL, fixture_set_up, test_mqtt_late_broker, fixture_tear_down);
   g_test_add ("/live/mqtt/broker-restart", Fixture, NULL, fixture_set_up, test_mqtt_broker_restart,
               fixture_tear_down);
