@@ -13,9 +13,12 @@
  *  - publish → map: the live layer's drawn mark (the highest stored row
  *    the last drawn frame showed) is read after every painted frame; a
  *    row is on the map at the first frame whose mark reaches it;
- *  - frame time: the map pans 2 px a frame back and forth over tiles it
- *    holds, all along, and every frame's interval and work (update to
- *    after-paint) are kept;
+ *  - frame time: for 2 s in every 4 the map pans 2 px a frame back and
+ *    forth over tiles it holds, and every such frame's interval and work
+ *    (update to after-paint) are kept; in the other 2 s the map is left
+ *    alone, as an operator watching it leaves it, so the live layer's own
+ *    refresh (at most 10 a second) is what shows new data: latency is
+ *    printed for both halves;
  *  - publish → alert ("alert" signal), CPU and peak RSS of the process.
  * Prints "key value" lines. */
 #include "config.h"
@@ -39,10 +42,18 @@
 #include "dothi-window.h"
 
 typedef struct {
-  gint64 id;
-  gint64 publish_us;
-  int    phase;         /* 0 sustained, 1 burst */
+  gint64   id;
+  gint64   publish_us;
+  int      phase;       /* 0 sustained, 1 burst */
+  gboolean panning;     /* published while the map panned */
 } Row;
+
+/* Wall-clock halves of 2 s: the map pans in even ones. */
+static gboolean
+panning_at (gint64 real_us)
+{
+  return (real_us / (2 * G_USEC_PER_SEC)) % 2 == 0;
+}
 
 typedef struct {
   gint64 real_us;
@@ -66,6 +77,8 @@ typedef struct {
   GArray         *work;        /* ms from "update" to "after-paint" */
   gint64          frame_start;
   gint64          last_paint;
+  gboolean        frame_panned;       /* this frame moved the map */
+  gboolean        last_frame_panned;
   gboolean        measuring;   /* from the first stored row */
   DothiLiveLayer *layer;
   ShumateViewport *viewport;
@@ -123,6 +136,7 @@ read_new_rows (Bench *b)
       row.id = b->last_id;
       row.publish_us = g_ascii_strtoll (dash + 1, NULL, 10);
       row.phase = id[0] == 'b' ? 1 : 0;
+      row.panning = panning_at (row.publish_us);
       g_array_append_val (b->all_rows, row);
       {
         double ms = (now - row.publish_us) / 1000.0;
@@ -169,7 +183,7 @@ after_paint_cb (GdkFrameClock *clock, Bench *b)
 
   if (b->frames->len == 0 || g_array_index (b->frames, Frame, b->frames->len - 1).mark != mark)
     g_array_append_val (b->frames, frame);
-  if (b->measuring && b->last_paint != 0)
+  if (b->measuring && b->last_paint != 0 && b->frame_panned && b->last_frame_panned)
     {
       double interval = (now - b->last_paint) / 1000.0;
       double work = b->frame_start != 0 ? (now - b->frame_start) / 1000.0 : 0;
@@ -179,6 +193,7 @@ after_paint_cb (GdkFrameClock *clock, Bench *b)
     }
   b->last_paint = now;
   b->frame_start = 0;
+  b->last_frame_panned = b->frame_panned;
 }
 
 /* 2 px a frame, 64 frames one way then back: always moving, always over
@@ -190,12 +205,15 @@ pan_tick_cb (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
   ShumateMapSource *source = shumate_viewport_get_reference_map_source (b->viewport);
   double zoom = shumate_viewport_get_zoom_level (b->viewport);
   double lat = shumate_location_get_latitude (SHUMATE_LOCATION (b->viewport));
-  guint k = b->pan_step++ % 128;
-  double px = k < 64 ? k : 128 - k;
-  double x;
+  guint k;
+  double px, x;
 
-  if (source == NULL)
+  b->frame_panned = FALSE;
+  if (source == NULL || !panning_at (g_get_real_time ()))
     return G_SOURCE_CONTINUE;
+  b->frame_panned = TRUE;
+  k = b->pan_step++ % 128;
+  px = k < 64 ? k : 128 - k;
   x = shumate_map_source_get_x (source, zoom, b->pan_lon0) + 2 * px;
   shumate_location_set_location (SHUMATE_LOCATION (b->viewport), lat,
                                  shumate_map_source_get_longitude (source, zoom, x));
@@ -249,9 +267,11 @@ print_stats (const char *name, GArray *a)
            g_array_index (a, double, a->len - 1));
 }
 
-/* Each row's first frame showing it; rows never shown are counted. */
+/* Each row's first frame showing it, by phase, and for the sustained
+ * phase by whether the map was panning (@split[0] idle, [1] panning);
+ * rows never shown are counted. */
 static void
-map_latencies (Bench *b, GArray *out[2], gint64 *never)
+map_latencies (Bench *b, GArray *out[2], GArray *split[2], gint64 *never)
 {
   guint f = 0;
 
@@ -270,6 +290,8 @@ map_latencies (Bench *b, GArray *out[2], gint64 *never)
         }
       ms = (g_array_index (b->frames, Frame, f).real_us - row->publish_us) / 1000.0;
       g_array_append_val (out[row->phase], ms);
+      if (row->phase == 0)
+        g_array_append_val (split[row->panning ? 1 : 0], ms);
     }
 }
 
@@ -308,7 +330,7 @@ main (int argc, char **argv)
   DothiLive *live;
   DothiLiveStats stats;
   GdkFrameClock *clock;
-  GArray *map_lat[2];
+  GArray *map_lat[2], *split[2];
   gint64 never, t0, t1;
   struct rusage r0, r1;
   gboolean settled = FALSE;
@@ -326,6 +348,7 @@ main (int argc, char **argv)
     {
       b.stored_lat[i] = g_array_new (FALSE, FALSE, sizeof (double));
       map_lat[i] = g_array_new (FALSE, FALSE, sizeof (double));
+      split[i] = g_array_new (FALSE, FALSE, sizeof (double));
     }
   b.all_rows = g_array_new (FALSE, FALSE, sizeof (Row));
   b.frames = g_array_new (FALSE, FALSE, sizeof (Frame));
@@ -404,18 +427,20 @@ main (int argc, char **argv)
   t1 = g_get_monotonic_time ();
   getrusage (RUSAGE_SELF, &r1);
   dothi_live_get_stats (live, &stats);
-  map_latencies (&b, map_lat, &never);
+  map_latencies (&b, map_lat, split, &never);
 
   g_print ("received %" G_GINT64_FORMAT "\nstored %" G_GINT64_FORMAT "\nduplicates %" G_GINT64_FORMAT
            "\nmalformed %" G_GINT64_FORMAT "\nbatches %" G_GINT64_FORMAT "\nrows %" G_GINT64_FORMAT
            "\nrows_sustained %" G_GINT64_FORMAT "\nrows_burst %" G_GINT64_FORMAT
            "\nrows_never_drawn %" G_GINT64_FORMAT "\nframes %u\n",
            stats.received, stats.stored, stats.duplicates, stats.malformed, stats.batches, b.seen,
-           b.count[0], b.count[1], never, b.intervals->len + 1);
+           b.count[0], b.count[1], never, b.intervals->len);
   print_stats ("sustained", b.stored_lat[0]);
   print_stats ("burst", b.stored_lat[1]);
   print_stats ("map_sustained", map_lat[0]);
   print_stats ("map_burst", map_lat[1]);
+  print_stats ("map_sustained_idle", split[0]);
+  print_stats ("map_sustained_panning", split[1]);
   print_stats ("frame_interval", b.intervals);
   print_stats ("frame_work", b.work);
   g_print ("sensors_drawn %u\n", dothi_live_layer_get_n_sensors (b.layer));
