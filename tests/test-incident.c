@@ -9,6 +9,7 @@
 #include "dothi-error.h"
 #include "dothi-import.h"
 #include "dothi-incident.h"
+#include "dothi-style.h"
 #include "dothi-project.h"
 #include "dothi-spatialite-store.h"
 #include "test-util.h"
@@ -255,6 +256,31 @@ test_ensure_layer (Fixture *f, gconstpointer data)
   g_assert_cmpint (scalar (f, "SELECT count(*) FROM sqlite_master WHERE name = 'idx_incidents_geom'"), ==, 1);
   g_assert_cmpint (scalar (f, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
                               "AND name LIKE 'dothi_audit_incidents_%'"), ==, 3);
+
+  /* Its own style: squares by status, every status in the legend with
+   * the workflow's names and the live layer's colours. */
+  {
+    g_autoptr(DothiStyle) style = dothi_project_dup_style (f->project, "incidents", &error);
+    const char *names[] = { "received", "assigned", "in_progress", "resolved", "published" };
+    const DothiSymbol *received;
+
+    g_assert_no_error (error);
+    g_assert_cmpint (style->kind, ==, DOTHI_STYLE_CATEGORISED);
+    g_assert_cmpstr (style->field, ==, "status");
+    g_assert_cmpstr (style->label_field, ==, "category");
+    g_assert_cmpuint (style->rules->len, ==, G_N_ELEMENTS (names));
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        const DothiStyleRule *rule = g_ptr_array_index (style->rules, i);
+
+        g_assert_cmpstr (rule->value, ==, names[i]);
+        g_assert_cmpint (rule->symbol.marker, ==, DOTHI_MARKER_SQUARE);
+      }
+    g_assert_cmpstr (((DothiStyleRule *) g_ptr_array_index (style->rules, 0))->label, ==, "Đã tiếp nhận");
+    received = dothi_style_lookup_text (style, "received");
+    g_assert_nonnull (received);
+    g_assert_cmpfloat_with_epsilon (received->fill.r, 0xe6 / 255.0, 1e-6);
+  }
 
   /* Twice is the same as once: no second layer, no second action. */
   g_assert_true (dothi_incident_ensure_layer (f->project, &error));

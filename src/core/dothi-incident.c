@@ -10,6 +10,7 @@
 #include "dothi-error.h"
 #include "dothi-spatialite-blob.h"
 #include "dothi-spatialite-store.h"
+#include "dothi-style.h"
 
 #include <glib/gi18n-lib.h>
 #include <cpl_error.h>
@@ -27,16 +28,19 @@
 /* Incidents are stamped in ICT, the offset the operations room reads. */
 #define ICT_OFFSET (7 * 3600)
 
+/* Colours as the operations room's live layer draws them (GNOME
+ * palette): orange while nobody is on it, amber, purple, green, grey. */
 static const struct {
   const char *name;
   const char *label;
   const char *time_field;
+  const char *color;
 } statuses[DOTHI_N_INCIDENT_STATUSES] = {
-  { "received",    "Đã tiếp nhận",  "received_at" },
-  { "assigned",    "Đã giao xử lý", "assigned_at" },
-  { "in_progress", "Đang xử lý",    "in_progress_at" },
-  { "resolved",    "Đã xử lý",      "resolved_at" },
-  { "published",   "Đã công khai",  "published_at" },
+  { "received",    "Đã tiếp nhận",  "received_at",    "#e66100" },
+  { "assigned",    "Đã giao xử lý", "assigned_at",    "#c88800" },
+  { "in_progress", "Đang xử lý",    "in_progress_at", "#813d9c" },
+  { "resolved",    "Đã xử lý",      "resolved_at",    "#26a269" },
+  { "published",   "Đã công khai",  "published_at",   "#5e5c64" },
 };
 
 static const struct {
@@ -239,6 +243,34 @@ check_layer (const DothiLayerInfo *info, const char *path, GError **error)
 
 /* ---- the layer ---------------------------------------------------------- */
 
+/* The layer's own style, stored with it: squares by status in the
+ * workflow's colours and names (every status in the legend, not only the
+ * ones sampled when the layer was made), the category as label. */
+static char *
+incidents_style_json (void)
+{
+  g_autoptr(DothiStyle) style = dothi_style_new (DOTHI_STYLE_CATEGORISED);
+  DothiSymbol symbol = { 0 };
+
+  style->field = g_strdup ("status");
+  symbol.marker = DOTHI_MARKER_SQUARE;
+  symbol.marker_size = 12;
+  symbol.stroke_width = 1.5;
+  dothi_color_parse ("#ffffff", &symbol.stroke);
+  for (guint i = 0; i < DOTHI_N_INCIDENT_STATUSES; i++)
+    {
+      dothi_color_parse (statuses[i].color, &symbol.fill);
+      dothi_style_add_rule (style, statuses[i].label, statuses[i].name, 0, 0, &symbol);
+    }
+  dothi_color_parse ("#868e96", &symbol.fill);
+  style->other = symbol;
+  style->draw_other = TRUE;
+  style->label_field = g_strdup ("category");
+  /* Labels from about 1:7 500 on a screen, as the plot numbers. */
+  style->label_max_resolution = 2.0;
+  return dothi_style_to_json (style);
+}
+
 static gboolean
 create_layer (DothiProject *project, DothiStore *store, GError **error)
 {
@@ -254,9 +286,20 @@ create_layer (DothiProject *project, DothiStore *store, GError **error)
 
   /* Report ids make redelivered messages idempotent; the list filters
    * by status. Dothi's own index names start with dothi_ix_. */
-  return dothi_store_create_layer (store, info, error)
-         && dothi_store_finish_layer (store, LAYER, error)
-         && dothi_spatialite_store_exec (sl,
+  if (!dothi_store_create_layer (store, info, error)
+      || !dothi_store_finish_layer (store, LAYER, error))
+    return FALSE;
+  {
+    g_autoptr(DothiLayerInfo) made = dothi_store_get_layer (store, LAYER, error);
+
+    if (made == NULL)
+      return FALSE;
+    g_free (made->style);
+    made->style = incidents_style_json ();
+    if (!dothi_store_update_layer (store, made, error))
+      return FALSE;
+  }
+  return dothi_spatialite_store_exec (sl,
                                          "CREATE UNIQUE INDEX \"dothi_ix_incidents_report_id\" "
                                          "ON \"incidents\" (report_id);"
                                          "CREATE INDEX \"dothi_ix_incidents_status\" "
