@@ -7,7 +7,6 @@
 #include "dothi-topology-view.h"
 
 #include <glib/gi18n.h>
-#include <locale.h>
 #include <math.h>
 #include <ogr_api.h>
 #include <ogr_srs_api.h>
@@ -62,39 +61,11 @@ typedef double Bbox[4];
 
 /* ---- numbers ------------------------------------------------------------ */
 
-/* LC_NUMERIC is "C" for the whole process (libspatialite forces it), so
- * display numbers use a locale object of their own, as dothi-format.c. */
-static char *
-format_decimal (double value,
-                int    digits)
-{
-  static gsize once = 0;
-  static locale_t display_locale = (locale_t) 0;
-  locale_t previous;
-  char *text;
-
-  if (g_once_init_enter (&once))
-    {
-      display_locale = newlocale (LC_NUMERIC_MASK, "", (locale_t) 0);
-      if (display_locale == (locale_t) 0)
-        display_locale = newlocale (LC_NUMERIC_MASK, "C", (locale_t) 0);
-      g_once_init_leave (&once, 1);
-    }
-
-  if (display_locale == (locale_t) 0)
-    return g_strdup_printf ("%.*f", digits, value);
-
-  previous = uselocale (display_locale);
-  text = g_strdup_printf ("%'.*f", digits, value);
-  uselocale (previous);
-  return text;
-}
-
 /* The smallest area as typed: one decimal, two when it has them. */
 static char *
 format_min_area (double value)
 {
-  return format_decimal (value, fabs (value * 10 - round (value * 10)) > 1e-6 ? 2 : 1);
+  return dothi_format_double (value, fabs (value * 10 - round (value * 10)) > 1e-6 ? 2 : 1);
 }
 
 /* ---- the worker ---------------------------------------------------------- */
@@ -312,7 +283,7 @@ clear_results (DothiTopologyView *self)
 static char *
 describe_problem (const DothiTopologyProblem *problem)
 {
-  g_autofree char *area = format_decimal (problem->area, 1);
+  g_autofree char *area = dothi_format_double (problem->area, 1);
   g_autofree char *a = g_strdup_printf ("%" G_GINT64_FORMAT, problem->fid_a);
   g_autofree char *b = g_strdup_printf ("%" G_GINT64_FORMAT, problem->fid_b);
 

@@ -8,7 +8,6 @@
 #include "dothi-window.h"
 
 #include <glib/gi18n.h>
-#include <locale.h>
 #include <math.h>
 #include <string.h>
 
@@ -480,34 +479,6 @@ show_error (DothiWindow *self,
 
 /* ---- numbers for the status bar ----------------------------------------- */
 
-/* LC_NUMERIC is "C" for the whole process (libspatialite forces it), so
- * display numbers use a locale object of their own, as dothi-format.c. */
-static char *
-format_decimal (double value,
-                int    digits)
-{
-  static gsize once = 0;
-  static locale_t display_locale = (locale_t) 0;
-  locale_t previous;
-  char *text;
-
-  if (g_once_init_enter (&once))
-    {
-      display_locale = newlocale (LC_NUMERIC_MASK, "", (locale_t) 0);
-      if (display_locale == (locale_t) 0)
-        display_locale = newlocale (LC_NUMERIC_MASK, "C", (locale_t) 0);
-      g_once_init_leave (&once, 1);
-    }
-
-  if (display_locale == (locale_t) 0)
-    return g_strdup_printf ("%.*f", digits, value);
-
-  previous = uselocale (display_locale);
-  text = g_strdup_printf ("%'.*f", digits, value);
-  uselocale (previous);
-  return text;
-}
-
 /* 1:N with N rounded to two significant digits from 1000 up, as map
  * sheets name scales (1:2500, not 1:2537). */
 static char *
@@ -537,10 +508,10 @@ pointer_moved_cb (DothiMapView *map,
                   DothiWindow  *self)
 {
   /* Survey convention: X is the northing, Y the easting. */
-  g_autofree char *northing = format_decimal (y, 2);
-  g_autofree char *easting = format_decimal (x, 2);
-  g_autofree char *lat_text = format_decimal (fabs (lat), 4);
-  g_autofree char *lon_text = format_decimal (fabs (lon), 4);
+  g_autofree char *northing = dothi_format_double (y, 2);
+  g_autofree char *easting = dothi_format_double (x, 2);
+  g_autofree char *lat_text = dothi_format_double (fabs (lat), 4);
+  g_autofree char *lon_text = dothi_format_double (fabs (lon), 4);
   g_autofree char *lat_part = NULL;
   g_autofree char *lon_part = NULL;
   g_autofree char *position = NULL;

@@ -2211,13 +2211,24 @@ mqtt_connect (Source *src, GError **error)
     {
       g_autofree char *msg = g_strdup_printf (_("Cannot reach %s:%d: %s; retrying"), config->host,
                                               config->port, mosquitto_strerror (rc));
-      if (rc != MOSQ_ERR_ERRNO && rc != MOSQ_ERR_NO_CONN && rc != MOSQ_ERR_CONN_LOST)
+      DothiLiveState state;
+
+      /* A TLS handshake that failed at once (a certificate the CAs do
+       * not know) is retried as any lost broker: the certificate may be
+       * fixed on the broker's side. */
+      if (rc != MOSQ_ERR_ERRNO && rc != MOSQ_ERR_NO_CONN && rc != MOSQ_ERR_CONN_LOST
+          && rc != MOSQ_ERR_TLS)
         {
           g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
                        _("Cannot start source “%s”: %s"), config->name, mosquitto_strerror (rc));
           return FALSE;
         }
-      set_state (src, DOTHI_LIVE_RETRYING, msg);
+      g_mutex_lock (&src->self->lock);
+      state = src->state;
+      g_mutex_unlock (&src->self->lock);
+      /* mqtt_log_cb may have given the TLS reason already: keep it. */
+      if (rc != MOSQ_ERR_TLS || state != DOTHI_LIVE_RETRYING)
+        set_state (src, DOTHI_LIVE_RETRYING, msg);
     }
   return TRUE;
 }
