@@ -1684,9 +1684,7 @@ fail:
   return FALSE;
 }
 
-/* After a commit: the sensors' levels, and an alert for each change from
- * one level to low or high. */
-/* Under self->lock. */
+/* Under self->lock: @sensor_id goes to the next dothi_live_take_changes (). */
 static void
 mark_changed (DothiLive *self, const char *sensor_id, SensorMem *mem)
 {
@@ -1696,6 +1694,8 @@ mark_changed (DothiLive *self, const char *sensor_id, SensorMem *mem)
   g_ptr_array_add (self->changed, g_strdup (sensor_id));
 }
 
+/* After a commit: the sensors' levels, newest values and positions for
+ * the map, and an alert for each change from one level to low or high. */
 static void
 raise_alerts (DothiLive *self, GPtrArray *readings, gint64 stored_row)
 {
