@@ -1502,6 +1502,161 @@ test_network (Fixture *f, gconstpointer data)
   assert_contains (undo->out, "WO-7");
 }
 
+/* Publishes @payload on @topic of the broker at @port (user ops), QoS 1. */
+static void
+publish (int port, const char *topic, const char *payload)
+{
+  g_autofree char *port_text = g_strdup_printf ("%d", port);
+  const char *argv[] = { "mosquitto_pub", "-h", "127.0.0.1", "-p", port_text, "-u", "ops", "-P", "s3cret",
+                         "-q", "1", "-t", topic, "-m", payload, NULL };
+  g_autoptr(Run) r = run_argv (NULL, argv);
+
+  g_assert_cmpint (r->status, ==, 0);
+}
+
+/* The headless twin of the operations room against a real broker that
+ * wants a password: sources and kinds defined from files, a first run
+ * that makes the persistent session, messages sent while dothi-cli is
+ * away (the broker keeps them), a second run that takes them with its
+ * counts, then the readings and the incident workflow. */
+static void
+test_live (Fixture *f, gconstpointer data)
+{
+  g_autofree char *broker_dir = path_in (f, "broker");
+  g_autofree char *pw = path_in (f, "broker/pw");
+  g_autofree char *extra = NULL;
+  g_autofree char *source = path_in (f, "nguon.json");
+  g_autofree char *bad_source = path_in (f, "nguon-mat-khau.json");
+  g_autofree char *kind = path_in (f, "ap-suat.json");
+  g_autofree char *password = path_in (f, "mk.txt");
+  g_autofree char *json = NULL;
+  g_autofree char *fid_text = NULL;
+  g_autofree char *reading = NULL;
+  g_autofree char *later = NULL;
+  g_autofree char *report = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(Run) refused = NULL;
+  g_autoptr(Run) define = NULL;
+  g_autoptr(Run) list = NULL;
+  g_autoptr(Run) first = NULL;
+  g_autoptr(Run) second = NULL;
+  g_autoptr(Run) readings = NULL;
+  g_autoptr(Run) incidents = NULL;
+  g_autoptr(Run) assign = NULL;
+  g_autoptr(Run) assigned = NULL;
+  const char *passwd[] = { "mosquitto_passwd", "-c", "-b", pw, "ops", "s3cret", NULL };
+  g_autoptr(Run) made = NULL;
+  JsonObject *counts, *incident;
+  int port;
+  GPid broker;
+
+  g_assert_cmpint (g_mkdir_with_parents (broker_dir, 0700), ==, 0);
+  made = run_argv (NULL, passwd);
+  g_assert_cmpint (made->status, ==, 0);
+  extra = g_strdup_printf ("allow_anonymous false\npassword_file %s\npersistence false\n"
+                           "max_queued_messages 0\n", pw);
+  broker = dothi_test_broker_start (broker_dir, extra, &port);
+  if (broker == 0)
+    return;
+  new_project (f);
+
+  /* A password in the source is refused, naming it. */
+  json = g_strdup_printf ("{\"name\": \"tram-ap-luc\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", "
+                          "\"port\": %d, \"username\": \"ops\", \"password\": \"s3cret\", "
+                          "\"topics\": [\"dothi/#\"]}", port);
+  g_assert_true (g_file_set_contents (bad_source, json, -1, NULL));
+  refused = cli ("live", f->project, "--define-source", bad_source, NULL);
+  g_assert_cmpint (refused->status, ==, 1);
+  assert_contains (refused->err, "password");
+  g_clear_pointer (&json, g_free);
+
+  json = g_strdup_printf ("{\"name\": \"tram-ap-luc\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", "
+                          "\"port\": %d, \"username\": \"ops\", \"client_id\": \"dothi-cli-test\", "
+                          "\"topics\": [\"dothi/readings/#\", \"dothi/incidents\"]}", port);
+  g_assert_true (g_file_set_contents (source, json, -1, NULL));
+  g_assert_true (g_file_set_contents (kind, "{\"kind\": \"pressure\", \"unit\": \"bar\", \"low\": 1.5, "
+                                      "\"high\": 6.0, \"expected_interval\": 300, \"raw_days\": 30}", -1, NULL));
+  g_assert_true (g_file_set_contents (password, "s3cret\n", -1, NULL));
+  define = cli ("live", f->project, "--define-source", source, "--define-kind", kind, NULL);
+  g_assert_cmpint (define->status, ==, 0);
+  list = cli ("live", f->project, "--list", NULL);
+  g_assert_cmpint (list->status, ==, 0);
+  assert_contains (list->out, "tram-ap-luc");
+
+  /* The first run makes the session and its subscriptions. */
+  first = cli ("live", f->project, "--source", "tram-ap-luc", "--duration", "1s",
+               "--password-file", password, NULL);
+  g_assert_cmpint (first->status, ==, 0);
+  assert_contains (first->err, "connected");
+  assert_contains (first->out, "0 received, 0 stored");
+
+  /* While it is away: two readings, one of them twice, a message that is
+   * not JSON, and a report. */
+  {
+    g_autoptr(GDateTime) before = g_date_time_add_minutes (now, -5);
+    g_autofree char *t1 = g_date_time_format_iso8601 (before);
+    g_autofree char *t2 = g_date_time_format_iso8601 (now);
+
+    reading = g_strdup_printf ("{\"id\": \"r-1\", \"sensor_id\": \"AL-05\", \"time\": \"%s\", "
+                               "\"value\": 3.25, \"unit\": \"bar\", \"kind\": \"pressure\"}", t1);
+    later = g_strdup_printf ("{\"id\": \"r-2\", \"sensor_id\": \"AL-05\", \"time\": \"%s\", "
+                             "\"value\": 7.5, \"unit\": \"bar\", \"kind\": \"pressure\"}", t2);
+    report = g_strdup_printf ("{\"type\": \"incident\", \"id\": \"PA-2026-0042\", \"time\": \"%s\", "
+                              "\"category\": \"vỡ ống\", \"description\": \"Nước chảy tràn mặt đường\", "
+                              "\"position\": {\"lat\": 12.668, \"lon\": 108.038}, "
+                              "\"reporter\": \"Nguyễn Văn A\"}", t2);
+  }
+  publish (port, "dothi/readings/AL-05", reading);
+  publish (port, "dothi/readings/AL-05", later);
+  publish (port, "dothi/readings/AL-05", reading);
+  publish (port, "dothi/readings/AL-05", "{khong phai JSON");
+  publish (port, "dothi/incidents", report);
+
+  second = cli ("live", "--json", f->project, "--source", "tram-ap-luc", "--duration", "2s",
+                "--password-file", password, NULL);
+  g_assert_cmpint (second->status, ==, 0);
+  root = parse_json (second->out);
+  counts = json_node_get_object (root);
+  g_assert_cmpint (json_object_get_int_member (counts, "received"), ==, 5);
+  g_assert_cmpint (json_object_get_int_member (counts, "stored"), ==, 3);
+  g_assert_cmpint (json_object_get_int_member (counts, "duplicates"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (counts, "malformed"), ==, 1);
+  g_clear_pointer (&root, json_node_unref);
+
+  readings = cli ("readings", f->project, "--sensor", "AL-05", "--since", "1h", NULL);
+  g_assert_cmpint (readings->status, ==, 0);
+  assert_contains (readings->out, "3.25");
+  assert_contains (readings->out, "7.5");
+  {
+    g_auto(GStrv) lines = g_strsplit (g_strstrip (readings->out), "\n", -1);
+
+    g_assert_cmpuint (g_strv_length (lines), ==, 2);
+  }
+
+  incidents = cli ("incidents", "--json", f->project, NULL);
+  g_assert_cmpint (incidents->status, ==, 0);
+  root = parse_json (incidents->out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (root)), ==, 1);
+  incident = json_array_get_object_element (json_node_get_array (root), 0);
+  g_assert_cmpstr (json_object_get_string_member (incident, "report_id"), ==, "PA-2026-0042");
+  g_assert_cmpstr (json_object_get_string_member (incident, "status"), ==, "received");
+  fid_text = g_strdup_printf ("%" G_GINT64_FORMAT, json_object_get_int_member (incident, "fid"));
+  g_clear_pointer (&root, json_node_unref);
+
+  assign = cli ("incidents", f->project, "--set", fid_text, "--to", "assigned",
+                "--unit", "Đội sửa chữa số 2", NULL);
+  g_assert_cmpint (assign->status, ==, 0);
+  assigned = cli ("incidents", "--json", f->project, "--status", "assigned", NULL);
+  g_assert_cmpint (assigned->status, ==, 0);
+  root = parse_json (assigned->out);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (root)), ==, 1);
+  g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (json_node_get_array (root), 0),
+                                                  "unit"), ==, "Đội sửa chữa số 2");
+
+  dothi_test_broker_stop (broker);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1530,6 +1685,7 @@ main (int argc, char **argv)
   ADD ("/cli/query", test_query);
   ADD ("/cli/field-layer", test_field_layer);
   ADD ("/cli/network", test_network);
+  ADD ("/cli/live", test_live);
 
   return g_test_run ();
 }

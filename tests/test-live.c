@@ -208,24 +208,6 @@ typedef struct {
   GPid   pid;
 } Broker;
 
-static int
-free_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, &error);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_no_error (error);
-  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 static gboolean
 port_open_cb (gpointer data)
 {
@@ -269,7 +251,7 @@ broker_start (const char *parent, gboolean autosave)
 
   b->dir = g_build_filename (parent, "broker", NULL);
   g_assert_cmpint (g_mkdir_with_parents (b->dir, 0700), ==, 0);
-  b->port = free_port ();
+  b->port = dothi_test_free_port ();
   b->conf = g_build_filename (b->dir, "mosquitto.conf", NULL);
   /* "user": run as root, mosquitto would drop to user "mosquitto" and
    * could not write its persistence file in our folder. */
@@ -1316,7 +1298,7 @@ test_mqtt_late_broker (Fixture *f, gconstpointer data)
    * other sources running. */
   {
     g_autofree char *json = g_strdup_printf ("{\"name\": \"dead\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", "
-                                             "\"port\": %d, \"topics\": [\"x/#\"]}", free_port ());
+                                             "\"port\": %d, \"topics\": [\"x/#\"]}", dothi_test_free_port ());
     gint64 start;
 
     g_assert_true (dothi_live_source_define (f->project, json, &error));
@@ -1440,7 +1422,7 @@ tls_broker_start (const char *dir, Broker *broker)
   g_assert_true (run_tool (dir, passwd));
 
   broker->dir = g_strdup (dir);
-  broker->port = free_port ();
+  broker->port = dothi_test_free_port ();
   broker->conf = g_build_filename (dir, "mosquitto.conf", NULL);
   text = g_strdup_printf ("user %s\n"
                           "listener %d 127.0.0.1\n"

@@ -22,4 +22,14 @@ char  *dothi_test_data_path (const char *relative);
 char  *dothi_test_mkdtemp (void);
 void   dothi_test_rmdir (const char *path);
 
+/* A free TCP port on 127.0.0.1. */
+int    dothi_test_free_port (void);
+/* A mosquitto broker (Debian's /usr/sbin/mosquitto) on 127.0.0.1, a free
+ * port (@port), its configuration in @dir with the lines @extra (may be
+ * NULL) after the listener, accepting connections when this returns; 0
+ * after g_test_skip() without mosquitto: the caller returns. */
+GPid   dothi_test_broker_start (const char *dir, const char *extra, int *port);
+/* SIGTERM, as a service manager stops it, and waits. */
+void   dothi_test_broker_stop (GPid pid);
+
 G_END_DECLS
