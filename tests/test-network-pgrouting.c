@@ -109,25 +109,6 @@ run_quiet (GPtrArray *argv, char **output)
   return g_spawn_check_wait_status (status, NULL);
 }
 
-/* A port on 127.0.0.1 nobody listens on now. */
-static guint
-free_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                          G_SOCKET_PROTOCOL_TCP, &error);
-  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_no_error (error);
-  g_socket_bind (sock, any, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (sock, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 static void
 pg_stop (void)
 {
@@ -257,7 +238,7 @@ pg_server (void)
       g_autofree char *log = g_build_filename (pg.dir, "server.log", NULL);
       g_autofree char *options = NULL;
 
-      pg.port = free_port ();
+      pg.port = dothi_test_free_port ();
       options = g_strdup_printf ("-c listen_addresses=127.0.0.1 -p %u -k %s -c fsync=off "
                                  "-c full_page_writes=off -c max_wal_size=2GB",
                                  pg.port, pg.dir);
