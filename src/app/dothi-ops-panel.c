@@ -1,6 +1,6 @@
 /* dothi-ops-panel.c: the operations room window. Owns a DothiLive engine
  * and follows its signals: source states, counters, alerts (with the
- * nearest street, a notification and a sound when unfocused); reads
+ * nearest street and a sound, a notification when unfocused); reads
  * sensors, incidents, readings and nearby assets in workers; moves
  * incidents through their workflow as audited edits in a worker. */
 #define G_LOG_DOMAIN "dothi-ops-panel"
@@ -1130,17 +1130,20 @@ alert_cb (DothiLive     *live,
   g_object_set_data_full (G_OBJECT (row), "time-text", format_ict (now), g_free);
   set_alert_subtitle (row);
 
-  /* Only a new alert calls the operator; a sensor that stays over its
-   * threshold just updates its row. */
+  /* Only a new alert calls the operator, with a sound whatever has the
+   * focus (the room's operators look at more than one screen), and a
+   * desktop notification when no Dothi window has it; a sensor that
+   * stays over its threshold just updates its row. */
   if (fresh)
     {
       GtkWindow *parent = gtk_window_get_transient_for (GTK_WINDOW (self));
       GApplication *app = g_application_get_default ();
 
+      gdk_display_beep (gtk_widget_get_display (GTK_WIDGET (self)));
       if (!gtk_window_is_active (GTK_WINDOW (self))
           && (parent == NULL || !gtk_window_is_active (parent)))
         {
-          /* Without a session bus (a test, a bare kiosk) only the sound. */
+          /* Without a session bus (a test, a bare kiosk): the sound alone. */
           if (app != NULL && g_application_get_dbus_connection (app) != NULL)
             {
               g_autoptr(GNotification) notification = NULL;
@@ -1153,7 +1156,6 @@ alert_cb (DothiLive     *live,
               g_notification_set_priority (notification, G_NOTIFICATION_PRIORITY_URGENT);
               g_application_send_notification (app, id, notification);
             }
-          gdk_display_beep (gtk_widget_get_display (GTK_WIDGET (self)));
         }
     }
 }
