@@ -625,14 +625,19 @@ schedule_count (DothiQueryDialog *self)
   update_actions (self);
 }
 
+/* In the user's number format ("12,35 ha" in Vietnamese). */
 static char *
 format_measure (double value, gboolean area)
 {
+  gboolean large = area ? value >= 10000 : value >= 1000;
+  g_autofree char *number = dothi_format_double (large ? value / (area ? 10000 : 1000) : value,
+                                                 large ? 2 : 1);
+
   if (area)
-    return value >= 10000 ? g_strdup_printf (_("%.2f ha"), value / 10000)
-                          : g_strdup_printf (_("%.1f m²"), value);
-  return value >= 1000 ? g_strdup_printf (_("%.2f km"), value / 1000)
-                       : g_strdup_printf (_("%.1f m"), value);
+    /* Translators: an area; the number is formatted already */
+    return large ? g_strdup_printf (_("%s ha"), number) : g_strdup_printf (_("%s m²"), number);
+  /* Translators: a length; the number is formatted already */
+  return large ? g_strdup_printf (_("%s km"), number) : g_strdup_printf (_("%s m"), number);
 }
 
 static void
