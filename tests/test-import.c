@@ -9,6 +9,8 @@
 #include "dothi-layer-info.h"
 #include "dothi-project.h"
 #include "dothi-store.h"
+#include "dothi-spatialite-store.h"
+#include "dothi-style.h"
 #include "test-util.h"
 
 #include <gio/gio.h>
@@ -2722,6 +2724,72 @@ test_audit_external_update (Fixture *f, gconstpointer data)
   }
 }
 
+/* ---- the default style knows every class ------------------------------ */
+
+/* A city whose first 1 200 parcels are urban land (ODT) and whose last
+ * 100, an outer commune's, are rice fields (LUC): the import indexes the
+ * land-use field, and the default style colours LUC as the standard
+ * does, not as "other"; without the index it would only see the first
+ * 1 000 rows. */
+static void
+test_default_style_every_class (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GString) json = g_string_new ("{\"type\": \"FeatureCollection\", "
+                                          "\"crs\": {\"type\": \"name\", \"properties\": {\"name\": \"EPSG:9218\"}}, "
+                                          "\"features\": [");
+  g_autofree char *path = NULL;
+  g_autoptr(DothiImport) imp = NULL;
+  g_autoptr(DothiStyle) style = NULL;
+  g_autoptr(DothiStyle) sample = NULL;
+  g_autoptr(DothiLayerInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  const DothiSymbol *luc;
+  DothiColor expected;
+  sqlite3 *db;
+
+  for (guint i = 0; i < 1300; i++)
+    {
+      double x = 457000 + (i % 50) * 20, y = 1402000 + (i / 50) * 20;
+
+      g_string_append_printf (json, "%s{\"type\": \"Feature\", \"properties\": {\"so_thua\": \"%u\", "
+                              "\"muc_dich\": \"%s\"}, \"geometry\": {\"type\": \"Polygon\", \"coordinates\": "
+                              "[[[%g, %g], [%g, %g], [%g, %g], [%g, %g], [%g, %g]]]}}",
+                              i > 0 ? ", " : "", i + 1, i < 1200 ? "ODT" : "LUC",
+                              x, y, x + 19, y, x + 19, y + 19, x, y + 19, x, y);
+    }
+  g_string_append (json, "]}");
+  path = write_file (f->dir, "thua_dat.geojson", json->str, json->len);
+  imp = import_ok (f, path, NULL);
+
+  db = dothi_spatialite_store_get_db (DOTHI_SPATIALITE_STORE (dothi_project_get_store (f->project)));
+  g_assert_cmpint (sqlite3_exec (db, "SELECT 1 FROM sqlite_master WHERE name = 'dothi_ix_thua_dat_muc_dich'",
+                                 NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_true (dothi_spatialite_store_field_indexed (DOTHI_SPATIALITE_STORE (dothi_project_get_store (f->project)),
+                                                       "thua_dat", "muc_dich"));
+  style = dothi_project_dup_style (f->project, "thua_dat", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (style->kind, ==, DOTHI_STYLE_CATEGORISED);
+  g_assert_cmpstr (style->field, ==, "muc_dich");
+  g_assert_cmpuint (style->rules->len, ==, 2);
+  luc = dothi_style_lookup_text (style, "LUC");
+  g_assert_nonnull (luc);
+  g_assert_true (luc != &style->other);
+  g_assert_true (dothi_style_land_use_color ("LUC", &expected));
+  g_assert_cmpfloat_with_epsilon (luc->fill.r, expected.r, 1e-6);
+  g_assert_cmpfloat_with_epsilon (luc->fill.g, expected.g, 1e-6);
+  g_assert_cmpfloat_with_epsilon (luc->fill.b, expected.b, 1e-6);
+  /* Without the index (a project imported before), the first 1 000 rows
+   * alone: LUC unseen. */
+  g_assert_cmpint (sqlite3_exec (db, "DROP INDEX dothi_ix_thua_dat_muc_dich", NULL, NULL, NULL), ==, SQLITE_OK);
+  g_assert_false (dothi_spatialite_store_field_indexed (DOTHI_SPATIALITE_STORE (dothi_project_get_store (f->project)),
+                                                        "thua_dat", "muc_dich"));
+  info = dothi_project_get_layer (f->project, "thua_dat", &error);
+  g_assert_no_error (error);
+  sample = dothi_store_sample_default_style (dothi_project_get_store (f->project), info);
+  g_assert_cmpuint (sample->rules->len, ==, 1);
+  g_assert_true (dothi_style_lookup_text (sample, "LUC") == &sample->other);
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 #define ADD(path, func, data) \
@@ -2735,6 +2803,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/import/encoding/test-encoders", test_encoders_sane);
 
+  ADD ("/import/default-style/every-class", test_default_style_every_class, NULL);
   ADD ("/import/gml/vilis-cadastral", test_gml_vilis, NULL);
   ADD ("/import/regression/names-and-nesting", test_regression_names_and_nesting, NULL);
   ADD ("/import/regression/outside-schema-changes", test_regression_outside_schema_changes, NULL);

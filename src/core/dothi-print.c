@@ -68,8 +68,6 @@ dothi_print_format_for (const char *format, const char *path, DothiPrintFormat *
 static DothiStyle *
 style_for (DothiPrinter *printer, const DothiLayerInfo *info)
 {
-  g_autoptr(GHashTable) values = NULL;
-
   if (info->style != NULL)
     {
       DothiStyle *style = dothi_style_new_from_json (info->style,
@@ -78,23 +76,8 @@ style_for (DothiPrinter *printer, const DothiLayerInfo *info)
       if (style != NULL)
         return style;
     }
-  /* As the window does: a sample of each text field's values tells
-   * land-use codes and zoning functions. */
-  values = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                  (GDestroyNotify) g_ptr_array_unref);
-  for (guint i = 0; i < info->fields->len; i++)
-    {
-      DothiField *field = g_ptr_array_index (info->fields, i);
-      GPtrArray *sample;
-
-      if (field->type != DOTHI_FIELD_TEXT)
-        continue;
-      sample = dothi_store_distinct_values (DOTHI_STORE (printer->store), info->name,
-                                            field->name, 64, 1000, NULL);
-      if (sample != NULL)
-        g_hash_table_insert (values, field->name, sample);
-    }
-  return dothi_style_new_default (info, values);
+  /* As the window does. */
+  return dothi_spatialite_store_default_style (printer->store, info);
 }
 
 DothiPrinter *

@@ -854,7 +854,6 @@ DothiStyle *
 dothi_project_dup_style (DothiProject *self, const char *name, GError **error)
 {
   g_autoptr(DothiLayerInfo) info = NULL;
-  g_autoptr(GHashTable) values = NULL;
 
   g_return_val_if_fail (DOTHI_IS_PROJECT (self), NULL);
   info = dothi_project_get_layer (self, name, error);
@@ -869,26 +868,8 @@ dothi_project_dup_style (DothiProject *self, const char *name, GError **error)
       return dothi_style_copy (known);
   }
 
-  /* The default looks at a sample of each text field's values, enough to
-   * recognise land-use codes or zoning functions. */
-  values = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                  (GDestroyNotify) g_ptr_array_unref);
-  for (guint i = 0; i < info->fields->len; i++)
-    {
-      DothiField *field = info->fields->pdata[i];
-      GPtrArray *sample;
-
-      if (field->type != DOTHI_FIELD_TEXT)
-        continue;
-      /* The first thousand rows are enough to tell, and keep opening a
-       * million-parcel city instant. */
-      sample = dothi_store_distinct_values (DOTHI_STORE (self->store), name, field->name,
-                                            64, 1000, NULL);
-      if (sample != NULL)
-        g_hash_table_insert (values, field->name, sample);
-    }
   {
-    DothiStyle *style = dothi_style_new_default (info, values);
+    DothiStyle *style = dothi_spatialite_store_default_style (self->store, info);
 
     g_hash_table_replace (self->default_styles, g_strdup (name), dothi_style_copy (style));
     return style;

@@ -43,6 +43,27 @@ gboolean  dothi_spatialite_store_exec   (DothiSpatialiteStore *self,
                                          const char           *sql,
                                          GError              **error);
 
+/* Whether a plain index of @layer starts with @field: its complete
+ * distinct values are then quick to read. */
+gboolean  dothi_spatialite_store_field_indexed (DothiSpatialiteStore *self,
+                                               const char           *layer,
+                                               const char           *field);
+/* Indexes @field of @layer (dothi_ix_<layer>_<field>) unless an index
+ * starts with it already; inside an action or not. */
+gboolean  dothi_spatialite_store_index_field (DothiSpatialiteStore *self,
+                                             const char           *layer,
+                                             const char           *field,
+                                             GError              **error);
+
+/* The default style of @info (dothi_style_new_default): a sample of
+ * each text field's values tells a land-use or zoning field
+ * (dothi_store_sample_default_style), then every value of the field it
+ * classifies by, when an index makes that quick (import makes one), so a
+ * class that only appears deep in a city's table (the rice fields of an
+ * outer commune) has its colour and legend row too. */
+DothiStyle *dothi_spatialite_store_default_style (DothiSpatialiteStore *self,
+                                                  const DothiLayerInfo *info);
+
 /* Makes sure spatial_ref_sys has EPSG @srid, from SpatiaLite's own EPSG
  * table or else from PROJ's definition. */
 gboolean  dothi_spatialite_store_ensure_srid (DothiSpatialiteStore *self,

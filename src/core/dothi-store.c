@@ -110,3 +110,26 @@ dothi_store_distinct_values (DothiStore *self, const char *layer, const char *fi
   g_return_val_if_fail (DOTHI_IS_STORE (self), NULL);
   return STORE_IFACE (self)->distinct_values (self, layer, field, limit, sample, error);
 }
+
+DothiStyle *
+dothi_store_sample_default_style (DothiStore *self, const DothiLayerInfo *info)
+{
+  g_autoptr(GHashTable) values = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_STORE (self), NULL);
+  g_return_val_if_fail (info != NULL, NULL);
+
+  values = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) g_ptr_array_unref);
+  for (guint i = 0; i < info->fields->len; i++)
+    {
+      DothiField *field = info->fields->pdata[i];
+      GPtrArray *sample;
+
+      if (field->type != DOTHI_FIELD_TEXT)
+        continue;
+      sample = dothi_store_distinct_values (self, info->name, field->name, 64, 1000, NULL);
+      if (sample != NULL)
+        g_hash_table_insert (values, field->name, sample);
+    }
+  return dothi_style_new_default (info, values);
+}

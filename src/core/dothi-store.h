@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 #include "dothi-layer-info.h"
+#include "dothi-style.h"
 
 G_BEGIN_DECLS
 
@@ -92,5 +93,9 @@ gboolean        dothi_store_update_layer   (DothiStore *self, const DothiLayerIn
  * the first @sample rows (0: all rows). */
 GPtrArray      *dothi_store_distinct_values (DothiStore *self, const char *layer, const char *field,
                                              guint limit, guint sample, GError **error);
+/* The default style of @info (dothi_style_new_default) from the distinct
+ * values of each text field among the first 1 000 rows: enough to tell
+ * a land-use or zoning field, and instant on a million rows. */
+DothiStyle     *dothi_store_sample_default_style (DothiStore *self, const DothiLayerInfo *info);
 
 G_END_DECLS
