@@ -919,6 +919,113 @@ test_alerts (Fixture *f, gconstpointer data)
   g_signal_handlers_disconnect_by_data (live, &alerts);
 }
 
+/* ---- stations -------------------------------------------------------- */
+
+/* A source that names the project's station layer: a reading without a
+ * position (as a SensorThings observation has none) is placed at its
+ * station, by the station's id, text or integer; one with a position
+ * keeps its own. A layer that is missing, not of points, or without the
+ * field is refused when the source is defined. */
+static void
+test_stations (Fixture *f, gconstpointer data)
+{
+  static const char stations[] =
+    "{\"type\": \"FeatureCollection\", \"crs\": {\"type\": \"name\", \"properties\": {\"name\": \"EPSG:9218\"}}, "
+    "\"features\": ["
+    "{\"type\": \"Feature\", \"properties\": {\"ma_tram\": \"AL-0001\", \"so\": 7}, "
+    "\"geometry\": {\"type\": \"Point\", \"coordinates\": [457100.5, 1402200.25]}},"
+    "{\"type\": \"Feature\", \"properties\": {\"ma_tram\": \"AL-0002\", \"so\": 8}, "
+    "\"geometry\": {\"type\": \"Point\", \"coordinates\": [457300, 1402400]}}]}";
+  const char *bad[] = {
+    "{\"name\": \"s\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", \"topics\": [\"a\"], "
+    "\"stations\": {\"layer\": \"khong_co\", \"id_field\": \"ma_tram\"}}",
+    "{\"name\": \"s\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", \"topics\": [\"a\"], "
+    "\"stations\": {\"layer\": \"thanh_pho\", \"id_field\": \"ten\"}}",
+    "{\"name\": \"s\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", \"topics\": [\"a\"], "
+    "\"stations\": {\"layer\": \"tram\", \"id_field\": \"khong_co\"}}",
+    "{\"name\": \"s\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", \"topics\": [\"a\"], "
+    "\"stations\": \"tram\"}",
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DothiLive) live = NULL;
+  g_autoptr(DothiImport) import = NULL;
+  g_autoptr(GPtrArray) sensors = NULL;
+  g_autofree char *geojson = g_build_filename (f->dir, "tram.geojson", NULL);
+  g_autofree char *r1 = NULL;
+  g_autofree char *r2 = NULL;
+  g_autofree char *r3 = NULL;
+  g_autofree char *r4 = NULL;
+  g_autofree char *time = iso_time (-60, "+07:00");
+
+  g_assert_true (g_file_set_contents (geojson, stations, -1, &error));
+  import = dothi_import_new (f->project, geojson);
+  dothi_import_set_target_name (import, "tram");
+  g_assert_true (dothi_import_run_sync (import, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_assert_false (dothi_live_source_define (f->project, bad[i], &error));
+      g_assert_nonnull (error);
+      g_test_message ("refused: %s", error->message);
+      g_assert_true (strstr (error->message, "stations") != NULL || strstr (error->message, "khong_co") != NULL
+                     || strstr (error->message, "thanh_pho") != NULL);
+      g_clear_error (&error);
+    }
+  g_assert_true (dothi_live_source_define (f->project,
+                                           "{\"name\": \"tram-ma\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", "
+                                           "\"topics\": [\"a\"], \"crs\": \"EPSG:9218\", "
+                                           "\"stations\": {\"layer\": \"tram\", \"id_field\": \"ma_tram\"}}", &error));
+  g_assert_no_error (error);
+  g_assert_true (dothi_live_source_define (f->project,
+                                           "{\"name\": \"tram-so\", \"kind\": \"mqtt\", \"host\": \"127.0.0.1\", "
+                                           "\"topics\": [\"a\"], "
+                                           "\"stations\": {\"layer\": \"tram\", \"id_field\": \"so\"}}", &error));
+  g_assert_no_error (error);
+
+  live = dothi_live_new (f->path, &error);
+  g_assert_no_error (error);
+  r1 = g_strdup_printf ("{\"id\": \"s-1\", \"sensor_id\": \"AL-0001\", \"time\": \"%s\", \"value\": 2.5}", time);
+  r2 = g_strdup_printf ("{\"id\": \"s-2\", \"sensor_id\": \"AL-0002\", \"time\": \"%s\", \"value\": 2.5, "
+                        "\"position\": {\"x\": 457500, \"y\": 1402500}}", time);
+  r3 = g_strdup_printf ("{\"id\": \"s-3\", \"sensor_id\": \"AL-9999\", \"time\": \"%s\", \"value\": 2.5}", time);
+  r4 = g_strdup_printf ("{\"id\": \"s-4\", \"sensor_id\": \"8\", \"time\": \"%s\", \"value\": 2.5}", time);
+  ingest_ok (live, "tram-ma", r1);
+  ingest_ok (live, "tram-ma", r2);
+  ingest_ok (live, "tram-ma", r3);
+  ingest_ok (live, "tram-so", r4);
+  g_assert_true (dothi_live_flush (live, &error));
+  g_assert_no_error (error);
+
+  sensors = dothi_live_sensors (f->path, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sensors->len, ==, 4);
+  for (guint i = 0; i < sensors->len; i++)
+    {
+      DothiSensorState *st = sensors->pdata[i];
+
+      if (g_str_equal (st->sensor_id, "AL-0001"))
+        {
+          g_assert_cmpfloat (st->x, ==, 457100.5);
+          g_assert_cmpfloat (st->y, ==, 1402200.25);
+        }
+      else if (g_str_equal (st->sensor_id, "AL-0002"))
+        {
+          /* Its own position, given in the source's CRS, wins. */
+          g_assert_cmpfloat (st->x, ==, 457500);
+          g_assert_cmpfloat (st->y, ==, 1402500);
+        }
+      else if (g_str_equal (st->sensor_id, "AL-9999"))
+        g_assert_true (isnan (st->x));
+      else
+        {
+          g_assert_cmpstr (st->sensor_id, ==, "8");
+          g_assert_cmpfloat (st->x, ==, 457300);
+          g_assert_cmpfloat (st->y, ==, 1402400);
+        }
+    }
+}
+
 /* ---- retention -------------------------------------------------------- */
 
 static void
@@ -2030,6 +2137,7 @@ main (int argc, char **argv)
   g_test_add ("/live/ingest/readings", Fixture, NULL, fixture_set_up, test_ingest_readings, fixture_tear_down);
   g_test_add ("/live/ingest/malformed", Fixture, NULL, fixture_set_up, test_ingest_malformed, fixture_tear_down);
   g_test_add ("/live/alerts", Fixture, NULL, fixture_set_up, test_alerts, fixture_tear_down);
+  g_test_add ("/live/stations", Fixture, NULL, fixture_set_up, test_stations, fixture_tear_down);
   g_test_add ("/live/retention", Fixture, NULL, fixture_set_up, test_retention, fixture_tear_down);
   g_test_add ("/live/incidents", Fixture, NULL, fixture_set_up, test_incidents, fixture_tear_down);
   g_test_add ("/live/http/sensorthings", Fixture, NULL, fixture_set_up, test_http, fixture_tear_down);

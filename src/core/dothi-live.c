@@ -10,6 +10,7 @@
 #include "dothi-edit.h"
 #include "dothi-error.h"
 #include "dothi-incident.h"
+#include "dothi-spatialite-blob.h"
 #include "dothi-spatialite-store.h"
 
 #include <glib/gi18n-lib.h>
@@ -71,6 +72,9 @@ typedef struct {
   int         srid;          /* for positions without a CRS */
   char       *sensor_kind;   /* for readings that name none */
   char       *unit;
+  char       *stations_layer;  /* places sensors whose readings have none */
+  char       *stations_field;
+  GHashTable *stations;        /* id → double[2] in the project CRS, read at start */
 } SourceConfig;
 
 typedef struct {
@@ -218,10 +222,15 @@ source_config_free (SourceConfig *config)
   g_clear_pointer (&config->tz, g_time_zone_unref);
   g_free (config->sensor_kind);
   g_free (config->unit);
+  g_free (config->stations_layer);
+  g_free (config->stations_field);
+  g_clear_pointer (&config->stations, g_hash_table_unref);
   g_free (config);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SourceConfig, source_config_free)
+
+static gboolean load_stations (DothiProject *project, SourceConfig *config, GError **error);
 
 static void
 kind_def_free (KindDef *def)
@@ -434,6 +443,17 @@ source_config_from_object (JsonObject *obj, const char *uuid, GError **error)
   if (!member_is_null (obj, "unit") && !member_is_string (obj, "unit"))
     return bad_member (name, "unit", _("a string"), error), NULL;
   config->unit = g_strdup (string_or_null (obj, "unit"));
+  if (!member_is_null (obj, "stations"))
+    {
+      JsonNode *node = json_object_get_member (obj, "stations");
+      JsonObject *stations = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+
+      if (stations == NULL || !member_is_string (stations, "layer") || !member_is_string (stations, "id_field"))
+        return bad_member (name, "stations",
+                           _("a point layer and its id field: {\"layer\": …, \"id_field\": …}"), error), NULL;
+      config->stations_layer = g_strdup (json_object_get_string_member (stations, "layer"));
+      config->stations_field = g_strdup (json_object_get_string_member (stations, "id_field"));
+    }
 
   if (g_str_equal (config->kind, "mqtt"))
     {
@@ -695,7 +715,7 @@ dothi_live_source_define (DothiProject *project, const char *json, GError **erro
   if (obj == NULL)
     return FALSE;
   config = source_config_from_object (obj, dothi_project_get_uuid (project), error);
-  if (config == NULL)
+  if (config == NULL || !load_stations (project, config, error))
     return FALSE;
   text = object_to_string (obj);
   return store_definition (project, "dothi_live_sources", "name", config->name, text, error);
@@ -1280,6 +1300,20 @@ get_position (DothiLive *self, JsonNode *position, const SourceConfig *config,
   return ok;
 }
 
+/* A reading that brings no position takes its station's, when the
+ * source names a station layer that has one of that id. */
+static void
+station_position (const SourceConfig *config, Item *item)
+{
+  const double *xy;
+
+  if (!isnan (item->x) || config->stations == NULL
+      || (xy = g_hash_table_lookup (config->stations, item->sensor_id)) == NULL)
+    return;
+  item->x = xy[0];
+  item->y = xy[1];
+}
+
 static Item *
 validate_reading (DothiLive *self, JsonObject *obj, const SourceConfig *config, Reject *r)
 {
@@ -1310,6 +1344,7 @@ validate_reading (DothiLive *self, JsonObject *obj, const SourceConfig *config, 
   item->time = g_date_time_to_unix (dt);
   if (item->msg_id == NULL)
     item->msg_id = g_strdup_printf ("%s@%" G_GINT64_FORMAT, sensor, item->time);
+  station_position (config, item);
 
   /* The kind and unit: the message's, else the source's, else what the
    * sensor had; a unit other than its kind's would compare wrongly. */
@@ -1426,6 +1461,7 @@ validate_observation (DothiLive *self, JsonObject *obj, const char *datastream,
                     : g_strdup_printf ("%s@%" G_GINT64_FORMAT, datastream, item->time);
   item->sensor_kind = g_strdup (config->sensor_kind);
   item->unit = g_strdup (config->unit);
+  station_position (config, item);
   return g_steal_pointer (&item);
 }
 
@@ -2431,6 +2467,76 @@ source_stop_and_free (Source *src)
   g_free (src);
 }
 
+typedef struct {
+  GHashTable     *points;
+  int             field;
+  DothiFieldType  type;
+} StationsRead;
+
+static gboolean
+station_read_cb (gint64 fid, const DothiValue *values, const guint8 *wkb, gsize wkb_len,
+                 gpointer data, GError **error)
+{
+  StationsRead *r = data;
+  const DothiValue *id = &values[r->field];
+  double xy[2];
+  char *key;
+
+  if (id->is_null || wkb == NULL || !dothi_wkb_first_point (wkb, wkb_len, &xy[0], &xy[1]))
+    return TRUE;
+  if (r->type == DOTHI_FIELD_TEXT)
+    key = g_strdup (id->v.s);
+  else if (r->type == DOTHI_FIELD_INTEGER)
+    key = g_strdup_printf ("%" G_GINT64_FORMAT, id->v.i);
+  else
+    return TRUE;
+  g_hash_table_replace (r->points, key, g_memdup2 (xy, sizeof xy));
+  return TRUE;
+}
+
+/* The points of @config's station layer by their id, which readings name
+ * as their sensor_id: a reading without a position takes its station's.
+ * A layer that is not there or not of points, or a missing field, is an
+ * error naming them. */
+static gboolean
+load_stations (DothiProject *project, SourceConfig *config, GError **error)
+{
+  g_autoptr(DothiLayerInfo) info = NULL;
+  StationsRead r = { NULL, -1, DOTHI_FIELD_TEXT };
+
+  if (config->stations_layer == NULL)
+    return TRUE;
+  info = dothi_project_get_layer (project, config->stations_layer, NULL);
+  if (info == NULL || info->kind != DOTHI_GEOMETRY_KIND_MULTIPOINT)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: a source name, then a layer name */
+                   _("Source “%s”: the project has no point layer “%s” for its stations"),
+                   config->name, config->stations_layer);
+      return FALSE;
+    }
+  r.field = dothi_layer_info_find_field (info, config->stations_field);
+  if (r.field < 0)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                   /* Translators: a source name, a layer name, then a field name */
+                   _("Source “%s”: layer “%s” has no field “%s” to name its stations"),
+                   config->name, config->stations_layer, config->stations_field);
+      return FALSE;
+    }
+  r.type = ((DothiField *) g_ptr_array_index (info->fields, r.field))->type;
+  r.points = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (!dothi_store_read_features (dothi_project_get_store (project), config->stations_layer, NULL,
+                                  station_read_cb, &r, NULL, error))
+    {
+      g_hash_table_unref (r.points);
+      return FALSE;
+    }
+  g_clear_pointer (&config->stations, g_hash_table_unref);
+  config->stations = r.points;
+  return TRUE;
+}
+
 /* Re-reads the project's kinds and the definition of @name (NULL: only
  * the kinds); the configs keep the last definition of each source. */
 static SourceConfig *
@@ -2458,7 +2564,7 @@ reload_definitions (DothiLive *self, const char *name, GError **error)
       if (obj == NULL)
         return NULL;
       config = source_config_from_object (obj, self->uuid, error);
-      if (config == NULL)
+      if (config == NULL || !load_stations (project, config, error))
         return NULL;
     }
   dothi_project_close (project);

@@ -56,8 +56,12 @@ G_BEGIN_DECLS
  *   "qos": 1, "client_id": "dothi-<project uuid>",   (a persistent session)
  *   "url": "http://…/Observations", "interval": 10,   (http, seconds)
  *   "timezone": "+07:00", "crs": "EPSG:4326",
- *   "sensor_kind": "pressure", "unit": "bar" }   (optional: for readings,
+ *   "sensor_kind": "pressure", "unit": "bar",   (optional: for readings,
  *                          such as SensorThings ones, that name none)
+ *   "stations": {"layer": "sensor_stations", "id_field": "ma_tram"} }
+ *      (optional: a reading without a position takes the point of the
+ *       station whose id is its sensor_id; checked against the project
+ *       when defined, read when the source starts)
  * Defaults: port 1883 (8883 with TLS, checked against the system CAs or
  * "ca_file", which also serves https URLs; the host name is verified),
  * qos 1, client_id "dothi-<project uuid>-<name>", interval 60.

@@ -8,6 +8,7 @@
 
 #include "dothi-spatialite-blob.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct {
@@ -288,4 +289,50 @@ dothi_blob_to_wkb (const guint8 *blob, gsize blob_len, GByteArray *out, int *sri
       }
   }
   return r.p == r.end;
+}
+
+gboolean
+dothi_wkb_first_point (const guint8 *wkb, gsize len, double *x, double *y)
+{
+  for (int depth = 0; depth < 4; depth++)
+    {
+      gboolean le;
+      guint32 type, n;
+      double v[2];
+
+      if (len < 5)
+        return FALSE;
+      le = wkb[0] == 1;
+      memcpy (&type, wkb + 1, 4);
+      type = le ? GUINT32_FROM_LE (type) : GUINT32_FROM_BE (type);
+      type = (type & 0xffff) % 1000;
+      if (type == 1)
+        {
+          if (len < 21)
+            return FALSE;
+          for (int i = 0; i < 2; i++)
+            {
+              guint64 bits;
+              memcpy (&bits, wkb + 5 + 8 * i, 8);
+              bits = le ? GUINT64_FROM_LE (bits) : GUINT64_FROM_BE (bits);
+              memcpy (&v[i], &bits, 8);
+            }
+          if (isnan (v[0]) || isnan (v[1]))
+            return FALSE;
+          *x = v[0];
+          *y = v[1];
+          return TRUE;
+        }
+      if (type != 4 && type != 7)
+        return FALSE;
+      if (len < 9)
+        return FALSE;
+      memcpy (&n, wkb + 5, 4);
+      n = le ? GUINT32_FROM_LE (n) : GUINT32_FROM_BE (n);
+      if (n == 0)
+        return FALSE;
+      wkb += 9;
+      len -= 9;
+    }
+  return FALSE;
 }

@@ -24,4 +24,11 @@ gboolean dothi_blob_to_wkb   (const guint8 *blob,
                               GByteArray   *out,
                               int          *srid);
 
+/* The first point of ISO or extended WKB (a Point, or the first part of
+ * a MultiPoint or collection); FALSE when there is none. */
+gboolean dothi_wkb_first_point (const guint8 *wkb,
+                                gsize         len,
+                                double       *x,
+                                double       *y);
+
 G_END_DECLS
