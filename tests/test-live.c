@@ -867,6 +867,26 @@ test_alerts (Fixture *f, gconstpointer data)
     g_assert_false (dothi_live_get_thresholds (live, "khong-co", &low, &high));
     g_assert_true (isnan (low) && isnan (high));
   }
+  /* Its name for people: the kind itself until it has a title. */
+  {
+    g_autofree char *bare = dothi_live_dup_kind_title (live, "pressure");
+    g_autofree char *titled = NULL;
+
+    g_assert_cmpstr (bare, ==, "pressure");
+    g_assert_true (dothi_live_kind_define (f->project, "{\"kind\": \"muc-nuoc\", \"title\": \"Mực nước\", "
+                                           "\"unit\": \"cm\"}", &error));
+    g_assert_no_error (error);
+    g_assert_false (dothi_live_kind_define (f->project, "{\"kind\": \"x\", \"title\": 5}", &error));
+    g_assert_nonnull (strstr (error->message, "title"));
+    g_clear_error (&error);
+    g_clear_object (&live);
+    live = dothi_live_new (f->path, &error);
+    g_assert_no_error (error);
+    g_signal_connect (live, "alert", G_CALLBACK (alert_cb), &alerts);
+    g_signal_connect (live, "batch", G_CALLBACK (batch_cb), &batched);
+    titled = dothi_live_dup_kind_title (live, "muc-nuoc");
+    g_assert_cmpstr (titled, ==, "Mực nước");
+  }
 
   for (guint i = 0; i < G_N_ELEMENTS (values); i++)
     {

@@ -1073,8 +1073,10 @@ alert_cb (DothiLive     *live,
 
   if (fresh)
     {
-      /* Translators: title of an alert: sensor id, sensor kind */
-      g_autofree char *title = g_strdup_printf (_("Sensor %s (%s)"), sensor_id, kind ? kind : "");
+      g_autofree char *kind_title = self->live != NULL ? dothi_live_dup_kind_title (self->live, kind) : NULL;
+      /* Translators: title of an alert: sensor id, what kind of sensor */
+      g_autofree char *title = g_strdup_printf (_("Sensor %s (%s)"), sensor_id,
+                                                kind_title != NULL ? kind_title : kind ? kind : "");
       GtkWidget *button;
       StreetJob *job;
       GTask *task;

@@ -79,6 +79,7 @@ typedef struct {
 
 typedef struct {
   char   *kind;
+  char   *title;              /* "Áp lực nước"; NULL: the kind itself */
   char   *unit;
   double  low, high;          /* NAN: none */
   gint64  expected_interval;  /* seconds; 0: never stale */
@@ -238,6 +239,7 @@ kind_def_free (KindDef *def)
   if (def == NULL)
     return;
   g_free (def->kind);
+  g_free (def->title);
   g_free (def->unit);
   g_free (def);
 }
@@ -557,6 +559,9 @@ kind_def_from_object (JsonObject *obj, GError **error)
     }
   def->kind = g_strdup (kind);
   def->low = def->high = NAN;
+  if (!member_is_null (obj, "title") && !member_is_string (obj, "title"))
+    goto bad;
+  def->title = g_strdup (string_or_null (obj, "title"));
   if (!member_is_null (obj, "unit") && !member_is_string (obj, "unit"))
     goto bad;
   def->unit = g_strdup (string_or_null (obj, "unit"));
@@ -597,7 +602,7 @@ kind_def_from_object (JsonObject *obj, GError **error)
 bad:
   g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
                /* Translators: a sensor kind such as “pressure” */
-               _("Sensor kind “%s” needs a text “unit”, numbers “low” ≤ “high”, a "
+               _("Sensor kind “%s” needs a text “title” and “unit”, numbers “low” ≤ “high”, a "
                  "positive “expected_interval” in seconds and whole “raw_days” from 1 to %d"),
                kind, RETENTION_DAYS);
   return NULL;
@@ -2956,6 +2961,23 @@ dothi_live_stop (DothiLive *self)
   g_clear_pointer (&sources, g_hash_table_unref);
   if (self->writer != NULL)
     dothi_live_flush (self, NULL);
+}
+
+char *
+dothi_live_dup_kind_title (DothiLive *self, const char *kind)
+{
+  const KindDef *def;
+  char *title;
+
+  g_return_val_if_fail (DOTHI_IS_LIVE (self), NULL);
+
+  if (kind == NULL)
+    return NULL;
+  g_mutex_lock (&self->lock);
+  def = g_hash_table_lookup (self->kinds, kind);
+  title = g_strdup (def != NULL && def->title != NULL ? def->title : kind);
+  g_mutex_unlock (&self->lock);
+  return title;
 }
 
 gboolean

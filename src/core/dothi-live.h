@@ -74,7 +74,7 @@ GStrv     dothi_live_source_list   (DothiProject *project, GError **error);
 char     *dothi_live_source_dup    (DothiProject *project, const char *name, GError **error);
 
 /* Sensor kinds and their thresholds, in the project (dothi_live_kinds):
- * { "kind": "pressure", "unit": "bar", "low": 1.5, "high": 6.0,
+ * { "kind": "pressure", "title": "Áp lực nước", "unit": "bar", "low": 1.5, "high": 6.0,
  *   "expected_interval": 300,   (seconds; longer without a reading: stale)
  *   "raw_days": 90 }            (raw readings kept, 1–90; then hourly means) */
 gboolean  dothi_live_kind_define   (DothiProject *project, const char *json, GError **error);
@@ -132,6 +132,9 @@ gboolean   dothi_live_start  (DothiLive   *self,
 /* Stops every source (the broker keeps the persistent session) and stores
  * what is pending. */
 void       dothi_live_stop   (DothiLive   *self);
+/* What people call sensor @kind (its "title", else the kind itself);
+ * NULL for NULL. */
+char      *dothi_live_dup_kind_title (DothiLive *self, const char *kind);
 /* The thresholds of sensor @kind as the engine knows them (NAN where the
  * kind sets none); FALSE for a kind the project does not define. */
 gboolean   dothi_live_get_thresholds (DothiLive *self, const char *kind,
