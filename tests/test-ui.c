@@ -3153,6 +3153,51 @@ test_layout_editor (Fixture       *f,
   g_assert_cmpuint (length, >, 4);
   g_assert_cmpmem (contents, 4, "%PDF", 4);
 
+  /* An atlas: the preview steps through its pages, "1 / N" to "2 / N",
+   * and back; each page is drawn anew. */
+  {
+    GtkWidget *pages = find_named (GTK_WIDGET (editor), "layout-atlas-pages");
+    GtkLabel *page = GTK_LABEL (find_named (GTK_WIDGET (editor), "layout-atlas-page"));
+    g_autofree guchar *first = NULL;
+    g_autofree guchar *second = NULL;
+    GdkTexture *texture1, *texture2;
+    gsize size;
+    guint n = 0;
+
+    g_assert_false (gtk_widget_get_visible (pages));
+    gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_named (GTK_WIDGET (editor), "layout-atlas")), TRUE);
+    wait_until (layout_editor_idle, editor);
+    g_assert_null (dothi_layout_editor_get_error_message (editor));
+    g_assert_true (gtk_widget_get_visible (pages));
+    g_assert_true (sscanf (gtk_label_get_text (page), "1 / %u", &n) == 1);
+    g_assert_cmpuint (n, >, 1);
+    g_assert_false (gtk_widget_is_sensitive (gtk_widget_get_first_child (pages)));
+    texture1 = dothi_layout_editor_get_preview_texture (editor);
+    size = (gsize) gdk_texture_get_width (texture1) * gdk_texture_get_height (texture1) * 4;
+    first = g_malloc (size);
+    gdk_texture_download (texture1, first, gdk_texture_get_width (texture1) * 4);
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.page-next", NULL));
+    g_assert_true (dothi_layout_editor_get_busy (editor));
+    wait_until (layout_editor_idle, editor);
+    g_assert_true (g_str_has_prefix (gtk_label_get_text (page), "2 / "));
+    texture2 = dothi_layout_editor_get_preview_texture (editor);
+    g_assert_true (texture2 != texture1);
+    g_assert_cmpint (gdk_texture_get_width (texture2) * gdk_texture_get_height (texture2) * 4, ==, size);
+    second = g_malloc (size);
+    gdk_texture_download (texture2, second, gdk_texture_get_width (texture2) * 4);
+    g_assert_true (memcmp (first, second, size) != 0);
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (editor), "editor.page-previous", NULL));
+    wait_until (layout_editor_idle, editor);
+    g_assert_true (g_str_has_prefix (gtk_label_get_text (page), "1 / "));
+
+    /* Off again: one page, no bar. */
+    gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (find_named (GTK_WIDGET (editor), "layout-atlas")), FALSE);
+    wait_until (layout_editor_idle, editor);
+    g_assert_false (gtk_widget_get_visible (pages));
+  }
+
   gtk_window_destroy (GTK_WINDOW (editor));
 }
 

@@ -115,6 +115,8 @@ typedef struct {
   int           width, height, stride;
   guchar       *pixels;
   guint         serial;
+  guint         page;      /* the atlas page drawn (0-based) */
+  gint64        n_pages;   /* the layout's pages, counted by the thread */
 } RenderJob;
 
 typedef struct {
@@ -185,6 +187,10 @@ struct _DothiLayoutEditor
   GtkWidget         *canvas;
   GtkWidget         *spinner;
   GtkButton         *zoom_button;
+  GtkWidget         *page_box;
+  GtkLabel          *page_label;
+  guint              preview_page;  /* the atlas page the preview shows */
+  gint64             n_pages;       /* as the last render counted; 0 unknown */
   GtkRevealer       *error_revealer;
   GtkLabel          *error_label;
   GtkBox            *panel_box;
@@ -757,7 +763,8 @@ render_thread (GTask        *task,
   cairo_paint (cr);
   cairo_scale (cr, job->ppm, job->ppm);
   cairo_translate (cr, -job->x, -job->y);
-  ok = dothi_printer_draw_page (job->printer, job->layout, &options, 0, cr, options.dpi,
+  job->n_pages = dothi_printer_count_pages (job->printer, job->layout, &options, NULL);
+  ok = dothi_printer_draw_page (job->printer, job->layout, &options, job->page, cr, options.dpi,
                                 cancellable, &error);
   if (ok && cairo_status (cr) != CAIRO_STATUS_SUCCESS)
     {
@@ -777,6 +784,39 @@ render_thread (GTask        *task,
 }
 
 static void start_render (DothiLayoutEditor *self);
+
+/* The atlas page bar: shown for more than one page, "3 / 30". */
+static void
+update_page_bar (DothiLayoutEditor *self)
+{
+  gboolean atlas = self->n_pages > 1;
+  g_autofree char *text = NULL;
+
+  gtk_widget_set_visible (self->page_box, atlas);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.page-previous",
+                                 atlas && self->preview_page > 0);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.page-next",
+                                 atlas && self->preview_page + 1 < (guint64) self->n_pages);
+  if (!atlas)
+    return;
+  /* Translators: the atlas page the preview shows, of how many */
+  text = g_strdup_printf (_("%u / %u"), self->preview_page + 1, (guint) self->n_pages);
+  gtk_label_set_text (self->page_label, text);
+}
+
+static void
+set_page_count (DothiLayoutEditor *self,
+                gint64             n_pages,
+                guint              page_drawn)
+{
+  if (n_pages < 0)
+    return;
+  self->n_pages = n_pages;
+  /* Fewer pages than before (another atlas layer): the last is drawn. */
+  if (n_pages > 0 && self->preview_page >= n_pages && page_drawn == self->preview_page)
+    self->preview_page = (guint) n_pages - 1;
+  update_page_bar (self);
+}
 
 static void
 render_done_cb (GObject      *source,
@@ -810,6 +850,7 @@ render_done_cb (GObject      *source,
       self->tex_ppm = job->ppm;
       if (job->serial == self->serial && self->layout_valid)
         show_error (self, NULL);
+      set_page_count (self, job->n_pages, job->page);
     }
   else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     show_error (self, error->message);
@@ -904,6 +945,7 @@ start_render (DothiLayoutEditor *self)
   job->width = MAX (1, (int) ceil (rect[2] * ppm));
   job->height = MAX (1, (int) ceil (rect[3] * ppm));
   job->serial = self->serial;
+  job->page = self->preview_page;
   memcpy (self->render_rect, rect, sizeof rect);
   self->render_ppm = ppm;
 
@@ -2101,6 +2143,9 @@ set_layout (DothiLayoutEditor *self,
   self->layout = layout;
   self->selected = -1;
   self->serial++;
+  self->preview_page = 0;
+  self->n_pages = 0;
+  update_page_bar (self);
   g_clear_object (&self->texture);
   if (self->render_cancellable != NULL)
     g_cancellable_cancel (self->render_cancellable);
@@ -2174,6 +2219,8 @@ atlas_changed (DothiLayoutEditor *self)
     json_object_remove_member (root, "atlas");
   else
     return;
+  /* Another atlas: its first page. */
+  self->preview_page = 0;
   note_change (self, FALSE);
 }
 
@@ -2869,6 +2916,36 @@ zoom_out_action (GtkWidget  *widget,
 }
 
 static void
+step_page (DothiLayoutEditor *self,
+           int                step)
+{
+  gint64 page = (gint64) self->preview_page + step;
+
+  if (page < 0 || page >= self->n_pages)
+    return;
+  self->preview_page = (guint) page;
+  update_page_bar (self);
+  /* The texture shows the other page until this one is drawn. */
+  schedule_render (self, 0);
+}
+
+static void
+page_previous_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  step_page (DOTHI_LAYOUT_EDITOR (widget), -1);
+}
+
+static void
+page_next_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  step_page (DOTHI_LAYOUT_EDITOR (widget), 1);
+}
+
+static void
 zoom_fit_action (GtkWidget  *widget,
                  const char *action_name,
                  GVariant   *parameter)
@@ -2996,6 +3073,8 @@ dothi_layout_editor_class_init (DothiLayoutEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DothiLayoutEditor, canvas);
   gtk_widget_class_bind_template_child (widget_class, DothiLayoutEditor, spinner);
   gtk_widget_class_bind_template_child (widget_class, DothiLayoutEditor, zoom_button);
+  gtk_widget_class_bind_template_child (widget_class, DothiLayoutEditor, page_box);
+  gtk_widget_class_bind_template_child (widget_class, DothiLayoutEditor, page_label);
   gtk_widget_class_bind_template_child (widget_class, DothiLayoutEditor, error_revealer);
   gtk_widget_class_bind_template_child (widget_class, DothiLayoutEditor, error_label);
   gtk_widget_class_bind_template_child (widget_class, DothiLayoutEditor, panel_box);
@@ -3013,6 +3092,10 @@ dothi_layout_editor_class_init (DothiLayoutEditorClass *klass)
   gtk_widget_class_install_action (widget_class, "editor.zoom-in", NULL, zoom_in_action);
   gtk_widget_class_install_action (widget_class, "editor.zoom-out", NULL, zoom_out_action);
   gtk_widget_class_install_action (widget_class, "editor.zoom-fit", NULL, zoom_fit_action);
+  gtk_widget_class_install_action (widget_class, "editor.page-previous", NULL, page_previous_action);
+  gtk_widget_class_install_action (widget_class, "editor.page-next", NULL, page_next_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Up, 0, "editor.page-previous", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Page_Down, 0, "editor.page-next", NULL);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "editor.save", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_p, GDK_CONTROL_MASK, "editor.print", NULL);

@@ -1009,20 +1009,34 @@ dothi_printer_draw_page (DothiPrinter            *printer,
 }
 
 gint64
+dothi_printer_count_pages (DothiPrinter            *printer,
+                           DothiLayout             *layout,
+                           const DothiPrintOptions *options,
+                           GError                 **error)
+{
+  Atlas atlas;
+  gint64 n;
+
+  g_return_val_if_fail (printer != NULL, -1);
+
+  if (!atlas_open (&printer->ctx, layout, options, &atlas, error))
+    return -1;
+  n = atlas.info != NULL ? atlas.fids->len : 1;
+  atlas_clear (&atlas);
+  return n;
+}
+
+gint64
 dothi_print_count_pages (const char              *project_path,
                          DothiLayout             *layout,
                          const DothiPrintOptions *options,
                          GError                 **error)
 {
   g_autoptr(DothiPrinter) printer = dothi_printer_new (project_path, error);
-  Atlas atlas;
-  gint64 n;
 
-  if (printer == NULL || !atlas_open (&printer->ctx, layout, options, &atlas, error))
+  if (printer == NULL)
     return -1;
-  n = atlas.info != NULL ? atlas.fids->len : 1;
-  atlas_clear (&atlas);
-  return n;
+  return dothi_printer_count_pages (printer, layout, options, error);
 }
 
 /* The font that prints Vietnamese: present and covering its letters. */

@@ -62,7 +62,8 @@ void          dothi_printer_free (DothiPrinter *printer);
 /* Draws page @page (0-based; an atlas page when the layout or @options
  * has an atlas) of @layout into @cr, whose user space must be the page in
  * millimetres (origin at its top-left corner); @dpi sets the detail of
- * sub-pixel features (a preview draws at screen resolution). */
+ * sub-pixel features (a preview draws at screen resolution). A @page
+ * past the atlas's last draws the last. */
 gboolean      dothi_printer_draw_page (DothiPrinter            *printer,
                                        DothiLayout             *layout,
                                        const DothiPrintOptions *options,
@@ -71,6 +72,12 @@ gboolean      dothi_printer_draw_page (DothiPrinter            *printer,
                                        double                   dpi,
                                        GCancellable            *cancellable,
                                        GError                 **error);
+
+/* dothi_print_count_pages () on @printer's connection. */
+gint64        dothi_printer_count_pages (DothiPrinter            *printer,
+                                         DothiLayout             *layout,
+                                         const DothiPrintOptions *options,
+                                         GError                 **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DothiPrinter, dothi_printer_free)
 
