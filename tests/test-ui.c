@@ -3198,6 +3198,37 @@ test_layout_editor (Fixture       *f,
     g_assert_false (gtk_widget_get_visible (pages));
   }
 
+  /* The map frame's offline basemap, from its Basemap row: a file that is
+   * no MBTiles is an error naming it; none again, the page draws. */
+  {
+    g_autofree char *not_tiles = g_build_filename (f->dir, "khong-phai.mbtiles", NULL);
+    GdkTexture *before;
+    AdwActionRow *row;
+
+    g_assert_true (g_file_set_contents (not_tiles, "not tiles", -1, &error));
+    g_assert_true (dothi_layout_editor_select_item (editor, "map"));
+    row = ADW_ACTION_ROW (find_named (GTK_WIDGET (editor), "layout-basemap"));
+    g_assert_nonnull (row);
+    g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "None: the layers alone");
+    dothi_layout_editor_set_basemap (editor, not_tiles);
+    g_assert_cmpstr (json_object_get_string_member (dothi_layout_find_item (layout, "map"), "basemap"), ==,
+                     not_tiles);
+    wait_until (layout_editor_idle, editor);
+    g_assert_nonnull (dothi_layout_editor_get_error_message (editor));
+    g_assert_nonnull (strstr (dothi_layout_editor_get_error_message (editor), "khong-phai.mbtiles"));
+    /* The panel was rebuilt while the page was drawn. */
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    row = ADW_ACTION_ROW (find_named (GTK_WIDGET (editor), "layout-basemap"));
+    g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "khong-phai.mbtiles");
+    /* A failed page keeps the last good preview; none again draws anew. */
+    before = dothi_layout_editor_get_preview_texture (editor);
+    dothi_layout_editor_set_basemap (editor, NULL);
+    g_assert_false (json_object_has_member (dothi_layout_find_item (layout, "map"), "basemap"));
+    wait_until (layout_editor_idle, editor);
+    g_assert_true (dothi_layout_editor_get_preview_texture (editor) != before);
+  }
+
   gtk_window_destroy (GTK_WINDOW (editor));
 }
 

@@ -1838,6 +1838,51 @@ choose_image_clicked_cb (GtkButton         *button,
 }
 
 static void
+basemap_chosen_cb (GtkNativeDialog   *chooser,
+                   int                response,
+                   DothiLayoutEditor *self)
+{
+  g_autoptr(GFile) file = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  gtk_native_dialog_destroy (chooser);
+  g_object_unref (chooser);
+  if (file != NULL)
+    {
+      g_autofree char *path = g_file_get_path (file);
+
+      if (path != NULL)
+        dothi_layout_editor_set_basemap (self, path);
+    }
+}
+
+static void
+choose_basemap_clicked_cb (GtkButton         *button,
+                           DothiLayoutEditor *self)
+{
+  GtkFileChooserNative *chooser;
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  /* Translators: title and accept button of the basemap file chooser */
+  chooser = gtk_file_chooser_native_new (_("Choose an Offline Basemap"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Use"), _("_Cancel"));
+  /* Translators: file type filter in the basemap file chooser */
+  gtk_file_filter_set_name (filter, _("MBTiles raster tiles"));
+  gtk_file_filter_add_suffix (filter, "mbtiles");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), filter);
+  g_signal_connect (chooser, "response", G_CALLBACK (basemap_chosen_cb), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+clear_basemap_clicked_cb (GtkButton         *button,
+                          DothiLayoutEditor *self)
+{
+  dothi_layout_editor_set_basemap (self, NULL);
+}
+
+static void
 build_page_panel (DothiLayoutEditor *self)
 {
   JsonObject *root = get_root (self);
@@ -1918,6 +1963,37 @@ build_map_panel (DothiLayoutEditor *self,
   /* Translators: plot labels of a planning map: code, area, population */
   add_switch_row (self, group, _("Plot labels"), _("Land use code, area and population"),
                   TARGET_ITEM, "labels", get_boolean (item, "labels", FALSE));
+
+  /* Translators: heading of the map frame's background imagery */
+  group = add_group (self, _("Basemap"));
+  {
+    const char *basemap = get_string (item, "basemap", NULL);
+    g_autofree char *name = basemap != NULL ? g_path_get_basename (basemap) : NULL;
+    GtkWidget *row = adw_action_row_new ();
+    GtkWidget *choose = gtk_button_new_with_mnemonic (_("_Choose…"));
+
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Offline basemap"));
+    adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+    /* Translators: subtitle of the basemap row when the frame has none */
+    adw_action_row_set_subtitle (ADW_ACTION_ROW (row), name != NULL ? name : _("None: the layers alone"));
+    gtk_widget_set_name (row, "layout-basemap");
+    gtk_widget_set_tooltip_text (choose, _("An MBTiles file of raster tiles, warped to the project's grid when printing"));
+    gtk_widget_set_valign (choose, GTK_ALIGN_CENTER);
+    g_signal_connect (choose, "clicked", G_CALLBACK (choose_basemap_clicked_cb), self);
+    adw_action_row_add_suffix (ADW_ACTION_ROW (row), choose);
+    if (basemap != NULL)
+      {
+        GtkWidget *clear = gtk_button_new_from_icon_name ("edit-clear-symbolic");
+
+        /* Translators: tooltip of the button taking the basemap off a map frame */
+        gtk_widget_set_tooltip_text (clear, _("No basemap"));
+        gtk_widget_set_valign (clear, GTK_ALIGN_CENTER);
+        gtk_widget_add_css_class (clear, "flat");
+        g_signal_connect (clear, "clicked", G_CALLBACK (clear_basemap_clicked_cb), self);
+        adw_action_row_add_suffix (ADW_ACTION_ROW (row), clear);
+      }
+    adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), row);
+  }
 }
 
 static void
@@ -3396,4 +3472,25 @@ dothi_layout_editor_get_error_message (DothiLayoutEditor *self)
 {
   g_return_val_if_fail (DOTHI_IS_LAYOUT_EDITOR (self), NULL);
   return self->error_message;
+}
+
+void
+dothi_layout_editor_set_basemap (DothiLayoutEditor *self,
+                                 const char        *path)
+{
+  JsonObject *item;
+
+  g_return_if_fail (DOTHI_IS_LAYOUT_EDITOR (self));
+
+  item = get_selected (self);
+  if (item == NULL || g_strcmp0 (get_string (item, "type", NULL), "map") != 0)
+    return;
+  if (path != NULL)
+    json_object_set_string_member (item, "basemap", path);
+  else if (json_object_has_member (item, "basemap"))
+    json_object_remove_member (item, "basemap");
+  else
+    return;
+  note_change (self, FALSE);
+  queue_rebuild_panel (self);
 }

@@ -66,6 +66,11 @@ void         dothi_layout_editor_delete_selected    (DothiLayoutEditor *self);
 void         dothi_layout_editor_print              (DothiLayoutEditor *self,
                                                      const char        *out_path);
 
+/* Gives the selected map frame the offline basemap @path (an MBTiles
+ * file), or none for NULL, as the Basemap row's buttons do. */
+void         dothi_layout_editor_set_basemap        (DothiLayoutEditor *self,
+                                                     const char        *path);
+
 /* For tests. TRUE while the preview is waiting to be drawn or is being
  * drawn, and while a print runs. */
 gboolean     dothi_layout_editor_get_busy           (DothiLayoutEditor *self);
