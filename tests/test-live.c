@@ -887,6 +887,42 @@ test_alerts (Fixture *f, gconstpointer data)
     titled = dothi_live_dup_kind_title (live, "muc-nuoc");
     g_assert_cmpstr (titled, ==, "Mực nước");
   }
+  /* Kinds as the window edits them: listed, changed, checked, and the
+   * running engine takes the new thresholds when told. */
+  {
+    g_autoptr(GPtrArray) kinds = dothi_live_kind_list (f->project, &error);
+    DothiSensorKind *pressure = NULL;
+    DothiSensorKind bad = { (char *) "pressure", NULL, (char *) "bar", 7.0, 3.0, 0, 0 };
+    double low, high;
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (kinds->len, ==, 2);
+    g_assert_cmpstr (((DothiSensorKind *) kinds->pdata[0])->kind, ==, "muc-nuoc");
+    g_assert_cmpstr (((DothiSensorKind *) kinds->pdata[0])->title, ==, "Mực nước");
+    pressure = kinds->pdata[1];
+    g_assert_cmpstr (pressure->kind, ==, "pressure");
+    g_assert_cmpfloat (pressure->high, ==, 6.0);
+    g_assert_cmpint (pressure->expected_interval, ==, 300);
+    g_assert_true (isnan (((DothiSensorKind *) kinds->pdata[0])->low));
+
+    g_assert_false (dothi_live_kind_save (f->project, &bad, &error));
+    g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA);
+    g_clear_error (&error);
+    pressure->high = 8.0;
+    g_assert_true (dothi_live_kind_save (f->project, pressure, &error));
+    g_assert_no_error (error);
+    g_assert_true (dothi_live_get_thresholds (live, "pressure", &low, &high));
+    g_assert_cmpfloat (high, ==, 6.0);
+    g_assert_true (dothi_live_reload_kinds (live, &error));
+    g_assert_no_error (error);
+    g_assert_true (dothi_live_get_thresholds (live, "pressure", &low, &high));
+    g_assert_cmpfloat (low, ==, 1.5);
+    g_assert_cmpfloat (high, ==, 8.0);
+    /* Back as it was, for what follows. */
+    pressure->high = 6.0;
+    g_assert_true (dothi_live_kind_save (f->project, pressure, &error));
+    g_assert_true (dothi_live_reload_kinds (live, &error));
+  }
 
   for (guint i = 0; i < G_N_ELEMENTS (values); i++)
     {

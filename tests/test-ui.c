@@ -3836,6 +3836,41 @@ test_operations (Fixture       *f,
     g_assert_cmpint (dothi_live_layer_get_replay_time (layer), ==, 0);
   }
 
+  /* Sensor kinds, edited in the Sources page: a high threshold typed
+   * with a decimal comma reaches the project and the running engine; a
+   * word is refused, naming it; a new kind joins the list. */
+  {
+    GtkWidget *high = find_named (GTK_WIDGET (panel), "ops-kind-pressure-high");
+    double low_value, high_value;
+    g_autoptr(GPtrArray) kinds = NULL;
+
+    g_assert_nonnull (high);
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (high)), ==, "6.00");
+    gtk_editable_set_text (GTK_EDITABLE (high), "8,5");
+    g_signal_emit_by_name (find_named (GTK_WIDGET (panel), "ops-kind-pressure-save"), "clicked");
+    g_assert_true (dothi_live_get_thresholds (dothi_ops_panel_get_live (panel), "pressure", &low_value, &high_value));
+    g_assert_cmpfloat (high_value, ==, 8.5);
+    g_assert_cmpfloat (low_value, ==, 1.5);
+    kinds = dothi_live_kind_list (project, &error);
+    g_assert_no_error (error);
+    g_assert_cmpfloat (((DothiSensorKind *) kinds->pdata[0])->high, ==, 8.5);
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    high = find_named (GTK_WIDGET (panel), "ops-kind-pressure-high");
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (high)), ==, "8.50");
+    gtk_editable_set_text (GTK_EDITABLE (high), "cao");
+    g_signal_emit_by_name (find_named (GTK_WIDGET (panel), "ops-kind-pressure-save"), "clicked");
+    g_assert_nonnull (strstr (dothi_ops_panel_get_error_message (panel), "cao"));
+    g_assert_true (dothi_live_get_thresholds (dothi_ops_panel_get_live (panel), "pressure", &low_value, &high_value));
+    g_assert_cmpfloat (high_value, ==, 8.5);
+
+    gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (panel), "ops-kind-new")), "muc-nuoc");
+    g_signal_emit_by_name (find_named (GTK_WIDGET (panel), "ops-kind-new"), "apply");
+    while (g_main_context_iteration (NULL, FALSE))
+      ;
+    g_assert_nonnull (find_named (GTK_WIDGET (panel), "ops-kind-muc-nuoc"));
+  }
+
   /* The source's own button stops it alone. */
   g_signal_emit_by_name (find_named (GTK_WIDGET (panel), "ops-source-tram-ap-luc"), "clicked");
   g_assert_cmpstr (dothi_ops_panel_get_source_status (panel, "tram-ap-luc"), ==, "Stopped");

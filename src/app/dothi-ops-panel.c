@@ -66,6 +66,7 @@ struct _DothiOpsPanel
   AdwToastOverlay   *toasts;
   AdwViewStack      *stack;
   GtkListBox        *sources_list;
+  GtkListBox        *kinds_list;
   GtkLabel          *received_label;
   GtkLabel          *stored_label;
   GtkLabel          *duplicates_label;
@@ -559,6 +560,248 @@ load_sources (DothiOpsPanel *self)
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("No live sources in this project"));
       gtk_list_box_append (self->sources_list, row);
     }
+}
+
+/* ---- sensor kinds ---------------------------------------------------------- */
+
+/* "1,50 – 6,00 bar · stale after 5 min": a kind's row subtitle. */
+static char *
+kind_summary (const DothiSensorKind *kind)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autofree char *low = isnan (kind->low) ? g_strdup ("…") : dothi_format_double (kind->low, 2);
+  g_autofree char *high = isnan (kind->high) ? g_strdup ("…") : dothi_format_double (kind->high, 2);
+
+  if (isnan (kind->low) && isnan (kind->high))
+    /* Translators: a sensor kind without alarm thresholds */
+    g_string_append (text, _("No thresholds"));
+  else
+    g_string_append_printf (text, "%s – %s", low, high);
+  if (kind->unit != NULL)
+    g_string_append_printf (text, " %s", kind->unit);
+  if (kind->expected_interval > 0)
+    {
+      g_autofree char *minutes = dothi_format_double (kind->expected_interval / 60.0, 0);
+
+      /* Translators: part of a sensor kind's summary; minutes */
+      g_string_append_printf (text, _(" · stale after %s min"), minutes);
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static GtkWidget *
+kind_entry (GtkWidget  *expander,
+            const char *kind,
+            const char *key,
+            const char *title,
+            const char *text)
+{
+  GtkWidget *row = adw_entry_row_new ();
+  g_autofree char *name = g_strdup_printf ("ops-kind-%s-%s", kind, key);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  gtk_editable_set_text (GTK_EDITABLE (row), text != NULL ? text : "");
+  gtk_widget_set_name (row, name);
+  adw_expander_row_add_row (ADW_EXPANDER_ROW (expander), row);
+  g_object_set_data (G_OBJECT (expander), key, row);
+  return row;
+}
+
+static GtkWidget *
+kind_spin (GtkWidget  *expander,
+           const char *kind,
+           const char *key,
+           const char *title,
+           const char *subtitle,
+           double      min,
+           double      max,
+           double      value)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *spin = gtk_spin_button_new_with_range (min, max, 1);
+  g_autofree char *name = g_strdup_printf ("ops-kind-%s-%s", kind, key);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (spin), value);
+  gtk_widget_set_valign (spin, GTK_ALIGN_CENTER);
+  gtk_widget_set_name (spin, name);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), spin);
+  adw_expander_row_add_row (ADW_EXPANDER_ROW (expander), row);
+  g_object_set_data (G_OBJECT (expander), key, spin);
+  return spin;
+}
+
+/* A threshold as typed: empty for none, a decimal point or comma. */
+static gboolean
+parse_threshold (const char *text,
+                 const char *what,
+                 double     *value,
+                 GError    **error)
+{
+  g_autofree char *copy = g_strstrip (g_strdup (text));
+  char *end = NULL;
+
+  *value = NAN;
+  if (*copy == '\0')
+    return TRUE;
+  g_strdelimit (copy, ",", '.');
+  *value = g_ascii_strtod (copy, &end);
+  if (end == copy || *end != '\0' || !isfinite (*value))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: a threshold's name (Low threshold), then what was typed */
+                   _("%s: “%s” is not a number"), what, text);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void load_kinds (DothiOpsPanel *self);
+
+static gboolean
+load_kinds_idle_cb (gpointer data)
+{
+  DothiOpsPanel *self = data;
+
+  if (self->project != NULL)
+    load_kinds (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Stores a kind, then the engine and the map take it at once. */
+static gboolean
+save_kind (DothiOpsPanel         *self,
+           const DothiSensorKind *kind)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!dothi_live_kind_save (self->project, kind, &error)
+      || (self->live != NULL && !dothi_live_reload_kinds (self->live, &error)))
+    {
+      show_error (self, error);
+      return FALSE;
+    }
+  {
+    /* Translators: a sensor kind's name */
+    g_autofree char *text = g_strdup_printf (_("Saved sensor kind “%s”"),
+                                             kind->title != NULL && *kind->title ? kind->title : kind->kind);
+
+    adw_toast_overlay_add_toast (self->toasts, adw_toast_new (text));
+  }
+  /* After the button's own handler: the rows are made anew. */
+  g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, load_kinds_idle_cb, g_object_ref (self), g_object_unref);
+  /* Levels and stale states under the new values; the chart's lines. */
+  schedule_sensors (self);
+  return TRUE;
+}
+
+static void
+kind_save_clicked_cb (GtkButton     *button,
+                      DothiOpsPanel *self)
+{
+  GtkWidget *expander = g_object_get_data (G_OBJECT (button), "expander");
+  g_autoptr(GError) error = NULL;
+  DothiSensorKind kind = { 0 };
+  g_autofree char *title = NULL;
+  g_autofree char *unit = NULL;
+
+  kind.kind = g_object_get_data (G_OBJECT (expander), "kind");
+  title = g_strstrip (g_strdup (gtk_editable_get_text (g_object_get_data (G_OBJECT (expander), "title"))));
+  unit = g_strstrip (g_strdup (gtk_editable_get_text (g_object_get_data (G_OBJECT (expander), "unit"))));
+  kind.title = title;
+  kind.unit = unit;
+  /* Translators: name of the low threshold in an error */
+  if (!parse_threshold (gtk_editable_get_text (g_object_get_data (G_OBJECT (expander), "low")),
+                        _("Low threshold"), &kind.low, &error)
+      /* Translators: name of the high threshold in an error */
+      || !parse_threshold (gtk_editable_get_text (g_object_get_data (G_OBJECT (expander), "high")),
+                           _("High threshold"), &kind.high, &error))
+    {
+      show_error (self, error);
+      return;
+    }
+  kind.expected_interval = 60 * gtk_spin_button_get_value_as_int (g_object_get_data (G_OBJECT (expander), "interval"));
+  kind.raw_days = gtk_spin_button_get_value_as_int (g_object_get_data (G_OBJECT (expander), "raw-days"));
+  save_kind (self, &kind);
+}
+
+static void
+new_kind_applied_cb (AdwEntryRow   *row,
+                     DothiOpsPanel *self)
+{
+  g_autofree char *id = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (row))));
+  DothiSensorKind kind = { id, NULL, NULL, NAN, NAN, 0, 0 };
+
+  if (*id == '\0')
+    return;
+  save_kind (self, &kind);
+}
+
+static void
+load_kinds (DothiOpsPanel *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) kinds = dothi_live_kind_list (self->project, &error);
+  GtkWidget *child, *row;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->kinds_list))) != NULL)
+    gtk_list_box_remove (self->kinds_list, child);
+  if (kinds == NULL)
+    {
+      show_error (self, error);
+      return;
+    }
+  for (guint i = 0; i < kinds->len; i++)
+    {
+      const DothiSensorKind *kind = kinds->pdata[i];
+      GtkWidget *expander = adw_expander_row_new ();
+      GtkWidget *save_row = adw_action_row_new ();
+      GtkWidget *save = gtk_button_new_with_mnemonic (_("_Save"));
+      g_autofree char *summary = kind_summary (kind);
+      g_autofree char *name = g_strdup_printf ("ops-kind-%s", kind->kind);
+      g_autofree char *save_name = g_strdup_printf ("ops-kind-%s-save", kind->kind);
+      g_autofree char *low = isnan (kind->low) ? NULL : dothi_format_double (kind->low, 2);
+      g_autofree char *high = isnan (kind->high) ? NULL : dothi_format_double (kind->high, 2);
+      g_autofree char *heading = kind->title != NULL
+                                 ? g_strdup_printf ("%s (%s)", kind->title, kind->kind)
+                                 : g_strdup (kind->kind);
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (expander), heading);
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (expander), FALSE);
+      adw_expander_row_set_subtitle (ADW_EXPANDER_ROW (expander), summary);
+      gtk_widget_set_name (expander, name);
+      g_object_set_data_full (G_OBJECT (expander), "kind", g_strdup (kind->kind), g_free);
+      /* Translators: a sensor kind's name for people, such as “Áp lực nước” */
+      kind_entry (expander, kind->kind, "title", C_ ("sensor kind", "Name"), kind->title);
+      /* Translators: a sensor kind's unit, such as “bar” */
+      kind_entry (expander, kind->kind, "unit", C_ ("measurement", "Unit"), kind->unit);
+      /* Translators: the value under which a reading raises an alert; empty for none */
+      kind_entry (expander, kind->kind, "low", _("Low threshold"), low);
+      /* Translators: the value over which a reading raises an alert; empty for none */
+      kind_entry (expander, kind->kind, "high", _("High threshold"), high);
+      /* Translators: minutes without a reading after which a sensor shows as stale */
+      kind_spin (expander, kind->kind, "interval", _("Stale after (minutes)"), _("0: never"),
+                 0, 60 * 24 * 30, kind->expected_interval / 60.0);
+      /* Translators: days raw readings are kept before they become hourly means */
+      kind_spin (expander, kind->kind, "raw-days", _("Raw readings kept (days)"),
+                 _("Older ones become hourly means"), 1, 90, kind->raw_days > 0 ? kind->raw_days : 90);
+      gtk_widget_set_name (save, save_name);
+      gtk_widget_set_valign (save, GTK_ALIGN_CENTER);
+      gtk_widget_add_css_class (save, "suggested-action");
+      g_object_set_data (G_OBJECT (save), "expander", expander);
+      g_signal_connect (save, "clicked", G_CALLBACK (kind_save_clicked_cb), self);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (save_row), save);
+      adw_expander_row_add_row (ADW_EXPANDER_ROW (expander), save_row);
+      gtk_list_box_append (self->kinds_list, expander);
+    }
+  row = adw_entry_row_new ();
+  /* Translators: entry adding a sensor kind by its identifier, such as “muc-nuoc” */
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("New kind (identifier)"));
+  adw_entry_row_set_show_apply_button (ADW_ENTRY_ROW (row), TRUE);
+  gtk_widget_set_name (row, "ops-kind-new");
+  g_signal_connect (row, "apply", G_CALLBACK (new_kind_applied_cb), self);
+  gtk_list_box_append (self->kinds_list, row);
 }
 
 static void
@@ -1950,6 +2193,7 @@ dothi_ops_panel_class_init (DothiOpsPanelClass *klass)
   BIND (toasts);
   BIND (stack);
   BIND (sources_list);
+  BIND (kinds_list);
   BIND (received_label);
   BIND (stored_label);
   BIND (duplicates_label);
@@ -2087,6 +2331,7 @@ dothi_ops_panel_new (GtkWindow    *parent,
     }
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "ops.stop", self->live != NULL);
   load_sources (self);
+  load_kinds (self);
   choose_street_layer (self);
   update_counters_cb (self);
 

@@ -77,14 +77,8 @@ typedef struct {
   GHashTable *stations;        /* id → double[2] in the project CRS, read at start */
 } SourceConfig;
 
-typedef struct {
-  char   *kind;
-  char   *title;              /* "Áp lực nước"; NULL: the kind itself */
-  char   *unit;
-  double  low, high;          /* NAN: none */
-  gint64  expected_interval;  /* seconds; 0: never stale */
-  int     raw_days;           /* raw readings kept; 0: RETENTION_DAYS */
-} KindDef;
+/* A kind as the engine keeps it: the public DothiSensorKind. */
+typedef DothiSensorKind KindDef;
 
 /* What the engine remembers of a sensor, to check units, raise an alert
  * only when the level changes and hand the map what changed. */
@@ -233,8 +227,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SourceConfig, source_config_free)
 
 static gboolean load_stations (DothiProject *project, SourceConfig *config, GError **error);
 
-static void
-kind_def_free (KindDef *def)
+void
+dothi_sensor_kind_free (DothiSensorKind *def)
 {
   if (def == NULL)
     return;
@@ -244,7 +238,7 @@ kind_def_free (KindDef *def)
   g_free (def);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (KindDef, kind_def_free)
+#define kind_def_free dothi_sensor_kind_free
 
 static void
 sensor_mem_free (SensorMem *mem)
@@ -548,7 +542,7 @@ source_config_default (void)
 static KindDef *
 kind_def_from_object (JsonObject *obj, GError **error)
 {
-  g_autoptr(KindDef) def = g_new0 (KindDef, 1);
+  g_autoptr(DothiSensorKind) def = g_new0 (KindDef, 1);
   const char *kind;
 
   if (!member_is_string (obj, "kind") || *(kind = json_object_get_string_member (obj, "kind")) == '\0')
@@ -798,7 +792,7 @@ gboolean
 dothi_live_kind_define (DothiProject *project, const char *json, GError **error)
 {
   g_autoptr(JsonObject) obj = NULL;
-  g_autoptr(KindDef) def = NULL;
+  g_autoptr(DothiSensorKind) def = NULL;
   g_autofree char *text = NULL;
 
   g_return_val_if_fail (DOTHI_IS_PROJECT (project), FALSE);
@@ -812,6 +806,90 @@ dothi_live_kind_define (DothiProject *project, const char *json, GError **error)
     return FALSE;
   text = object_to_string (obj);
   return store_definition (project, "dothi_live_kinds", "kind", def->kind, text, error);
+}
+
+static GHashTable *new_kinds_table (void);
+static gboolean load_kinds (sqlite3 *db, const char *path, GHashTable *kinds, GError **error);
+
+static int
+compare_kinds (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 ((*(const DothiSensorKind * const *) a)->kind,
+                    (*(const DothiSensorKind * const *) b)->kind);
+}
+
+GPtrArray *
+dothi_live_kind_list (DothiProject *project, GError **error)
+{
+  g_autoptr(GHashTable) kinds = new_kinds_table ();
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) dothi_sensor_kind_free);
+  GHashTableIter iter;
+  gpointer value;
+  sqlite3 *db;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (project), NULL);
+
+  db = project_db (project, error);
+  if (db == NULL || !load_kinds (db, dothi_project_get_path (project), kinds, error))
+    return NULL;
+  g_hash_table_iter_init (&iter, kinds);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      g_ptr_array_add (list, value);
+      g_hash_table_iter_steal (&iter);
+    }
+  g_ptr_array_sort (list, compare_kinds);
+  return g_steal_pointer (&list);
+}
+
+gboolean
+dothi_live_kind_save (DothiProject *project, const DothiSensorKind *kind, GError **error)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *json = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (project), FALSE);
+  g_return_val_if_fail (kind != NULL && kind->kind != NULL, FALSE);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "kind");
+  json_builder_add_string_value (b, kind->kind);
+  if (kind->title != NULL && *kind->title != '\0')
+    {
+      json_builder_set_member_name (b, "title");
+      json_builder_add_string_value (b, kind->title);
+    }
+  if (kind->unit != NULL && *kind->unit != '\0')
+    {
+      json_builder_set_member_name (b, "unit");
+      json_builder_add_string_value (b, kind->unit);
+    }
+  if (!isnan (kind->low))
+    {
+      json_builder_set_member_name (b, "low");
+      json_builder_add_double_value (b, kind->low);
+    }
+  if (!isnan (kind->high))
+    {
+      json_builder_set_member_name (b, "high");
+      json_builder_add_double_value (b, kind->high);
+    }
+  if (kind->expected_interval > 0)
+    {
+      json_builder_set_member_name (b, "expected_interval");
+      json_builder_add_int_value (b, kind->expected_interval);
+    }
+  if (kind->raw_days > 0)
+    {
+      json_builder_set_member_name (b, "raw_days");
+      json_builder_add_int_value (b, kind->raw_days);
+    }
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json = json_to_string (root, FALSE);
+  /* The same checks as a definition from a file. */
+  return dothi_live_kind_define (project, json, error);
 }
 
 /* Reads every kind of the project on @db into @kinds (kind → KindDef);
@@ -2999,6 +3077,23 @@ dothi_live_get_thresholds (DothiLive *self, const char *kind, double *low, doubl
     }
   g_mutex_unlock (&self->lock);
   return def != NULL;
+}
+
+gboolean
+dothi_live_reload_kinds (DothiLive *self, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+
+  g_return_val_if_fail (DOTHI_IS_LIVE (self), FALSE);
+
+  /* With no source named, only the kinds are read again. */
+  reload_definitions (self, NULL, &local);
+  if (local != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 gboolean

@@ -79,6 +79,23 @@ char     *dothi_live_source_dup    (DothiProject *project, const char *name, GEr
  *   "raw_days": 90 }            (raw readings kept, 1–90; then hourly means) */
 gboolean  dothi_live_kind_define   (DothiProject *project, const char *json, GError **error);
 
+typedef struct {
+  char   *kind;               /* "pressure" */
+  char   *title;              /* "Áp lực nước"; NULL: the kind itself */
+  char   *unit;               /* NULL: none */
+  double  low, high;          /* NAN: none */
+  gint64  expected_interval;  /* seconds; 0: never stale */
+  int     raw_days;           /* raw readings kept; 0: the default, 90 */
+} DothiSensorKind;
+
+void       dothi_sensor_kind_free (DothiSensorKind *kind);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DothiSensorKind, dothi_sensor_kind_free)
+/* The project's sensor kinds (DothiSensorKind*), by kind. */
+GPtrArray *dothi_live_kind_list   (DothiProject *project, GError **error);
+/* Defines or replaces @kind, checked as dothi_live_kind_define () checks
+ * a file's (DOTHI_ERROR_INVALID_DATA naming what is wrong). */
+gboolean   dothi_live_kind_save   (DothiProject *project, const DothiSensorKind *kind, GError **error);
+
 typedef enum {
   DOTHI_LIVE_DISCONNECTED,
   DOTHI_LIVE_CONNECTING,
@@ -139,6 +156,9 @@ char      *dothi_live_dup_kind_title (DothiLive *self, const char *kind);
  * kind sets none); FALSE for a kind the project does not define. */
 gboolean   dothi_live_get_thresholds (DothiLive *self, const char *kind,
                                       double *low, double *high);
+/* Reads the project's kinds again, so new thresholds, titles and
+ * intervals apply to what comes next (a source's start does it too). */
+gboolean   dothi_live_reload_kinds (DothiLive *self, GError **error);
 /* Stops @source alone and stores what it sent; FALSE when it was not
  * running. */
 gboolean   dothi_live_stop_source (DothiLive *self, const char *source);
