@@ -39,6 +39,7 @@
 #include "dothi-network.h"
 #include "dothi-network-panel.h"
 #include "dothi-ops-panel.h"
+#include "dothi-source-dialog.h"
 #include "dothi-parcel.h"
 #include "dothi-project.h"
 #include "dothi-search.h"
@@ -3641,6 +3642,22 @@ layer_rows_reach (gpointer data)
   return rows->len == w->n;
 }
 
+/* The source form that is on screen, or NULL. */
+static DothiSourceDialog *
+find_source_dialog (void)
+{
+  GListModel *windows = gtk_window_get_toplevels ();   /* borrowed */
+
+  for (guint i = 0; i < g_list_model_get_n_items (windows); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (windows, i);
+
+      if (DOTHI_IS_SOURCE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return DOTHI_SOURCE_DIALOG (window);
+    }
+  return NULL;
+}
+
 static gboolean
 incident_shown (gpointer data)
 {
@@ -3869,6 +3886,50 @@ test_operations (Fixture       *f,
     while (g_main_context_iteration (NULL, FALSE))
       ;
     g_assert_nonnull (find_named (GTK_WIDGET (panel), "ops-kind-muc-nuoc"));
+  }
+
+  /* Sources from the form: a new one placed at the station layer, one
+   * refused (no host), naming what is missing, and the first one's
+   * topics changed; the list follows. */
+  {
+    DothiSourceDialog *dialog;
+    g_autofree char *json = NULL;
+    g_autoptr(GError) save_error = NULL;
+
+    g_signal_emit_by_name (find_named (GTK_WIDGET (panel), "ops-source-add"), "activated");
+    dialog = find_source_dialog ();
+    g_assert_nonnull (dialog);
+    gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (dialog), "source-name")), "tram-muc-nuoc");
+    g_assert_false (dothi_source_dialog_save (dialog, &save_error));
+    g_assert_nonnull (strstr (save_error->message, "host"));
+    g_clear_error (&save_error);
+    g_assert_true (gtk_widget_get_visible (GTK_WIDGET (dialog)));
+    gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (dialog), "source-host")), "127.0.0.1");
+    gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (dialog), "source-topics")),
+                           "dothi/muc-nuoc/#, v1.1/Datastreams(7)/Observations");
+    adw_combo_row_set_selected (ADW_COMBO_ROW (find_named (GTK_WIDGET (dialog), "source-stations")), 1);
+    g_assert_true (dothi_source_dialog_save (dialog, &save_error));
+    g_assert_no_error (save_error);
+    json = dothi_live_source_dup (project, "tram-muc-nuoc", &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (strstr (json, "\"stations\""));
+    g_assert_nonnull (strstr (json, "Datastreams(7)"));
+    g_assert_nonnull (strstr (json, "\"timezone\":\"+07:00\""));
+    g_assert_nonnull (find_named (GTK_WIDGET (panel), "ops-source-tram-muc-nuoc"));
+    g_clear_pointer (&json, g_free);
+
+    g_signal_emit_by_name (find_named (GTK_WIDGET (panel), "ops-source-edit-tram-ap-luc"), "clicked");
+    dialog = find_source_dialog ();
+    g_assert_nonnull (dialog);
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_named (GTK_WIDGET (dialog), "source-topics"))),
+                     ==, "dothi/readings/#");
+    gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (dialog), "source-topics")),
+                           "dothi/readings/#, dothi/incidents");
+    g_assert_true (dothi_source_dialog_save (dialog, &save_error));
+    json = dothi_live_source_dup (project, "tram-ap-luc", &error);
+    g_assert_nonnull (strstr (json, "dothi/incidents"));
+    /* What the form has no field for stays. */
+    g_assert_nonnull (strstr (json, "\"qos\":1"));
   }
 
   /* The source's own button stops it alone. */

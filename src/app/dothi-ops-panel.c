@@ -20,6 +20,7 @@
 #include "dothi-layer-info.h"
 #include "dothi-search.h"
 #include "dothi-sensor-chart.h"
+#include "dothi-source-dialog.h"
 
 /* Microseconds between two reads of the sensors or the incidents caused
  * by stored batches. */
@@ -518,12 +519,56 @@ source_button_clicked_cb (GtkButton     *button,
     begin_start (self, source);
 }
 
+static void load_sources (DothiOpsPanel *self);
+
+static void
+source_saved_cb (DothiSourceDialog *dialog,
+                 const char        *name,
+                 DothiOpsPanel     *self)
+{
+  /* Translators: a live source's name */
+  g_autofree char *text = g_strdup_printf (_("Saved source “%s”; it takes effect when it starts"), name);
+
+  adw_toast_overlay_add_toast (self->toasts, adw_toast_new (text));
+  load_sources (self);
+}
+
+/* The source form over the panel, for @source or a new one (NULL). */
+static DothiSourceDialog *
+open_source_dialog (DothiOpsPanel *self,
+                    const char    *source)
+{
+  DothiSourceDialog *dialog = dothi_source_dialog_new (GTK_WINDOW (self), self->project, source);
+
+  g_signal_connect_object (dialog, "saved", G_CALLBACK (source_saved_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return dialog;
+}
+
+static void
+edit_source_clicked_cb (GtkButton     *button,
+                        DothiOpsPanel *self)
+{
+  open_source_dialog (self, g_object_get_data (G_OBJECT (button), "source"));
+}
+
+static void
+add_source_activated_cb (AdwActionRow  *row,
+                         DothiOpsPanel *self)
+{
+  open_source_dialog (self, NULL);
+}
+
 static void
 load_sources (DothiOpsPanel *self)
 {
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) names = dothi_live_source_list (self->project, &error);
+  GtkWidget *child;
 
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->sources_list))) != NULL)
+    gtk_list_box_remove (self->sources_list, child);
+  g_hash_table_remove_all (self->source_rows);
   if (names == NULL)
     {
       if (error != NULL)
@@ -545,6 +590,19 @@ load_sources (DothiOpsPanel *self)
       g_signal_connect (button, "clicked", G_CALLBACK (source_button_clicked_cb), self);
       adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
       g_object_set_data (G_OBJECT (row), "button", button);
+      {
+        GtkWidget *edit = gtk_button_new_from_icon_name ("document-edit-symbolic");
+        g_autofree char *edit_name = g_strdup_printf ("ops-source-edit-%s", names[i]);
+
+        gtk_widget_set_name (edit, edit_name);
+        /* Translators: tooltip of the button opening a live source's form */
+        gtk_widget_set_tooltip_text (edit, _("Edit Source"));
+        gtk_widget_set_valign (edit, GTK_ALIGN_CENTER);
+        gtk_widget_add_css_class (edit, "flat");
+        g_object_set_data_full (G_OBJECT (edit), "source", g_strdup (names[i]), g_free);
+        g_signal_connect (edit, "clicked", G_CALLBACK (edit_source_clicked_cb), self);
+        adw_action_row_add_suffix (ADW_ACTION_ROW (row), edit);
+      }
       gtk_list_box_append (self->sources_list, row);
       g_hash_table_insert (self->source_rows, g_strdup (names[i]), row);
       set_source_state (self, names[i],
@@ -560,6 +618,18 @@ load_sources (DothiOpsPanel *self)
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("No live sources in this project"));
       gtk_list_box_append (self->sources_list, row);
     }
+  {
+    GtkWidget *row = adw_action_row_new ();
+
+    /* Translators: row opening the form of a new live source */
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Add Source…"));
+    adw_action_row_add_prefix (ADW_ACTION_ROW (row), gtk_image_new_from_icon_name ("list-add-symbolic"));
+    gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+    gtk_widget_set_name (row, "ops-source-add");
+    gtk_widget_set_sensitive (row, !dothi_project_get_read_only (self->project));
+    g_signal_connect (row, "activated", G_CALLBACK (add_source_activated_cb), self);
+    gtk_list_box_append (self->sources_list, row);
+  }
 }
 
 /* ---- sensor kinds ---------------------------------------------------------- */

@@ -720,6 +720,44 @@ dothi_live_source_define (DothiProject *project, const char *json, GError **erro
   return store_definition (project, "dothi_live_sources", "name", config->name, text, error);
 }
 
+gboolean
+dothi_live_source_remove (DothiProject *project, const char *name, GError **error)
+{
+  const char *path;
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  sqlite3 *db;
+  gboolean ok;
+
+  g_return_val_if_fail (DOTHI_IS_PROJECT (project), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  path = dothi_project_get_path (project);
+  if (dothi_project_get_read_only (project))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_READ_ONLY,
+                   _("Project “%s” is open read-only"), path);
+      return FALSE;
+    }
+  db = project_db (project, error);
+  if (db == NULL)
+    return FALSE;
+  if (!has_table (db, "dothi_live_sources"))
+    ok = FALSE;
+  else
+    {
+      if (sqlite3_prepare_v2 (db, "DELETE FROM dothi_live_sources WHERE name = ?1", -1, &stmt, NULL) != SQLITE_OK
+          || sqlite3_bind_text (stmt, 1, name, -1, SQLITE_TRANSIENT) != SQLITE_OK
+          || sqlite3_step (stmt) != SQLITE_DONE)
+        return set_db_error (db, path, error);
+      ok = sqlite3_changes (db) == 1;
+    }
+  if (!ok)
+    g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
+                 /* Translators: a source name, then the project file */
+                 _("There is no live source “%s” in “%s”"), name, path);
+  return ok;
+}
+
 GStrv
 dothi_live_source_list (DothiProject *project, GError **error)
 {

@@ -71,6 +71,9 @@ G_BEGIN_DECLS
  * connection in their own transaction, not as actions of the history. */
 gboolean  dothi_live_source_define (DothiProject *project, const char *json, GError **error);
 GStrv     dothi_live_source_list   (DothiProject *project, GError **error);
+/* Removes source @name's definition (its keyring entry stays);
+ * DOTHI_ERROR_NOT_FOUND when there is none. */
+gboolean  dothi_live_source_remove (DothiProject *project, const char *name, GError **error);
 char     *dothi_live_source_dup    (DothiProject *project, const char *name, GError **error);
 
 /* Sensor kinds and their thresholds, in the project (dothi_live_kinds):
