@@ -739,6 +739,21 @@ test_ingest_readings (Fixture *f, gconstpointer data)
   g_assert_cmpint (query_int (f->companion, "SELECT round (x * 1000) FROM sensors WHERE sensor_id = ?1", "AL-09"),
                    ==, (gint64) round (x * 1000));
 
+  /* A SensorThings observation with its Datastream expanded: the
+   * Datastream names the sensor and its unitOfMeasurement the unit. */
+  {
+    g_autofree char *sta = g_strdup_printf ("{\"@iot.id\": 1, \"phenomenonTime\": \"%s\", \"result\": 3.25, "
+                                            "\"Datastream\": {\"@iot.id\": 9, \"unitOfMeasurement\": "
+                                            "{\"name\": \"Bar\", \"symbol\": \"bar\"}}}", naive);
+
+    g_assert_true (dothi_live_ingest_message (live, "test", NULL, sta, strlen (sta), &error));
+    g_assert_no_error (error);
+    g_assert_true (dothi_live_flush (live, &error));
+    g_assert_cmpint (count_readings (f->companion, "Datastreams(9)"), ==, 1);
+    g_assert_cmpint (query_int (f->companion, "SELECT count (*) FROM readings WHERE sensor_id = ?1 "
+                                "AND unit = 'bar'", "Datastreams(9)"), ==, 1);
+  }
+
   /* An unknown source is an error, no source at all the defaults. */
   g_assert_false (dothi_live_ingest_message (live, "khong-co", NULL, r1, strlen (r1), &error));
   g_assert_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND);

@@ -1582,6 +1582,18 @@ validate_observation (DothiLive *self, JsonObject *obj, const char *datastream,
                     : g_strdup_printf ("%s@%" G_GINT64_FORMAT, datastream, item->time);
   item->sensor_kind = g_strdup (config->sensor_kind);
   item->unit = g_strdup (config->unit);
+  /* An expanded Datastream ($expand=Datastream) says its unit. */
+  if (item->unit == NULL && json_object_get_member (obj, "Datastream") != NULL
+      && JSON_NODE_HOLDS_OBJECT (json_object_get_member (obj, "Datastream")))
+    {
+      JsonObject *ds = json_object_get_object_member (obj, "Datastream");
+      JsonNode *uom = json_object_get_member (ds, "unitOfMeasurement");
+
+      if (uom != NULL && JSON_NODE_HOLDS_OBJECT (uom)
+          && member_is_string (json_node_get_object (uom), "symbol")
+          && *json_object_get_string_member (json_node_get_object (uom), "symbol") != '\0')
+        item->unit = g_strdup (json_object_get_string_member (json_node_get_object (uom), "symbol"));
+    }
   station_position (config, item);
   return g_steal_pointer (&item);
 }
