@@ -3432,6 +3432,24 @@ test_network_panel (Fixture       *f,
   g_assert_nonnull (strstr (adw_expander_row_get_subtitle (ADW_EXPANDER_ROW (widget)), " nodes, "));
   g_assert_false (gtk_widget_get_visible (find_named (GTK_WIDGET (panel), "network-message")));
 
+  /* The topology as tables in the project, for QGIS and SQL: every node
+   * and edge, in a worker. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (panel), "network.save-topology", NULL));
+  g_assert_true (dothi_network_panel_get_busy (panel));
+  wait_until (network_panel_idle, panel);
+  g_assert_false (gtk_widget_get_visible (find_named (GTK_WIDGET (panel), "network-message")));
+  {
+    double nodes, edges;
+    g_autofree char *shown = NULL;
+
+    query_point (f->path, "SELECT (SELECT count (*) FROM dothi_network_nodes WHERE network = 'cap_nuoc'), "
+                 "(SELECT count (*) FROM dothi_network_edges WHERE network = 'cap_nuoc'), 0", &nodes, &edges);
+    g_assert_cmpfloat (nodes, >, 0);
+    g_assert_cmpfloat (edges, >, 0);
+    shown = g_strdup_printf ("%.0f nodes", nodes);
+    g_assert_nonnull (strstr (adw_expander_row_get_subtitle (ADW_EXPANDER_ROW (widget)), shown));
+  }
+
   /* Picking is the toggle; a click far from every pipe says so and
    * keeps picking. */
   widget = find_named (GTK_WIDGET (panel), "network-pick-break");

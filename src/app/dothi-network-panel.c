@@ -288,6 +288,8 @@ update_actions (DothiNetworkPanel *self)
   gtk_widget_action_set_enabled (widget, "network.propose", !busy);
   gtk_widget_action_set_enabled (widget, "network.define", !busy);
   gtk_widget_action_set_enabled (widget, "network.export", !busy && traced);
+  gtk_widget_action_set_enabled (widget, "network.save-topology",
+                                 !busy && built && !dothi_project_get_read_only (self->project));
   gtk_widget_action_set_enabled (widget, "network.work-order", !busy && isolation);
   gtk_widget_action_set_enabled (widget, "network.close-valves",
                                  !busy && isolation
@@ -1463,6 +1465,93 @@ start_output (DothiNetworkPanel *self,
   g_task_run_in_thread (task, output_thread);
 }
 
+/* ---- the topology as tables, for QGIS and SQL ---------------------------- */
+
+typedef struct {
+  char          *project_path;
+  SharedNetwork *shared;
+} SaveJob;
+
+static void
+save_job_free (SaveJob *job)
+{
+  g_free (job->project_path);
+  g_clear_pointer (&job->shared, shared_network_unref);
+  g_free (job);
+}
+
+/* In a worker, on a project connection of its own: one transaction. */
+static void
+save_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  SaveJob *job = task_data;
+  g_autoptr(DothiProject) project = NULL;
+  GError *error = NULL;
+
+  project = dothi_project_open (job->project_path, DOTHI_PROJECT_OPEN_DEFAULT, &error);
+  if (project == NULL || !dothi_network_save (job->shared->network, project, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  dothi_project_close (project);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+save_done_cb (GObject      *object,
+              GAsyncResult *res,
+              gpointer      user_data)
+{
+  DothiNetworkPanel *self = DOTHI_NETWORK_PANEL (object);
+  GTask *task = G_TASK (res);
+  SaveJob *job = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  gboolean ok = g_task_propagate_boolean (task, &error);
+
+  if (!end_job (self, task))
+    return;
+  if (!ok)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        set_message (self, error->message, TRUE);
+      return;
+    }
+  /* Translators: counts of nodes and edges, then the network's name */
+  text = g_strdup_printf (_("Saved %u nodes and %u edges of “%s” in dothi_network_nodes and dothi_network_edges"),
+                          dothi_network_get_n_nodes (job->shared->network),
+                          dothi_network_get_n_edges (job->shared->network), job->shared->name);
+  toast (self, text);
+}
+
+static void
+save_topology_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  DothiNetworkPanel *self = DOTHI_NETWORK_PANEL (widget);
+  g_autoptr(GTask) task = NULL;
+  GCancellable *cancellable;
+  SaveJob *job;
+
+  if (is_busy (self) || self->shared == NULL)
+    return;
+  set_message (self, NULL, FALSE);
+  /* Translators: shown while the network's nodes and edges are written to the project */
+  cancellable = begin_job (self, _("Saving the topology…"));
+  job = g_new0 (SaveJob, 1);
+  job->project_path = g_strdup (self->path);
+  job->shared = shared_network_ref (self->shared);
+  task = g_task_new (self, cancellable, save_done_cb, NULL);
+  g_task_set_source_tag (task, save_topology_action);
+  g_task_set_task_data (task, job, (GDestroyNotify) save_job_free);
+  g_task_run_in_thread (task, save_thread);
+}
+
 static void
 add_filter (GtkFileChooser *chooser,
             const char     *name,
@@ -2342,6 +2431,7 @@ dothi_network_panel_class_init (DothiNetworkPanelClass *klass)
   gtk_widget_class_install_action (widget_class, "network.define", NULL, define_action);
   gtk_widget_class_install_action (widget_class, "network.define-cancel", NULL, define_cancel_action);
   gtk_widget_class_install_action (widget_class, "network.export", NULL, export_action);
+  gtk_widget_class_install_action (widget_class, "network.save-topology", NULL, save_topology_action);
   gtk_widget_class_install_action (widget_class, "network.work-order", NULL, work_order_action);
   gtk_widget_class_install_action (widget_class, "network.close-valves", NULL, close_valves_action);
   gtk_widget_class_install_action (widget_class, "network.undo-close", NULL, undo_close_action);
