@@ -250,20 +250,25 @@ build (DothiSourceDialog *self)
   static const char * const mqtt_only[] = { "host", "port", "topics", "tls", "ca_file", "username",
                                             "qos", "client_id", NULL };
   static const char * const http_only[] = { "url", "interval", NULL };
-  JsonObject *obj = self->definition != NULL ? json_object_ref (self->definition) : json_object_new ();
+  JsonObject *obj = NULL;
   g_autofree char *name = entry_text (self->name_row);
   g_autofree char *timezone = entry_text (self->timezone_row);
   g_autofree char *crs = entry_text (self->crs_row);
   guint layer = adw_combo_row_get_selected (self->stations_row);
 
-  /* A copy: a failed save leaves the definition read as it was. */
-  {
-    g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), obj);
-    g_autoptr(JsonNode) copy = json_node_copy (node);
+  /* A deep copy (json_node_copy shares objects): a failed save leaves
+   * the definition read as it was. */
+  if (self->definition != NULL)
+    {
+      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), self->definition);
+      g_autofree char *text = json_to_string (node, FALSE);
+      g_autoptr(JsonNode) copy = json_from_string (text, NULL);
 
-    json_object_unref (obj);
-    obj = json_object_ref (json_node_get_object (copy));
-  }
+      if (copy != NULL && JSON_NODE_HOLDS_OBJECT (copy))
+        obj = json_object_ref (json_node_get_object (copy));
+    }
+  if (obj == NULL)
+    obj = json_object_new ();
   json_object_set_string_member (obj, "name", name);
   set_or_remove (obj, "timezone", timezone);
   set_or_remove (obj, "crs", crs);
