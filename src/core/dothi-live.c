@@ -632,6 +632,20 @@ has_table (sqlite3 *db, const char *table)
 /* One definition row (@table is one of Dothi's two, never user input),
  * written in its own transaction on the project's connection: definitions
  * are not features, so they are no action in the history. */
+/* The project's connection for a definition, or NULL with an error when
+ * the project is open read-only. */
+static sqlite3 *
+writable_db (DothiProject *project, GError **error)
+{
+  if (dothi_project_get_read_only (project))
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_READ_ONLY,
+                   _("Project “%s” is open read-only"), dothi_project_get_path (project));
+      return NULL;
+    }
+  return project_db (project, error);
+}
+
 static gboolean
 store_definition (DothiProject *project, const char *table, const char *key_column,
                   const char *key, const char *definition, GError **error)
@@ -643,13 +657,7 @@ store_definition (DothiProject *project, const char *table, const char *key_colu
   sqlite3 *db;
   gboolean ok;
 
-  if (dothi_project_get_read_only (project))
-    {
-      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_READ_ONLY,
-                   _("Project “%s” is open read-only"), path);
-      return FALSE;
-    }
-  db = project_db (project, error);
+  db = writable_db (project, error);
   if (db == NULL)
     return FALSE;
   if (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -732,13 +740,7 @@ dothi_live_source_remove (DothiProject *project, const char *name, GError **erro
   g_return_val_if_fail (name != NULL, FALSE);
 
   path = dothi_project_get_path (project);
-  if (dothi_project_get_read_only (project))
-    {
-      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_READ_ONLY,
-                   _("Project “%s” is open read-only"), path);
-      return FALSE;
-    }
-  db = project_db (project, error);
+  db = writable_db (project, error);
   if (db == NULL)
     return FALSE;
   if (!has_table (db, "dothi_live_sources"))
