@@ -3660,6 +3660,46 @@ layer_rows_reach (gpointer data)
   return rows->len == w->n;
 }
 
+/* Pixels of @widget, as drawn in its parent, within @tolerance of the
+ * colour @rgb in each channel. */
+static guint
+count_color_pixels (GtkWidget *widget,
+                    guint32    rgb,
+                    int        tolerance)
+{
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree guint32 *pixels = NULL;
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  graphene_rect_t bounds;
+  int width, height;
+  guint n = 0;
+
+  wait_for_paint (widget);
+  gtk_widget_snapshot_child (gtk_widget_get_parent (widget), widget, snapshot);
+  node = gtk_snapshot_free_to_node (snapshot);
+  if (node == NULL)
+    return 0;
+  gsk_render_node_get_bounds (node, &bounds);
+  texture = gsk_renderer_render_texture (renderer, node, &bounds);
+  width = gdk_texture_get_width (texture);
+  height = gdk_texture_get_height (texture);
+  pixels = g_new (guint32, (gsize) width * height);
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) width * 4);
+  for (gsize i = 0; i < (gsize) width * height; i++)
+    {
+      /* GDK_MEMORY_DEFAULT: B, G, R, A in memory on little-endian. */
+      int r = (pixels[i] >> 16) & 0xff, g = (pixels[i] >> 8) & 0xff, b = pixels[i] & 0xff;
+
+      n += ABS (r - (int) ((rgb >> 16) & 0xff)) <= tolerance
+           && ABS (g - (int) ((rgb >> 8) & 0xff)) <= tolerance
+           && ABS (b - (int) (rgb & 0xff)) <= tolerance
+           && (pixels[i] >> 24) > 200;
+    }
+  return n;
+}
+
 /* The source form that is on screen, or NULL. */
 static DothiSourceDialog *
 find_source_dialog (void)
@@ -3789,6 +3829,14 @@ test_operations (Fixture       *f,
   w.stored = "2";
   wait_until (readings_shown, &w);
   g_assert_true (dothi_live_layer_has_sensor (dothi_ops_panel_get_live_layer (panel), "AL-05"));
+  /* On the map: a red disc over its threshold, about π·6² pixels. */
+  {
+    guint red = count_color_pixels (GTK_WIDGET (dothi_ops_panel_get_live_layer (panel)), 0xe01b24, 12);
+
+    g_test_message ("%u red pixels of the sensor over its threshold", red);
+    g_assert_cmpuint (red, >, 60);
+    g_assert_cmpuint (red, <, 400);
+  }
   alerts = find_named (GTK_WIDGET (panel), "ops-alerts");
   wait_until (street_found, alerts);
   {

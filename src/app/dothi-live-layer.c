@@ -1,7 +1,7 @@
 /* dothi-live-layer.c: the live overlay: sensors as coloured circles and
  * incidents as squares, placed once in Web Mercator from the project CRS,
- * drawn with cairo per frame; new data asks for at most ten frames a
- * second, while panning and zooming redraw at once. */
+ * drawn as GSK nodes of their own size; new data asks for at most ten
+ * frames a second, while panning and zooming redraw at once. */
 #define G_LOG_DOMAIN "dothi-live-layer"
 
 #include "config.h"
@@ -114,14 +114,16 @@ request_redraw (DothiLiveLayer *self)
     self->redraw_id = g_timeout_add ((MIN_REDRAW_INTERVAL - since) / 1000 + 1, redraw_cb, self);
 }
 
-static void
-set_color (cairo_t *cr, guint32 rgb, double alpha)
+static GdkRGBA
+rgba (guint32 rgb,
+      float   alpha)
 {
-  cairo_set_source_rgba (cr, ((rgb >> 16) & 0xff) / 255.0, ((rgb >> 8) & 0xff) / 255.0,
-                         (rgb & 0xff) / 255.0, alpha);
+  GdkRGBA color = { ((rgb >> 16) & 0xff) / 255.0f, ((rgb >> 8) & 0xff) / 255.0f,
+                    (rgb & 0xff) / 255.0f, alpha };
+
+  return color;
 }
 
-/* GNOME palette: green, blue, red; stale grey. */
 static guint32
 sensor_color (int level)
 {
@@ -148,34 +150,70 @@ incident_color (DothiIncidentStatus status)
     }
 }
 
+/* A disc of radius @r at (@x, @y), filled with @fill (may be NULL) and
+ * ringed by @ring, @ring_width wide and centred on its edge, as cairo
+ * would stroke it: GSK nodes of the marks' own size, never a surface
+ * the size of the map. */
 static void
-draw_text (cairo_t     *cr,
-           PangoLayout *layout,
-           const char  *text,
-           double       x,
-           double       y,
-           gboolean     centred,
-           guint32      halo)
+append_disc (GtkSnapshot   *snapshot,
+             double         x,
+             double         y,
+             double         r,
+             const GdkRGBA *fill,
+             const GdkRGBA *ring,
+             float          ring_width)
+{
+  GskRoundedRect rounded;
+  graphene_rect_t rect;
+  double outer = r + ring_width / 2.0;
+  const float widths[4] = { ring_width, ring_width, ring_width, ring_width };
+  const GdkRGBA colors[4] = { *ring, *ring, *ring, *ring };
+
+  if (fill != NULL)
+    {
+      graphene_rect_init (&rect, x - r, y - r, 2 * r, 2 * r);
+      gsk_rounded_rect_init_from_rect (&rounded, &rect, r);
+      gtk_snapshot_push_rounded_clip (snapshot, &rounded);
+      gtk_snapshot_append_color (snapshot, fill, &rect);
+      gtk_snapshot_pop (snapshot);
+    }
+  graphene_rect_init (&rect, x - outer, y - outer, 2 * outer, 2 * outer);
+  gsk_rounded_rect_init_from_rect (&rounded, &rect, outer);
+  gtk_snapshot_append_border (snapshot, &rounded, widths, colors);
+}
+
+/* @text at (@x, @y) (its left edge, or its centre when @centred, and its
+ * vertical middle), in @color over a halo of @halo (NULL: none). */
+static void
+append_text (GtkSnapshot   *snapshot,
+             PangoLayout   *layout,
+             const char    *text,
+             double         x,
+             double         y,
+             gboolean       centred,
+             const GdkRGBA *color,
+             const GdkRGBA *halo)
 {
   int width, height;
+  graphene_point_t at;
 
   pango_layout_set_text (layout, text, -1);
   pango_layout_get_pixel_size (layout, &width, &height);
-  if (centred)
-    cairo_move_to (cr, x - width / 2.0, y - height / 2.0);
+  at = GRAPHENE_POINT_INIT (centred ? x - width / 2.0 : x, y - height / 2.0);
+  gtk_snapshot_save (snapshot);
+  gtk_snapshot_translate (snapshot, &at);
+  if (halo != NULL)
+    {
+      const GskShadow shadows[4] = {
+        { *halo, 1, 0, 1 }, { *halo, -1, 0, 1 }, { *halo, 0, 1, 1 }, { *halo, 0, -1, 1 } };
+
+      gtk_snapshot_push_shadow (snapshot, shadows, G_N_ELEMENTS (shadows));
+      gtk_snapshot_append_layout (snapshot, layout, color);
+      gtk_snapshot_pop (snapshot);
+    }
   else
-    cairo_move_to (cr, x, y - height / 2.0);
-  pango_cairo_layout_path (cr, layout);
-  set_color (cr, halo, 0.9);
-  cairo_set_line_width (cr, 3.0);
-  cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
-  cairo_stroke (cr);
-  if (centred)
-    cairo_move_to (cr, x - width / 2.0, y - height / 2.0);
-  else
-    cairo_move_to (cr, x, y - height / 2.0);
-  set_color (cr, halo == 0xffffff ? 0x241f31 : 0xffffff, 1.0);
-  pango_cairo_show_layout (cr, layout);
+    gtk_snapshot_append_layout (snapshot, layout, color);
+  gtk_snapshot_restore (snapshot);
 }
 
 static void
@@ -187,11 +225,12 @@ dothi_live_layer_snapshot (GtkWidget   *widget,
   g_autoptr(PangoLayout) layout = NULL;
   g_autoptr(PangoLayout) bold = NULL;
   PangoFontDescription *font;
-  graphene_rect_t rect;
   DothiMapFrame frame;
   gboolean labels;
   double scale;
-  cairo_t *cr;
+  const GdkRGBA white = rgba (0xffffff, 1.0f);
+  const GdkRGBA halo = rgba (0xffffff, 0.9f);
+  const GdkRGBA ink = rgba (0x241f31, 1.0f);
 
   self->last_draw = g_get_monotonic_time ();
   self->n_draws++;
@@ -204,9 +243,6 @@ dothi_live_layer_snapshot (GtkWidget   *widget,
   /* Bigger marks when zoomed in: a wall screen is read from afar. */
   scale = frame.zoom >= 17 ? 1.5 : frame.zoom >= 14 ? 1.2 : 1.0;
   labels = frame.zoom >= LABEL_ZOOM;
-  graphene_rect_init (&rect, 0, 0, frame.width, frame.height);
-  cr = gtk_snapshot_append_cairo (snapshot, &rect);
-
   layout = gtk_widget_create_pango_layout (widget, NULL);
   bold = gtk_widget_create_pango_layout (widget, NULL);
   font = pango_font_description_from_string ("Sans Bold 9");
@@ -222,28 +258,22 @@ dothi_live_layer_snapshot (GtkWidget   *widget,
       dothi_map_frame_to_widget (&frame, s->mx, s->my, &x, &y);
       if (x < -100 || y < -r || x > frame.width + r || y > frame.height + r)
         continue;
-      cairo_new_path (cr);
-      cairo_arc (cr, x, y, r, 0, 2 * G_PI);
       if (s->level == 2)
         {
           /* Stale: hollow, so nobody reads an old value as current. */
-          set_color (cr, 0xffffff, 0.9);
-          cairo_set_line_width (cr, 4.0);
-          cairo_stroke_preserve (cr);
-          set_color (cr, sensor_color (2), 1.0);
-          cairo_set_line_width (cr, 2.0);
-          cairo_stroke (cr);
+          GdkRGBA grey = rgba (sensor_color (2), 1.0f);
+
+          append_disc (snapshot, x, y, r, NULL, &halo, 4.0f);
+          append_disc (snapshot, x, y, r, NULL, &grey, 2.0f);
         }
       else
         {
-          set_color (cr, sensor_color (s->level), 1.0);
-          cairo_fill_preserve (cr);
-          set_color (cr, 0xffffff, 1.0);
-          cairo_set_line_width (cr, 1.5);
-          cairo_stroke (cr);
+          GdkRGBA fill = rgba (sensor_color (s->level), 1.0f);
+
+          append_disc (snapshot, x, y, r, &fill, &white, 1.5f);
         }
       if (labels && s->label != NULL)
-        draw_text (cr, layout, s->label, x + r + 4, y, FALSE, 0xffffff);
+        append_text (snapshot, layout, s->label, x + r + 4, y, FALSE, &ink, &halo);
     }
 
   for (guint i = 0; i < self->incidents->len; i++)
@@ -251,30 +281,25 @@ dothi_live_layer_snapshot (GtkWidget   *widget,
       const Incident *incident = &g_array_index (self->incidents, Incident, i);
       double half = INCIDENT_SIZE * scale / 2.0;
       double x, y;
+      graphene_rect_t rect;
+      GskRoundedRect square;
+      GdkRGBA fill = rgba (incident_color (incident->status), 1.0f);
+      const float widths[4] = { 1.5f, 1.5f, 1.5f, 1.5f };
+      const GdkRGBA borders[4] = { white, white, white, white };
 
       if (self->until > 0 && incident->received > self->until)
         continue;
       dothi_map_frame_to_widget (&frame, incident->mx, incident->my, &x, &y);
       if (x < -half || y < -half || x > frame.width + half || y > frame.height + half)
         continue;
-      cairo_new_path (cr);
-      cairo_rectangle (cr, x - half, y - half, 2 * half, 2 * half);
-      set_color (cr, incident_color (incident->status), 1.0);
-      cairo_fill_preserve (cr);
-      set_color (cr, 0xffffff, 1.0);
-      cairo_set_line_width (cr, 1.5);
-      cairo_stroke (cr);
+      graphene_rect_init (&rect, x - half, y - half, 2 * half, 2 * half);
+      gtk_snapshot_append_color (snapshot, &fill, &rect);
+      graphene_rect_inset (&rect, -0.75f, -0.75f);
+      gsk_rounded_rect_init_from_rect (&square, &rect, 0);
+      gtk_snapshot_append_border (snapshot, &square, widths, borders);
       if (incident->initial != NULL)
-        {
-          int width, height;
-
-          pango_layout_set_text (bold, incident->initial, -1);
-          pango_layout_get_pixel_size (bold, &width, &height);
-          cairo_move_to (cr, x - width / 2.0, y - height / 2.0);
-          pango_cairo_show_layout (cr, bold);
-        }
+        append_text (snapshot, bold, incident->initial, x, y, TRUE, &white, NULL);
     }
-  cairo_destroy (cr);
 }
 
 static void
