@@ -1486,6 +1486,42 @@ test_network (Fixture *f, gconstpointer data)
   g_assert_cmpint (json_array_get_length (json_node_get_array (zone_root)), ==, 4);
   g_assert_cmpfloat_with_epsilon (json_object_get_double_member (json_array_get_object_element (json_node_get_array (zone_root), 0), "length_m"), 100.0, 1e-6);
 
+  /* The districts as polygons: 15 m around each one's pipes (two halves
+   * meeting at a corner, 100 m), in a GeoJSON file that imports as a
+   * layer beside the network. A width of 0 is refused, naming it. */
+  {
+    g_autofree char *dma = path_in (f, "dma.geojson");
+    g_autoptr(Run) bad_width = cli ("network", "trace", f->project, "nuoc", "--zones", "-o", dma,
+                                    "--width", "0", NULL);
+    g_autoptr(Run) write = NULL;
+    g_autoptr(Run) areas = NULL;
+    g_autoptr(JsonNode) area_root = NULL;
+    JsonArray *row;
+
+    g_assert_cmpint (bad_width->status, ==, 1);
+    assert_contains (bad_width->err, "1000 m");
+    g_assert_false (g_file_test (dma, G_FILE_TEST_EXISTS));
+    write = cli ("network", "trace", f->project, "nuoc", "--zones", "-o", dma, NULL);
+    g_assert_cmpint (write->status, ==, 0);
+    assert_contains (write->out, "dma.geojson");
+    import_ok (f, dma);
+    areas = cli ("sql", "--json", f->project,
+                 "SELECT count (*) AS n, min (ST_Area (geom)) AS lo, max (ST_Area (geom)) AS hi, "
+                 "min (length (boundary_valves)) AS v FROM dma", NULL);
+    g_assert_cmpint (areas->status, ==, 0);
+    area_root = parse_json (areas->out);
+    g_test_message ("%s", areas->out);
+    row = json_array_get_array_element (json_object_get_array_member (json_node_get_object (area_root), "rows"), 0);
+    g_assert_cmpstr (json_array_get_string_element (row, 0), ==, "4");
+    /* Two 50 m halves at a right angle, 15 m each side: 2 × 50 × 30,
+     * the two round ends (π·15²), the outer corner's quarter circle, less
+     * the inner corner's 15 × 15 counted twice: 3 658.6 m², a little
+     * less with 8 segments a quarter circle. */
+    g_assert_cmpfloat_with_epsilon (g_ascii_strtod (json_array_get_string_element (row, 1), NULL), 3658.6, 15);
+    g_assert_cmpfloat_with_epsilon (g_ascii_strtod (json_array_get_string_element (row, 2), NULL), 3658.6, 15);
+    g_assert_cmpint (g_ascii_strtoll (json_array_get_string_element (row, 3), NULL, 10), >=, 5);
+  }
+
   /* A break picked away from every pipe: a clear message. */
   away = cli ("network", "trace", f->project, "nuoc", "--isolate", "1402500,457500", NULL);
   g_assert_cmpint (away->status, ==, 1);

@@ -1694,6 +1694,7 @@ cmd_network (int argc, char **argv)
   g_autofree char *valve = NULL;
   g_autofree char *state_name = NULL;
   gboolean with_parcels = FALSE, save = FALSE, zones = FALSE;
+  double width = 15;
   GOptionEntry entries[] = {
     { "zones", 0, 0, G_OPTION_ARG_NONE, &zones, N_("trace: the district metered areas bounded by valves"), NULL },
     { "connected", 0, 0, G_OPTION_ARG_STRING, &connected, N_("trace: everything connected to this node"), N_("NODE") },
@@ -1703,7 +1704,8 @@ cmd_network (int argc, char **argv)
     { "isolate", 0, 0, G_OPTION_ARG_STRING, &isolate, N_("trace: the valves to close for a break at X,Y (X northing, Y easting) or on pipe LAYER:FID"), N_("PLACE") },
     { "seized", 0, 0, G_OPTION_ARG_STRING, &seized, N_("Valves that will not turn, comma-separated LAYER:FID or ids"), N_("VALVES") },
     { "parcels", 0, 0, G_OPTION_ARG_NONE, &with_parcels, N_("Also list the parcels that lose service"), NULL },
-    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Write the trace to a CSV or GeoJSON file (check: the problems as a GeoJSON point layer)"), N_("FILE") },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Write the trace to a CSV or GeoJSON file (check: the problems as a GeoJSON point layer; --zones: the districts as GeoJSON polygons)"), N_("FILE") },
+    { "width", 0, 0, G_OPTION_ARG_DOUBLE, &width, N_("--zones -o: metres drawn around each district's pipes (default 15)"), N_("METRES") },
     { "work-order", 0, 0, G_OPTION_ARG_STRING, &work_order, N_("Work order number (isolation PDF, valve changes)"), N_("NUMBER") },
     { "pdf", 0, 0, G_OPTION_ARG_FILENAME, &pdf, N_("Print the isolation's work order to this PDF"), N_("FILE") },
     { "valve", 0, 0, G_OPTION_ARG_STRING, &valve, N_("valve: the valve to change"), N_("LAYER:FID") },
@@ -1957,6 +1959,14 @@ cmd_network (int argc, char **argv)
         {
           json_builder_end_array (b);
           print_json (b);
+        }
+      if (out != NULL)
+        {
+          if (!dothi_network_export_zones (dothi_project_get_path (project), network, list, width, out, &error))
+            return fail (error);
+          if (!opt_json)
+            /* Translators: a file name */
+            g_print (_("Districts written to “%s”\n"), out);
         }
       return EXIT_DONE;
     }

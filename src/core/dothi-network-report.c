@@ -15,6 +15,7 @@
 #include <cairo-pdf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <geos_c.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -728,6 +729,219 @@ export_geojson (const char *project_path, DothiNetwork *network, DothiTrace *tra
        && add_node_features (b, &t, srid, network, trace->valves_seized, "valve_seized", FALSE, error)
        && add_node_features (b, &t, srid, network, trace->customers, "customer", FALSE, error)
        && add_lost_pipes (b, &t, ctx->db, ctx->layers, &lines, network, trace, error);
+  g_hash_table_unref (t.by_srid);
+  if (!ok)
+    return FALSE;
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  gen = json_generator_new ();
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, &len);
+  return write_file (out_path, text, len, error);
+}
+
+/* ---- district areas as polygons ------------------------------------------ */
+
+/* A GEOS ring's points as a GeoJSON position array, in WGS 84. */
+static gboolean
+add_ring (JsonBuilder *b, GEOSContextHandle_t h, const GEOSGeometry *ring, DothiMapTransform *tr)
+{
+  const GEOSCoordSequence *seq = GEOSGeom_getCoordSeq_r (h, ring);
+  unsigned int n = 0;
+
+  if (seq == NULL || !GEOSCoordSeq_getSize_r (h, seq, &n))
+    return FALSE;
+  json_builder_begin_array (b);
+  for (unsigned int i = 0; i < n; i++)
+    {
+      double x, y;
+
+      if (!GEOSCoordSeq_getXY_r (h, seq, i, &x, &y) || !add_position (b, tr, x, y))
+        return FALSE;
+    }
+  json_builder_end_array (b);
+  return TRUE;
+}
+
+/* @area (a Polygon or MultiPolygon) as GeoJSON MultiPolygon coordinates. */
+static gboolean
+add_multipolygon (JsonBuilder *b, GEOSContextHandle_t h, const GEOSGeometry *area, DothiMapTransform *tr)
+{
+  int type = GEOSGeomTypeId_r (h, area);
+  int n = type == GEOS_POLYGON ? 1 : GEOSGetNumGeometries_r (h, area);
+
+  json_builder_begin_array (b);
+  for (int i = 0; i < n; i++)
+    {
+      const GEOSGeometry *polygon = type == GEOS_POLYGON ? area : GEOSGetGeometryN_r (h, area, i);
+      int holes = GEOSGetNumInteriorRings_r (h, polygon);
+
+      json_builder_begin_array (b);
+      if (!add_ring (b, h, GEOSGetExteriorRing_r (h, polygon), tr))
+        return FALSE;
+      for (int k = 0; k < holes; k++)
+        if (!add_ring (b, h, GEOSGetInteriorRingN_r (h, polygon, k), tr))
+          return FALSE;
+      json_builder_end_array (b);
+    }
+  json_builder_end_array (b);
+  return TRUE;
+}
+
+/* Zone @zone's pipes, every piece, as one GEOS MultiLineString. */
+static GEOSGeometry *
+zone_lines (GEOSContextHandle_t h, Lines *lines, DothiNetwork *network, DothiTrace *zone, GError **error)
+{
+  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+  GEOSGeometry *multi;
+
+  for (guint i = 0; i < zone->edges->len; i++)
+    {
+      g_autoptr(GPtrArray) pieces = edge_pieces (lines, network, g_array_index (zone->edges, guint, i), error);
+
+      if (pieces == NULL)
+        goto fail;
+      for (guint p = 0; p < pieces->len; p++)
+        {
+          GArray *piece = g_ptr_array_index (pieces, p);
+          GEOSCoordSequence *seq;
+
+          if (piece->len < 2)
+            continue;
+          seq = GEOSCoordSeq_create_r (h, piece->len, 2);
+          for (guint v = 0; v < piece->len; v++)
+            GEOSCoordSeq_setXY_r (h, seq, v, g_array_index (piece, Pt, v).x, g_array_index (piece, Pt, v).y);
+          g_ptr_array_add (parts, GEOSGeom_createLineString_r (h, seq));
+        }
+    }
+  multi = GEOSGeom_createCollection_r (h, GEOS_MULTILINESTRING, (GEOSGeometry **) parts->pdata, parts->len);
+  return multi;
+
+fail:
+  for (guint i = 0; i < parts->len; i++)
+    GEOSGeom_destroy_r (h, parts->pdata[i]);
+  return NULL;
+}
+
+gboolean
+dothi_network_export_zones (const char    *project_path,
+                            DothiNetwork  *network,
+                            GPtrArray     *zones,
+                            double         buffer_m,
+                            const char    *out_path,
+                            GError       **error)
+{
+  g_autoptr(DothiPrinter) printer = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_auto(Lines) lines = { 0 };
+  g_autofree char *text = NULL;
+  GEOSContextHandle_t h;
+  DothiPrintContext *ctx;
+  DothiMapTransform *tr;
+  Transforms t;
+  gboolean ok = TRUE;
+  gsize len;
+  int srid;
+
+  g_return_val_if_fail (project_path != NULL, FALSE);
+  g_return_val_if_fail (network != NULL, FALSE);
+  g_return_val_if_fail (zones != NULL, FALSE);
+  g_return_val_if_fail (out_path != NULL, FALSE);
+
+  if (!(buffer_m > 0) || buffer_m > 1000)
+    {
+      g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_INVALID_DATA,
+                   /* Translators: the distance drawn around a district's pipes */
+                   _("The width around the pipes must be more than 0 and at most 1000 m"));
+      return FALSE;
+    }
+  printer = dothi_printer_new (project_path, error);
+  if (printer == NULL)
+    return FALSE;
+  ctx = dothi_printer_get_context (printer);
+  srid = ctx->srid > 0 ? ctx->srid : project_srid (ctx->layers);
+  lines_init (&lines, ctx->db);
+  t.by_srid = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) dothi_map_transform_free);
+  tr = transform_for (&t, srid, error);
+  if (tr == NULL)
+    {
+      g_hash_table_unref (t.by_srid);
+      return FALSE;
+    }
+  h = GEOS_init_r ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "FeatureCollection");
+  json_builder_set_member_name (b, "features");
+  json_builder_begin_array (b);
+  for (guint z = 0; ok && z < zones->len; z++)
+    {
+      DothiTrace *zone = g_ptr_array_index (zones, z);
+      GEOSGeometry *pipes = zone_lines (h, &lines, network, zone, error);
+      GEOSGeometry *area = NULL;
+      g_autoptr(GString) valves = g_string_new (NULL);
+
+      if (pipes == NULL)
+        {
+          ok = FALSE;
+          break;
+        }
+      /* Round ends and joins, 8 segments a quarter circle: an area that
+       * reads as the district around its pipes. */
+      area = GEOSBuffer_r (h, pipes, buffer_m, 8);
+      GEOSGeom_destroy_r (h, pipes);
+      if (area == NULL || GEOSisEmpty_r (h, area))
+        {
+          if (area != NULL)
+            GEOSGeom_destroy_r (h, area);
+          continue;
+        }
+      for (guint k = 0; k < zone->valves_to_close->len; k++)
+        {
+          DothiNetworkNode node;
+
+          if (dothi_network_get_node (network, g_array_index (zone->valves_to_close, guint, k), &node))
+            g_string_append_printf (valves, "%s%s", valves->len > 0 ? " " : "", node.id);
+        }
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "type");
+      json_builder_add_string_value (b, "Feature");
+      json_builder_set_member_name (b, "geometry");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "type");
+      json_builder_add_string_value (b, "MultiPolygon");
+      json_builder_set_member_name (b, "coordinates");
+      ok = add_multipolygon (b, h, area, tr);
+      json_builder_end_object (b);
+      GEOSGeom_destroy_r (h, area);
+      if (!ok)
+        {
+          g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_CRS,
+                       /* Translators: a district's number */
+                       _("District %u has no position in WGS 84"), z + 1);
+          break;
+        }
+      json_builder_set_member_name (b, "properties");
+      json_builder_begin_object (b);
+      add_string_member (b, "dothi:role", "district");
+      json_builder_set_member_name (b, "zone");
+      json_builder_add_int_value (b, z + 1);
+      json_builder_set_member_name (b, "n_pipes");
+      json_builder_add_int_value (b, zone->edges->len);
+      json_builder_set_member_name (b, "length_m");
+      json_builder_add_double_value (b, round (zone->length * 100) / 100);
+      json_builder_set_member_name (b, "customers");
+      json_builder_add_int_value (b, zone->customers != NULL ? zone->customers->len : 0);
+      add_string_member (b, "boundary_valves", valves->str);
+      json_builder_end_object (b);
+      json_builder_end_object (b);
+    }
+  GEOS_finish_r (h);
   g_hash_table_unref (t.by_srid);
   if (!ok)
     return FALSE;

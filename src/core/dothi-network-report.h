@@ -21,6 +21,19 @@ gboolean dothi_network_export_trace (const char    *project_path,
                                      const char    *format,
                                      GError       **error);
 
+/* The district areas of @network (@zones from dothi_network_valve_zones)
+ * as GeoJSON polygons in WGS 84 at @out_path: each zone's pipes widened
+ * by @buffer_m metres on each side, with its number, pipes, length,
+ * customers and boundary valves (ids, space between) as properties, for
+ * import beside the network or into QGIS. A temporary file renamed at
+ * the end. */
+gboolean dothi_network_export_zones (const char    *project_path,
+                                     DothiNetwork  *network,
+                                     GPtrArray     *zones,
+                                     double         buffer_m,
+                                     const char    *out_path,
+                                     GError       **error);
+
 /* The work order for an isolation, A4 portrait PDF: title "PHIẾU CÔNG TÁC
  * CÔ LẬP SỰ CỐ", work order number @work_order, the break's position
  * (VN-2000 X/Y and the pipe), a map of the isolated area (pipes lost in
