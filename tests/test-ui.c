@@ -3450,6 +3450,25 @@ test_network_panel (Fixture       *f,
     g_assert_nonnull (strstr (adw_expander_row_get_subtitle (ADW_EXPANDER_ROW (widget)), shown));
   }
 
+  /* The districts bounded by valves, as polygons in a GeoJSON file. */
+  {
+    g_autofree char *dma = g_build_filename (f->dir, "dma.geojson", NULL);
+    g_autofree char *contents = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonArray *features;
+
+    g_assert_true (gtk_widget_get_sensitive (find_named (GTK_WIDGET (panel), "network-export-districts")));
+    dothi_network_panel_export_districts (panel, dma);
+    wait_until (network_panel_idle, panel);
+    g_assert_false (gtk_widget_get_visible (find_named (GTK_WIDGET (panel), "network-message")));
+    g_assert_true (g_file_get_contents (dma, &contents, NULL, &error));
+    g_assert_true (json_parser_load_from_data (parser, contents, -1, &error));
+    features = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "features");
+    g_assert_cmpuint (json_array_get_length (features), >, 1);
+    g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (
+                       json_array_get_object_element (features, 0), "geometry"), "type"), ==, "MultiPolygon");
+  }
+
   /* Picking is the toggle; a click far from every pipe says so and
    * keeps picking. */
   widget = find_named (GTK_WIDGET (panel), "network-pick-break");

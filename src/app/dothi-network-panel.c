@@ -29,6 +29,8 @@
 /* An area shown is at least this wide (m), with this margin around it. */
 #define MIN_ZOOM_SIZE 120.0
 #define ZOOM_MARGIN 0.15
+/* Metres drawn around each district's pipes when they are exported. */
+#define DISTRICT_WIDTH 15.0
 
 typedef enum {
   PICK_NONE,
@@ -288,6 +290,7 @@ update_actions (DothiNetworkPanel *self)
   gtk_widget_action_set_enabled (widget, "network.propose", !busy);
   gtk_widget_action_set_enabled (widget, "network.define", !busy);
   gtk_widget_action_set_enabled (widget, "network.export", !busy && traced);
+  gtk_widget_action_set_enabled (widget, "network.export-districts", !busy && built);
   gtk_widget_action_set_enabled (widget, "network.save-topology",
                                  !busy && built && !dothi_project_get_read_only (self->project));
   gtk_widget_action_set_enabled (widget, "network.work-order", !busy && isolation);
@@ -1470,12 +1473,14 @@ start_output (DothiNetworkPanel *self,
 typedef struct {
   char          *project_path;
   SharedNetwork *shared;
+  char          *out_path;   /* districts */
 } SaveJob;
 
 static void
 save_job_free (SaveJob *job)
 {
   g_free (job->project_path);
+  g_free (job->out_path);
   g_clear_pointer (&job->shared, shared_network_unref);
   g_free (job);
 }
@@ -1526,6 +1531,120 @@ save_done_cb (GObject      *object,
                           dothi_network_get_n_nodes (job->shared->network),
                           dothi_network_get_n_edges (job->shared->network), job->shared->name);
   toast (self, text);
+}
+
+/* ---- districts as polygons -------------------------------------------------- */
+
+static void add_filter (GtkFileChooser *chooser, const char *name, const char *extension,
+                        const char *mime_type);
+static char *chosen_path (GtkNativeDialog *chooser, int response, const char * const *known);
+
+static void
+districts_thread (GTask        *task,
+                  gpointer      source_object,
+                  gpointer      task_data,
+                  GCancellable *cancellable)
+{
+  SaveJob *job = task_data;
+  g_autoptr(GPtrArray) zones = NULL;
+  GError *error = NULL;
+
+  zones = dothi_network_valve_zones (job->shared->network, &error);
+  if (zones == NULL
+      || !dothi_network_export_zones (job->project_path, job->shared->network, zones,
+                                      DISTRICT_WIDTH, job->out_path, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_int (task, zones->len);
+}
+
+static void
+districts_done_cb (GObject      *object,
+                   GAsyncResult *res,
+                   gpointer      user_data)
+{
+  DothiNetworkPanel *self = DOTHI_NETWORK_PANEL (object);
+  GTask *task = G_TASK (res);
+  SaveJob *job = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *text = NULL;
+  gssize n = g_task_propagate_int (task, &error);
+
+  if (!end_job (self, task))
+    return;
+  if (n < 0)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        set_message (self, error->message, TRUE);
+      return;
+    }
+  name = g_filename_display_basename (job->out_path);
+  /* Translators: a count of districts, then a file name */
+  text = g_strdup_printf (ngettext ("%u district written to “%s”", "%u districts written to “%s”", (gulong) n),
+                          (guint) n, name);
+  toast (self, text);
+}
+
+void
+dothi_network_panel_export_districts (DothiNetworkPanel *self,
+                                      const char        *out_path)
+{
+  g_autoptr(GTask) task = NULL;
+  GCancellable *cancellable;
+  SaveJob *job;
+
+  g_return_if_fail (DOTHI_IS_NETWORK_PANEL (self));
+  g_return_if_fail (out_path != NULL);
+
+  if (is_busy (self) || self->shared == NULL)
+    return;
+  set_message (self, NULL, FALSE);
+  /* Translators: shown while the valve-bounded districts are written */
+  cancellable = begin_job (self, _("Writing the districts…"));
+  job = g_new0 (SaveJob, 1);
+  job->project_path = g_strdup (self->path);
+  job->shared = shared_network_ref (self->shared);
+  job->out_path = g_strdup (out_path);
+  task = g_task_new (self, cancellable, districts_done_cb, NULL);
+  g_task_set_source_tag (task, dothi_network_panel_export_districts);
+  g_task_set_task_data (task, job, (GDestroyNotify) save_job_free);
+  g_task_run_in_thread (task, districts_thread);
+}
+
+static void
+districts_chosen_cb (GtkNativeDialog   *chooser,
+                     int                response,
+                     DothiNetworkPanel *self)
+{
+  static const char * const known[] = { ".geojson", ".json", NULL };
+  g_autofree char *path = chosen_path (chooser, response, known);
+
+  gtk_native_dialog_destroy (chooser);
+  g_object_unref (chooser);
+  if (path != NULL)
+    dothi_network_panel_export_districts (self, path);
+}
+
+static void
+export_districts_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  DothiNetworkPanel *self = DOTHI_NETWORK_PANEL (widget);
+  GtkFileChooserNative *chooser;
+
+  if (is_busy (self) || self->shared == NULL)
+    return;
+  /* Translators: title and button of the file chooser for the districts */
+  chooser = gtk_file_chooser_native_new (_("Export the Districts"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SAVE, _("_Export"), _("_Cancel"));
+  add_filter (GTK_FILE_CHOOSER (chooser), _("GeoJSON (*.geojson)"), "geojson", "application/geo+json");
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), "dma.geojson");
+  g_signal_connect_object (chooser, "response", G_CALLBACK (districts_chosen_cb), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 static void
@@ -2432,6 +2551,7 @@ dothi_network_panel_class_init (DothiNetworkPanelClass *klass)
   gtk_widget_class_install_action (widget_class, "network.define-cancel", NULL, define_cancel_action);
   gtk_widget_class_install_action (widget_class, "network.export", NULL, export_action);
   gtk_widget_class_install_action (widget_class, "network.save-topology", NULL, save_topology_action);
+  gtk_widget_class_install_action (widget_class, "network.export-districts", NULL, export_districts_action);
   gtk_widget_class_install_action (widget_class, "network.work-order", NULL, work_order_action);
   gtk_widget_class_install_action (widget_class, "network.close-valves", NULL, close_valves_action);
   gtk_widget_class_install_action (widget_class, "network.undo-close", NULL, undo_close_action);

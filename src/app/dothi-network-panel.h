@@ -30,5 +30,8 @@ gboolean dothi_network_panel_get_picking (DothiNetworkPanel *self);
 void     dothi_network_panel_pick (DothiNetworkPanel *self, double x, double y, double tolerance);
 gboolean dothi_network_panel_get_busy (DothiNetworkPanel *self);
 DothiTrace *dothi_network_panel_get_trace (DothiNetworkPanel *self);   /* borrowed, NULL */
+/* Writes the valve-bounded districts of the built network to @out_path
+ * as GeoJSON polygons, in a worker, as Export Districts… does. */
+void     dothi_network_panel_export_districts (DothiNetworkPanel *self, const char *out_path);
 
 G_END_DECLS
