@@ -3865,8 +3865,23 @@ test_operations (Fixture       *f,
     g_assert_cmpstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), ==, "Sensor AL-05 (pressure)");
     g_assert_true (g_str_has_prefix (subtitle, "7.50 bar, over the threshold of 6.00 bar\nNearest street: "));
     g_assert_null (gtk_list_box_get_row_at_index (GTK_LIST_BOX (alerts), 1));
+    /* Over the map (and the wall): the banner in the alert red. */
+    {
+      DothiLiveLayer *layer = dothi_ops_panel_get_live_layer (panel);
+      const char * const *banner = dothi_live_layer_get_alerts (layer);
+      guint banner_red;
+
+      g_assert_nonnull (banner);
+      g_assert_cmpstr (banner[0], ==, "⚠ 1 alert");
+      g_assert_true (g_str_has_prefix (banner[1], "AL-05  7.50 bar > 6.00 · "));
+      g_assert_null (banner[2]);
+      banner_red = count_color_pixels (GTK_WIDGET (layer), 0xc01c28, 20);
+      g_test_message ("%u pixels of the alert banner", banner_red);
+      g_assert_cmpuint (banner_red, >, 2000);
+    }
     g_signal_emit_by_name (find_named (GTK_WIDGET (row), "ops-acknowledge"), "clicked");
     g_assert_cmpuint (dothi_ops_panel_get_n_alerts (panel), ==, 0);
+    g_assert_null (dothi_live_layer_get_alerts (dothi_ops_panel_get_live_layer (panel)));
   }
 
   /* An incident report, as the engine ingests one. */

@@ -49,6 +49,7 @@ struct _DothiLiveLayer
   gint64             data_mark;   /* what the data includes (the caller's number) */
   gint64             drawn_mark;  /* data_mark as of the last frame drawn */
   gint64             last_draw;   /* monotonic µs */
+  GStrv              alerts;      /* the banner's lines, newest first; NULL: none */
   guint              redraw_id;
   guint              n_draws;
 };
@@ -216,6 +217,55 @@ append_text (GtkSnapshot   *snapshot,
   gtk_snapshot_restore (snapshot);
 }
 
+/* The alerts not yet acknowledged, over the map's top-right corner in
+ * the alert red: what the wall of an operations room must show. */
+static void
+append_alert_banner (DothiLiveLayer *self,
+                     GtkWidget      *widget,
+                     GtkSnapshot    *snapshot,
+                     double          width)
+{
+  g_autoptr(PangoLayout) layout = gtk_widget_create_pango_layout (widget, NULL);
+  PangoFontDescription *font = pango_font_description_from_string ("Sans Bold 11");
+  const GdkRGBA red = rgba (0xc01c28, 0.92f);
+  const GdkRGBA white = rgba (0xffffff, 1.0f);
+  const double pad = 10, gap = 4, margin = 12;
+  double box_w = 0, box_h = pad, y;
+  guint n = g_strv_length (self->alerts);
+  GskRoundedRect box;
+  graphene_rect_t rect;
+  int w, h;
+
+  pango_layout_set_font_description (layout, font);
+  pango_font_description_free (font);
+  for (guint i = 0; i < n; i++)
+    {
+      pango_layout_set_text (layout, self->alerts[i], -1);
+      pango_layout_get_pixel_size (layout, &w, &h);
+      box_w = MAX (box_w, w);
+      box_h += h + (i + 1 < n ? gap : 0);
+    }
+  box_w += 2 * pad;
+  box_h += pad;
+  box_w = MIN (box_w, width - 2 * margin);
+  graphene_rect_init (&rect, width - margin - box_w, margin, box_w, box_h);
+  gsk_rounded_rect_init_from_rect (&box, &rect, 8);
+  gtk_snapshot_push_rounded_clip (snapshot, &box);
+  gtk_snapshot_append_color (snapshot, &red, &rect);
+  y = margin + pad;
+  for (guint i = 0; i < n; i++)
+    {
+      pango_layout_set_text (layout, self->alerts[i], -1);
+      pango_layout_get_pixel_size (layout, &w, &h);
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (rect.origin.x + pad, y));
+      gtk_snapshot_append_layout (snapshot, layout, &white);
+      gtk_snapshot_restore (snapshot);
+      y += h + gap;
+    }
+  gtk_snapshot_pop (snapshot);
+}
+
 static void
 dothi_live_layer_snapshot (GtkWidget   *widget,
                            GtkSnapshot *snapshot)
@@ -238,7 +288,11 @@ dothi_live_layer_snapshot (GtkWidget   *widget,
   if (!dothi_map_frame_init (&frame, viewport, widget))
     return;
   if (self->sensors->len == 0 && self->incidents->len == 0)
-    return;
+    {
+      if (self->alerts != NULL && self->alerts[0] != NULL)
+        append_alert_banner (self, widget, snapshot, frame.width);
+      return;
+    }
 
   /* Bigger marks when zoomed in: a wall screen is read from afar. */
   scale = frame.zoom >= 17 ? 1.5 : frame.zoom >= 14 ? 1.2 : 1.0;
@@ -300,6 +354,8 @@ dothi_live_layer_snapshot (GtkWidget   *widget,
       if (incident->initial != NULL)
         append_text (snapshot, bold, incident->initial, x, y, TRUE, &white, NULL);
     }
+  if (self->alerts != NULL && self->alerts[0] != NULL)
+    append_alert_banner (self, widget, snapshot, frame.width);
 }
 
 static void
@@ -334,6 +390,7 @@ dothi_live_layer_finalize (GObject *object)
   DothiLiveLayer *self = DOTHI_LIVE_LAYER (object);
 
   g_clear_pointer (&self->transform, dothi_map_transform_free);
+  g_clear_pointer (&self->alerts, g_strfreev);
   g_clear_pointer (&self->sensors, g_array_unref);
   g_clear_pointer (&self->incidents, g_array_unref);
   G_OBJECT_CLASS (dothi_live_layer_parent_class)->finalize (object);
@@ -534,4 +591,24 @@ dothi_live_layer_get_drawn_mark (DothiLiveLayer *self)
   g_return_val_if_fail (DOTHI_IS_LIVE_LAYER (self), 0);
 
   return self->drawn_mark;
+}
+
+void
+dothi_live_layer_set_alerts (DothiLiveLayer     *self,
+                             const char * const *lines)
+{
+  g_return_if_fail (DOTHI_IS_LIVE_LAYER (self));
+
+  g_clear_pointer (&self->alerts, g_strfreev);
+  if (lines != NULL && lines[0] != NULL)
+    self->alerts = g_strdupv ((char **) lines);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+const char * const *
+dothi_live_layer_get_alerts (DothiLiveLayer *self)
+{
+  g_return_val_if_fail (DOTHI_IS_LIVE_LAYER (self), NULL);
+
+  return (const char * const *) self->alerts;
 }

@@ -45,6 +45,11 @@ gboolean dothi_live_layer_get_sensor_level (DothiLiveLayer *self,
 guint    dothi_live_layer_get_n_incidents (DothiLiveLayer *self);
 /* Times the layer was drawn (snapshot), to check the refresh cap. */
 guint    dothi_live_layer_get_n_draws     (DothiLiveLayer *self);
+/* The alert banner over the map's top-right corner: @lines (NULL or
+ * empty: none), drawn in the alert red on the map and the wall. */
+void     dothi_live_layer_set_alerts      (DothiLiveLayer     *self,
+                                           const char * const *lines);
+const char * const *dothi_live_layer_get_alerts (DothiLiveLayer *self);
 /* A number the caller gives with new data (the engine's stored row of
  * dothi_live_take_changes ()), and the one the last drawn frame showed:
  * what reached the screen, for latency measurements. */

@@ -155,6 +155,7 @@ static void schedule_incidents (DothiOpsPanel *self);
 static void show_detail (DothiOpsPanel *self);
 static void update_chart (DothiOpsPanel *self);
 static void update_sensor_ids (DothiOpsPanel *self);
+static void update_alert_banner (DothiOpsPanel *self);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -1317,7 +1318,64 @@ street_found_cb (GObject      *object,
     /* Translators: line of an alert for a sensor far from every street */
     text = g_strdup (_("No street nearby"));
   g_object_set_data_full (G_OBJECT (job->row), "street-text", text, g_free);
+  g_object_set_data_full (G_OBJECT (job->row), "street-name", g_strdup (street), g_free);
   set_alert_subtitle (job->row);
+  update_alert_banner (DOTHI_OPS_PANEL (object));
+}
+
+/* Alerts shown over the map at most; the rest are counted. */
+#define BANNER_ALERTS 4
+
+/* The map's alert banner: the alerts not acknowledged, newest first. */
+static void
+update_alert_banner (DothiOpsPanel *self)
+{
+  g_autoptr(GStrvBuilder) lines = g_strv_builder_new ();
+  g_auto(GStrv) strv = NULL;
+  guint n = g_hash_table_size (self->alert_rows), shown = 0;
+
+  if (self->layer == NULL)
+    return;
+  if (n > 0)
+    {
+      /* Translators: first line of the alert banner over the map; a count */
+      g_autofree char *heading = g_strdup_printf (ngettext ("⚠ %u alert", "⚠ %u alerts", n), n);
+
+      g_strv_builder_add (lines, heading);
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->alerts_list));
+       child != NULL && n > 0; child = gtk_widget_get_next_sibling (child))
+    {
+      const char *sensor = g_object_get_data (G_OBJECT (child), "sensor");
+      const AlertInfo *info = g_object_get_data (G_OBJECT (child), "alert");
+      const char *street = g_object_get_data (G_OBJECT (child), "street-name");
+      g_autofree char *value = NULL;
+      g_autofree char *threshold = NULL;
+      g_autofree char *line = NULL;
+
+      if (sensor == NULL || info == NULL || g_hash_table_lookup (self->alert_rows, sensor) != child)
+        continue;
+      if (shown == BANNER_ALERTS)
+        {
+          /* Translators: last line of the alert banner; a count */
+          g_autofree char *more = g_strdup_printf (ngettext ("and %u more", "and %u more", n - shown),
+                                                   n - shown);
+
+          g_strv_builder_add (lines, more);
+          break;
+        }
+      value = dothi_format_double (info->value, 2);
+      threshold = dothi_format_double (info->threshold, 2);
+      /* "AL-05  7,50 bar > 6,00": a sensor, its value and unit, over (>)
+       * or under (<) its threshold; no words to translate. */
+      line = g_strdup_printf ("%s  %s %s %s %s%s%s", sensor, value, info->unit != NULL ? info->unit : "",
+                              info->high ? ">" : "<", threshold,
+                              street != NULL ? " · " : "", street != NULL ? street : "");
+      g_strv_builder_add (lines, line);
+      shown++;
+    }
+  strv = g_strv_builder_end (lines);
+  dothi_live_layer_set_alerts (self->layer, (const char * const *) strv);
 }
 
 static void
@@ -1327,6 +1385,7 @@ update_alerts_badge (DothiOpsPanel *self)
 
   adw_view_stack_page_set_badge_number (self->alerts_page, n);
   adw_view_stack_page_set_needs_attention (self->alerts_page, n > 0);
+  update_alert_banner (self);
 }
 
 static void
@@ -1444,6 +1503,7 @@ alert_cb (DothiLive     *live,
   info->high = high;
   g_object_set_data_full (G_OBJECT (row), "time-text", format_ict (now), g_free);
   set_alert_subtitle (row);
+  update_alert_banner (self);
 
   /* Only a new alert calls the operator, with a sound whatever has the
    * focus (the room's operators look at more than one screen), and a
@@ -2435,6 +2495,7 @@ dothi_ops_panel_set_map_view (DothiOpsPanel *self,
   if (self->incidents != NULL)
     dothi_live_layer_set_incidents (self->layer, self->incidents);
   replay_changed_cb (self);
+  update_alert_banner (self);
   dothi_map_view_add_overlay (map, SHUMATE_LAYER (self->layer));
 }
 
