@@ -4030,6 +4030,22 @@ test_operations (Fixture       *f,
     g_assert_nonnull (strstr (json, "dothi/incidents"));
     /* What the form has no field for stays. */
     g_assert_nonnull (strstr (json, "\"qos\":1"));
+    g_clear_pointer (&json, g_free);
+
+    /* An HTTP endpoint with basic authentication: no MQTT member left. */
+    g_signal_emit_by_name (find_named (GTK_WIDGET (panel), "ops-source-add"), "activated");
+    dialog = find_source_dialog ();
+    gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (dialog), "source-name")), "api-sta");
+    adw_combo_row_set_selected (ADW_COMBO_ROW (find_named (GTK_WIDGET (dialog), "source-kind")), 1);
+    gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (dialog), "source-url")),
+                           "http://127.0.0.1:9/v1.1/Datastreams(5)/Observations");
+    gtk_editable_set_text (GTK_EDITABLE (find_named (GTK_WIDGET (dialog), "source-username")), "ops");
+    g_assert_true (dothi_source_dialog_save (dialog, &save_error));
+    g_assert_no_error (save_error);
+    json = dothi_live_source_dup (project, "api-sta", &error);
+    g_assert_nonnull (strstr (json, "\"kind\":\"http\""));
+    g_assert_nonnull (strstr (json, "\"username\":\"ops\""));
+    g_assert_null (strstr (json, "topics"));
   }
 
   /* The source's own button stops it alone. */

@@ -247,13 +247,14 @@ remove_members (JsonObject         *obj,
 static JsonObject *
 build (DothiSourceDialog *self)
 {
-  static const char * const mqtt_only[] = { "host", "port", "topics", "tls", "ca_file", "username",
+  static const char * const mqtt_only[] = { "host", "port", "topics", "tls", "ca_file",
                                             "qos", "client_id", NULL };
   static const char * const http_only[] = { "url", "interval", NULL };
   JsonObject *obj = NULL;
   g_autofree char *name = entry_text (self->name_row);
   g_autofree char *timezone = entry_text (self->timezone_row);
   g_autofree char *crs = entry_text (self->crs_row);
+  g_autofree char *username = entry_text (self->username_row);
   guint layer = adw_combo_row_get_selected (self->stations_row);
 
   /* A deep copy (json_node_copy shares objects): a failed save leaves
@@ -272,12 +273,13 @@ build (DothiSourceDialog *self)
   json_object_set_string_member (obj, "name", name);
   set_or_remove (obj, "timezone", timezone);
   set_or_remove (obj, "crs", crs);
+  /* Either kind: MQTT's user, or HTTP basic authentication. */
+  set_or_remove (obj, "username", username);
   if (is_mqtt (self))
     {
       g_autofree char *host = entry_text (self->host_row);
       g_autofree char *topics = entry_text (self->topics_row);
       g_autofree char *ca = entry_text (self->ca_row);
-      g_autofree char *username = entry_text (self->username_row);
       g_auto(GStrv) parts = g_strsplit (topics, ",", -1);
       JsonArray *array = json_array_new ();
       int port = gtk_spin_button_get_value_as_int (self->port_spin);
@@ -298,7 +300,6 @@ build (DothiSourceDialog *self)
       json_object_set_array_member (obj, "topics", array);
       json_object_set_boolean_member (obj, "tls", gtk_switch_get_active (self->tls_switch));
       set_or_remove (obj, "ca_file", ca);
-      set_or_remove (obj, "username", username);
     }
   else
     {
