@@ -756,7 +756,7 @@ dothi_live_source_remove (DothiProject *project, const char *name, GError **erro
   if (!ok)
     g_set_error (error, DOTHI_ERROR, DOTHI_ERROR_NOT_FOUND,
                  /* Translators: a source name, then the project file */
-                 _("There is no live source “%s” in “%s”"), name, path);
+                 _("No live source named “%s” in “%s”"), name, path);
   return ok;
 }
 
